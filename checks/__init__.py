@@ -1,0 +1,1 @@
+"""Declarative validation (pandera, great-expectations) and the quarantine of failing rows."""

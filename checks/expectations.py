@@ -1,0 +1,257 @@
+"""A great-expectations suite on the published `documents` table, run as a checkpoint.
+
+great-expectations is imported inside `run_documents_checkpoint` (its import costs ~3 s). The
+GE project lives in a temporary folder for the length of one run; only the Data Docs site is
+written where the caller says. The polars frame is converted to pandas at this one boundary.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from checks.errors import SchemaContractError
+
+ERROR = "error"
+WARNING = "warning"
+_GX_SEVERITY = {ERROR: "critical", WARNING: "warning"}
+_SAMPLE_SIZE = 10
+_MAX_SAMPLE_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ExpectationSpec:
+    """One expectation of the suite: a GE expectation class name, its column and arguments."""
+
+    expectation: str  # class name in great_expectations.expectations
+    column: str | None
+    severity: str  # "error" blocks publishing; "warning" is reported only
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    expectation: str  # snake_case GE type, e.g. expect_column_values_to_be_between
+    column: str | None
+    success: bool
+    severity: str  # "error" or "warning"
+    unexpected_count: int | None
+    sample: list[str]  # a few failing values, "<value> (doc_id=<id>)"; an exception message
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    success: bool  # no expectation of severity "error" failed (warnings do not count)
+    outcomes: list[ExpectationOutcome]
+    data_docs_index: Path | None
+
+
+_NOT_NULL = "ExpectColumnValuesToNotBeNull"
+DOCUMENTS_EXPECTATIONS: tuple[ExpectationSpec, ...] = (
+    # A run with no new documents is normal on a schedule: report it, do not block.
+    ExpectationSpec("ExpectTableRowCountToBeBetween", None, WARNING, {"min_value": 1}),
+    ExpectationSpec(_NOT_NULL, "doc_id", ERROR),
+    ExpectationSpec(_NOT_NULL, "source_uri", ERROR),
+    ExpectationSpec(
+        "ExpectColumnValuesToBeBetween",
+        "boilerplate_ratio",
+        ERROR,
+        {"min_value": 0, "max_value": 1},
+    ),
+    ExpectationSpec(
+        "ExpectColumnValuesToBeInSet", "is_canonical", ERROR, {"value_set": [True, False]}
+    ),
+    ExpectationSpec("ExpectColumnValueLengthsToBeBetween", "clean_text", ERROR, {"min_value": 1}),
+    ExpectationSpec(_NOT_NULL, "title", WARNING, {"mostly": 0.9}),
+    ExpectationSpec(_NOT_NULL, "published_date", WARNING, {"mostly": 0.5}),
+)
+
+
+def run_documents_checkpoint(
+    documents: pl.DataFrame,
+    docs_dir: Path,
+    *,
+    suite_name: str = "documents",
+    expectations: Sequence[ExpectationSpec] = DOCUMENTS_EXPECTATIONS,
+) -> CheckpointResult:
+    """Run the documents suite as a checkpoint; write Data Docs to `docs_dir` (index.html).
+
+    Raises SchemaContractError, before importing GE, when a column the suite reads is missing.
+    Works offline. The Data Docs pages reference CSS/JS on external hosts, so offline they render
+    unstyled; the outcomes returned here are the reviewable result.
+    """
+    missing = sorted({s.column for s in expectations if s.column} - set(documents.columns))
+    if missing:
+        raise SchemaContractError(
+            f"{suite_name} checkpoint: missing column(s) {', '.join(map(repr, missing))}"
+        )
+    docs_dir = Path(docs_dir).resolve()
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    with _quiet(), tempfile.TemporaryDirectory(prefix="newsdq-gx-") as project_dir:
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        context = gx.get_context(mode="file", project_root_dir=project_dir)
+        context.variables.progress_bars = ProgressBarsConfig(
+            globally=False, metric_calculations=False
+        )
+        for site_name in list(context.list_data_docs_sites()):
+            context.delete_data_docs_site(site_name)
+        # A plain dict: GE's TypedDict for site configs lacks `show_how_to_buttons`.
+        site_config: Any = {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs_dir),
+            },
+        }
+        context.add_data_docs_site("newsdq", site_config)
+
+        batch_definition = (
+            context.data_sources.add_pandas("newsdq")
+            .add_dataframe_asset(suite_name)
+            .add_batch_definition_whole_dataframe("whole")
+        )
+        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
+        specs_by_id: dict[str, tuple[int, ExpectationSpec]] = {}
+        for position, spec in enumerate(expectations):
+            kwargs = dict(spec.kwargs)
+            if spec.column is not None:
+                kwargs["column"] = spec.column
+            expectation = getattr(gxe, spec.expectation)(
+                severity=_GX_SEVERITY[spec.severity], **kwargs
+            )
+            added = suite.add_expectation(expectation)
+            specs_by_id[str(added.id)] = (position, spec)
+        validation = context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
+        )
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=suite_name,
+                validation_definitions=[validation],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+                result_format={
+                    "result_format": "SUMMARY",
+                    "partial_unexpected_count": _SAMPLE_SIZE,
+                },
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": documents.to_pandas()})
+
+    doc_ids = documents["doc_id"] if "doc_id" in documents.columns else None
+    ranked: list[tuple[int, ExpectationOutcome]] = []
+    for run_result in result.run_results.values():
+        for item in run_result.results:
+            config = item.expectation_config
+            assert config is not None
+            position, spec = specs_by_id[str(config.id)]
+            ranked.append(
+                (
+                    position,
+                    ExpectationOutcome(
+                        expectation=str(config.type),
+                        column=config.kwargs.get("column"),
+                        success=bool(item.success),
+                        severity=spec.severity,
+                        unexpected_count=_unexpected_count(item.result),
+                        sample=_sample(item, doc_ids),
+                    ),
+                )
+            )
+    outcomes = [outcome for _, outcome in sorted(ranked, key=lambda pair: pair[0])]
+    index = docs_dir / "index.html"
+    return CheckpointResult(
+        success=all(o.success for o in outcomes if o.severity == ERROR),
+        outcomes=outcomes,
+        data_docs_index=index if index.is_file() else None,
+    )
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence GE's logging and warnings for the length of a run (progress bars: see config)."""
+    logger = logging.getLogger("great_expectations")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _unexpected_count(result: Mapping[str, Any]) -> int | None:
+    count = result.get("unexpected_count")
+    return None if count is None else int(count)
+
+
+def _sample(item: Any, doc_ids: pl.Series | None) -> list[str]:
+    """Up to _SAMPLE_SIZE failing values with the doc_id of their row; or the exception."""
+    if item.success:
+        return []
+    errors = _exception_messages(item.exception_info)
+    if errors:
+        return errors
+    result: Mapping[str, Any] = item.result or {}
+    values = list(result.get("partial_unexpected_list") or [])
+    indexes = list(result.get("partial_unexpected_index_list") or [])
+    if not values and "observed_value" in result:
+        return [f"observed {result['observed_value']}"]
+    sample = []
+    for n, value in enumerate(values[:_SAMPLE_SIZE]):
+        text = "null" if _is_missing(value) else _clip(_show(value))
+        row = indexes[n] if n < len(indexes) and isinstance(indexes[n], int) else None
+        if row is not None and doc_ids is not None and 0 <= row < len(doc_ids):
+            doc_id = doc_ids[row]
+            where = f"doc_id={doc_id}" if doc_id is not None else f"row {row}"
+            text = f"{text} ({where})"
+        elif row is not None:
+            text = f"{text} (row {row})"
+        sample.append(text)
+    return sample
+
+
+def _exception_messages(info: Any) -> list[str]:
+    """Messages of the exceptions GE caught while validating one expectation.
+
+    `exception_info` is either one {raised_exception, exception_message, ...} dict or a dict
+    of such dicts keyed by metric.
+    """
+    if not isinstance(info, Mapping):
+        return []
+    entries = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        " ".join(str(entry.get("exception_message") or "exception while validating").split())
+        for entry in entries
+        if isinstance(entry, Mapping) and entry.get("raised_exception")
+    ]
+    return [_clip(message) for message in dict.fromkeys(messages)]
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else str(value)
+
+
+def _is_missing(value: Any) -> bool:
+    import pandas as pd  # already imported by great-expectations
+
+    missing = pd.isna(value)
+    return missing if isinstance(missing, bool) else False
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_SAMPLE_CHARS else text[: _MAX_SAMPLE_CHARS - 1] + "…"

@@ -1,0 +1,221 @@
+"""pandera (polars) models of the frames between stages and of the published tables.
+
+Every check has a snake_case name: `checks.quarantine.split_valid` turns a failing check into the
+quarantine reason `schema:<name>`. Dataframe-level checks return one boolean per row, so the rows
+that break a group invariant (not the whole batch) are quarantined. `CHECK_COLUMNS` names the
+columns each dataframe-level check reads, for the quarantine `detail`.
+
+Custom checks take their name from the method name, never from `name=`: pandera 0.35 pops the
+`name` keyword when it first builds a model, so a subclass (ArticleModel) would silently get the
+method name instead.
+
+Dataframe-level checks use `ignore_na=False`: a null comparison fails instead of passing.
+Dtypes are strict (no coercion): a wrong dtype or a missing column rejects the whole batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+DOC_ID_PATTERN = r"^[0-9a-f]{16}$"
+MIN_DATE = dt.date(1900, 1, 1)
+MAX_DATE = dt.date(2100, 12, 31)
+MAX_TITLE_CHARS = 500
+DUPLICATE_KINDS = ("exact", "near")
+STATUSES = ("published", "duplicate")  # published rows are the `articles`
+QUALIFIERS = ("exact", "approximate", "at_least", "more_than", "at_most", "up_to", "nearly")
+SNAKE_CASE = r"^[a-z][a-z0-9_]*$"  # stage names (ingest, normalise, ..., validate)
+# `unreadable:<why>`, `empty_after_cleaning`, `schema:<check>`: a snake_case kind, then any detail.
+REASON_PATTERN = r"^[a-z][a-z0-9_]*(:\S+)?$"
+
+# Columns read by each dataframe-level check (the quarantine detail shows their values).
+CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "one_canonical_per_cluster": ("cluster_id", "is_canonical", "duplicate_of"),
+    "duplicate_of_null_iff_canonical": ("is_canonical", "duplicate_of"),
+    "duplicate_of_is_cluster_canonical": ("cluster_id", "is_canonical", "duplicate_of"),
+    "duplicate_kind_null_iff_canonical": ("is_canonical", "duplicate_kind"),
+    "status_matches_canonical": ("is_canonical", "status"),
+    "end_after_start": ("start", "end"),
+}
+
+
+def _non_empty() -> dict[str, int]:
+    return {"min_value": 1}
+
+
+class NormalisedDocModel(pa.DataFrameModel):
+    """Documents after ingest and normalisation, before boilerplate removal and dedup."""
+
+    doc_id: str = pa.Field(str_matches=DOC_ID_PATTERN)
+    source_uri: str = pa.Field(str_length=_non_empty())
+    text: str = pa.Field(str_length=_non_empty())
+    published_date: dt.date = pa.Field(
+        nullable=True, in_range={"min_value": MIN_DATE, "max_value": MAX_DATE}
+    )
+    title: str = pa.Field(nullable=True, str_length={"max_value": MAX_TITLE_CHARS})
+
+    class Config:
+        name = "normalised_documents"
+        strict = False  # stage frames may carry extra columns
+        coerce = False
+
+
+class DocumentModel(NormalisedDocModel):
+    """The published `documents` table (flows.core.schema.DOCUMENTS), duplicates included."""
+
+    source_format: str
+    source: str = pa.Field(nullable=True)
+    url: str = pa.Field(nullable=True)
+    clean_text: str
+    n_chars: int = pa.Field(ge=0)
+    boilerplate_ratio: float = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0})
+    is_boilerplate_heavy: bool
+    cluster_id: str = pa.Field(str_length=_non_empty())
+    is_canonical: bool
+    duplicate_of: str = pa.Field(nullable=True)
+    duplicate_kind: str = pa.Field(nullable=True, isin=list(DUPLICATE_KINDS))
+    similarity: float = pa.Field(nullable=True, in_range={"min_value": 0.0, "max_value": 1.0})
+    status: str = pa.Field(isin=list(STATUSES))
+    run_id: str = pa.Field(nullable=True)
+
+    class Config:
+        name = "documents"
+        strict = True
+        coerce = False
+        unique = ("doc_id", "source_uri")
+
+    @pa.dataframe_check(ignore_na=False)
+    def one_canonical_per_cluster(cls, data: PolarsData) -> pl.LazyFrame:
+        """Each cluster has exactly one canonical row, or none when an earlier run holds it.
+
+        A cluster that touches the history index keeps history's canonical, so this run's frame
+        has no canonical for it: such a cluster passes when every row is a duplicate of one and
+        the same doc_id. Every row of a failing cluster fails.
+        """
+        n_canonical = pl.col("is_canonical").cast(pl.Int64).sum().over("cluster_id")
+        anchored_earlier = (
+            (n_canonical == 0)
+            & pl.col("duplicate_of").is_not_null().all().over("cluster_id")
+            & (pl.col("duplicate_of").n_unique().over("cluster_id") == 1)
+        )
+        ok = (n_canonical == 1) | anchored_earlier
+        return data.lazyframe.select(ok.alias("one_canonical_per_cluster"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def duplicate_of_null_iff_canonical(cls, data: PolarsData) -> pl.LazyFrame:
+        """duplicate_of is null exactly on canonical rows."""
+        expr = pl.col("duplicate_of").is_null() == pl.col("is_canonical")
+        return data.lazyframe.select(expr.alias("duplicate_of_null_iff_canonical"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def duplicate_of_is_cluster_canonical(cls, data: PolarsData) -> pl.LazyFrame:
+        """A duplicate points at the canonical doc_id of its cluster (when it is in the frame)."""
+        canonical_id = pl.col("doc_id").filter(pl.col("is_canonical")).first().over("cluster_id")
+        expr = (
+            pl.col("is_canonical")
+            | canonical_id.is_null()
+            | (pl.col("duplicate_of") == canonical_id)
+        )
+        return data.lazyframe.select(expr.alias("duplicate_of_is_cluster_canonical"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def duplicate_kind_null_iff_canonical(cls, data: PolarsData) -> pl.LazyFrame:
+        """duplicate_kind is null exactly on canonical rows."""
+        expr = pl.col("duplicate_kind").is_null() == pl.col("is_canonical")
+        return data.lazyframe.select(expr.alias("duplicate_kind_null_iff_canonical"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def status_matches_canonical(cls, data: PolarsData) -> pl.LazyFrame:
+        """status is "published" exactly on canonical rows."""
+        expr = (pl.col("status") == "published") == pl.col("is_canonical")
+        return data.lazyframe.select(expr.alias("status_matches_canonical"))
+
+
+class ArticleModel(DocumentModel):
+    """Canonical documents only (same columns as `documents`): one row per distinct article."""
+
+    doc_id: str = pa.Field(str_matches=DOC_ID_PATTERN, unique=True)
+    clean_text: str = pa.Field(str_length=_non_empty())
+    status: str = pa.Field(isin=["published"])
+
+    class Config:
+        name = "articles"
+
+    @pa.check("is_canonical")
+    def canonical_only(cls, data: PolarsData) -> pl.LazyFrame:
+        """Every article is the canonical of its cluster."""
+        return data.lazyframe.select(pl.col(data.key))
+
+
+class ClaimModel(pa.DataFrameModel):
+    """The published `claims` table (flows.core.schema.CLAIMS)."""
+
+    claim_id: str = pa.Field(unique=True, str_length=_non_empty())
+    doc_id: str = pa.Field(str_matches=DOC_ID_PATTERN)
+    sentence: str = pa.Field(str_length=_non_empty())
+    start: int = pa.Field(ge=0)
+    end: int
+    quantity: float = pa.Field(ge=0.0)
+    quantity_text: str
+    qualifier: str = pa.Field(isin=list(QUALIFIERS))
+    unit: str = pa.Field(nullable=True)
+    source: str = pa.Field(nullable=True)
+    verb: str = pa.Field(nullable=True)
+    extractor: str = pa.Field(str_length=_non_empty())
+    run_id: str = pa.Field(nullable=True)
+
+    class Config:
+        name = "claims"
+        strict = True
+        coerce = False
+
+    @pa.check("quantity")
+    def finite(cls, data: PolarsData) -> pl.LazyFrame:
+        """quantity is neither infinite nor NaN."""
+        return data.lazyframe.select(pl.col(data.key).is_finite())
+
+    @pa.dataframe_check(ignore_na=False)
+    def end_after_start(cls, data: PolarsData) -> pl.LazyFrame:
+        """The span is non-empty: end > start."""
+        return data.lazyframe.select((pl.col("end") > pl.col("start")).alias("end_after_start"))
+
+
+class QuarantineModel(pa.DataFrameModel):
+    """The published `quarantine` table (flows.core.schema.QUARANTINE)."""
+
+    source_uri: str = pa.Field(nullable=True)
+    stage: str = pa.Field(str_matches=SNAKE_CASE)
+    reason: str = pa.Field(str_matches=REASON_PATTERN)
+    detail: str = pa.Field(nullable=True)
+    record: str = pa.Field(nullable=True)
+    run_id: str = pa.Field(nullable=True)
+
+    class Config:
+        name = "quarantine"
+        strict = True
+        coerce = False
+
+
+class BoilerplateModel(pa.DataFrameModel):
+    """The published `boilerplate` table (flows.core.schema.BOILERPLATE)."""
+
+    doc_id: str = pa.Field(str_matches=DOC_ID_PATTERN)
+    start: int = pa.Field(ge=0)
+    end: int
+    text: str
+    support: int = pa.Field(ge=1)
+    run_id: str = pa.Field(nullable=True)
+
+    class Config:
+        name = "boilerplate"
+        strict = True
+        coerce = False
+
+    @pa.dataframe_check(ignore_na=False)
+    def end_after_start(cls, data: PolarsData) -> pl.LazyFrame:
+        """The span is non-empty: end > start."""
+        return data.lazyframe.select((pl.col("end") > pl.col("start")).alias("end_after_start"))

@@ -1,0 +1,226 @@
+"""Passage-level boilerplate: passages whose near-copies recur around different stories."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import xxhash
+
+from flows.core.cluster import components
+from flows.core.lsh import buckets, candidate_pairs, choose_banding
+from flows.core.minhash import estimated_jaccard, shingle, signatures
+from flows.core.passages import split_passages
+from flows.core.settings import BoilerplateConfig, MinHashConfig
+from flows.core.text import normalise_text, tokens
+
+# Titles longer than this are cut to their first sentence (a first line may be a whole paragraph).
+MAX_TITLE_CHARS = 300
+
+
+def passage_groups(
+    passages: pl.DataFrame, minhash: MinHashConfig, threshold: float
+) -> pl.DataFrame:
+    """Group near-duplicate passages (character-shingle MinHash, LSH, verified, components).
+
+    Parameters
+    ----------
+    passages
+        `PASSAGES` rows.
+    minhash
+        Signature parameters (character n-gram size, permutations, seed).
+    threshold
+        Estimated Jaccard at or above which two passages are near-copies.
+
+    Returns
+    -------
+    pl.DataFrame
+        `passages` with `group` (int64) and `support` (distinct documents in the group).
+    """
+    n = passages.height
+    ids = pl.Series("id", np.arange(n, dtype=np.int64))
+    sigs = signatures(shingle(passages["text"].to_list(), minhash, kind="char"), minhash)
+    banding = choose_banding(threshold, minhash.num_perm)
+    pairs = candidate_pairs(buckets(ids, sigs, banding).lazy()).collect()
+    if pairs.height:
+        left = pairs["left"].to_numpy()
+        right = pairs["right"].to_numpy()
+        keep = estimated_jaccard(sigs[left], sigs[right]) >= threshold
+        pairs = pairs.filter(pl.Series(keep))
+    labels = components(ids, pairs)["component"]
+    return passages.with_columns(group=labels).with_columns(
+        support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64)
+    )
+
+
+def classify_passages(grouped: pl.DataFrame, config: BoilerplateConfig) -> pl.DataFrame:
+    """Mark passages as boilerplate.
+
+    A passage is boilerplate when its group recurs in at least `min_support` documents and at
+    least `min_support` of those documents also carry text of their own (text in groups that do
+    not recur): boilerplate surrounds different stories, while a syndicated story recurs wrapped
+    in recurring kits and small edits. Returns `grouped` with a boolean `is_boilerplate`.
+    """
+    k = config.min_support
+    length = pl.col("end") - pl.col("start")
+    per_doc = grouped.group_by("doc_id").agg(
+        total=length.sum(),
+        own=length.filter(pl.col("support") < k).sum(),
+    )
+    storied = per_doc.filter(
+        (pl.col("own") >= config.min_story_chars)
+        & (pl.col("own") >= config.min_story_share * pl.col("total"))
+    ).select("doc_id", storied=pl.lit(True))
+    group_stories = (
+        grouped.filter(pl.col("support") >= k)
+        .join(storied, on="doc_id", how="inner")
+        .group_by("group")
+        .agg(stories=pl.col("doc_id").n_unique())
+    )
+    return (
+        grouped.join(group_stories, on="group", how="left")
+        .with_columns(
+            is_boilerplate=(pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k)
+        )
+        .drop("stories")
+    )
+
+
+def _word_trigrams(passages: pl.DataFrame) -> pl.DataFrame:
+    """Return (passage row `id`, `gram` hash) for each distinct word 3-gram of each passage."""
+    ids, grams = [], []
+    for i, text in enumerate(passages["text"].to_list()):
+        words = tokens(text)
+        seq = [" ".join(words[j : j + 3]) for j in range(max(len(words) - 2, 1))] if words else []
+        for g in set(seq):
+            ids.append(i)
+            grams.append(xxhash.xxh3_64_intdigest(g.encode("utf-8")))
+    return pl.DataFrame(
+        {"id": pl.Series(ids, dtype=pl.Int64), "gram": pl.Series(grams, dtype=pl.UInt64)}
+    )
+
+
+def absorb_contained(classified: pl.DataFrame, config: BoilerplateConfig) -> pl.DataFrame:
+    """Mark passages mostly contained in detected boilerplate as boilerplate too.
+
+    Scrapers join a blurb onto one line on one page and split it over lines on another; the
+    pieces are not near-copies of the whole, but nearly all their word 3-grams occur in it.
+    """
+    rows = classified.with_row_index("id").with_columns(pl.col("id").cast(pl.Int64))
+    grams = _word_trigrams(rows)
+    bp_grams = (
+        grams.join(rows.filter(pl.col("is_boilerplate")).select("id", "support"), on="id")
+        .group_by("gram")
+        .agg(bp_support=pl.col("support").max())
+    )
+    coverage = (
+        grams.join(bp_grams, on="gram", how="left")
+        .group_by("id")
+        .agg(
+            covered=pl.col("bp_support").is_not_null().mean(),
+            bp_support=pl.col("bp_support").max(),
+        )
+    )
+    absorbed = pl.col("covered").fill_null(0.0) >= config.containment
+    return (
+        rows.join(coverage, on="id", how="left")
+        .with_columns(
+            support=pl.when(~pl.col("is_boilerplate") & absorbed)
+            .then(pl.max_horizontal("support", "bp_support"))
+            .otherwise(pl.col("support")),
+            is_boilerplate=pl.col("is_boilerplate") | absorbed,
+        )
+        .drop("id", "covered", "bp_support")
+    )
+
+
+def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    """Return `text` without the given (sorted, disjoint) spans."""
+    out, pos = [], 0
+    for s, e in spans:
+        out.append(text[pos:s])
+        pos = e
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _title(passages: pl.DataFrame) -> str | None:
+    """Return the first line made of non-boilerplate passages, cut to a sensible title length."""
+    kept = passages.filter(~pl.col("is_boilerplate"))
+    if kept.height == 0:
+        return None
+    first_line = kept["line"][0]
+    parts = kept.filter(pl.col("line") == first_line)["text"].to_list()
+    # A Markdown headline keeps its words, not its `#` markers.
+    title = " ".join(parts).lstrip("#").strip()
+    if len(title) > MAX_TITLE_CHARS:
+        title = parts[0].lstrip("#")[:MAX_TITLE_CHARS].strip()
+    return title or None
+
+
+def remove_boilerplate(
+    docs: pl.DataFrame, minhash: MinHashConfig, config: BoilerplateConfig
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Find boilerplate passages and produce the clean text of each document.
+
+    Parameters
+    ----------
+    docs
+        Frame with unique `doc_id`, `text` and `title_hint` (nullable).
+    minhash, config
+        Passage signature and classification settings.
+
+    Returns
+    -------
+    tuple[pl.DataFrame, pl.DataFrame]
+        `docs` with `clean_text`, `boilerplate_ratio`, `is_boilerplate_heavy` and `title`
+        (the metadata title, else the first line that is not boilerplate); and the boilerplate
+        passages (`doc_id`, `start`, `end`, `text`, `support`).
+    """
+    passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
+    if passages.height == 0:
+        classified = passages.with_columns(
+            group=pl.lit(0, pl.Int64), support=pl.lit(0, pl.Int64), is_boilerplate=pl.lit(False)
+        )
+    else:
+        grouped = passage_groups(passages, minhash, config.passage_threshold)
+        classified = absorb_contained(classify_passages(grouped, config), config)
+    classified = classified.sort("doc_id", "passage")
+
+    by_doc = {key[0]: part for key, part in classified.partition_by("doc_id", as_dict=True).items()}
+    clean: list[str] = []
+    ratio: list[float] = []
+    titles: list[str | None] = []
+    for doc_id, text in docs.select("doc_id", "text").iter_rows():
+        part = by_doc.get(doc_id)
+        if part is None:
+            clean.append("")
+            ratio.append(0.0)
+            titles.append(None)
+            continue
+        bp = part.filter(pl.col("is_boilerplate"))
+        spans = list(zip(bp["start"].to_list(), bp["end"].to_list(), strict=True))
+        clean.append(_remove_spans(text, spans))
+        total = int((part["end"] - part["start"]).sum())
+        removed = int((bp["end"] - bp["start"]).sum())
+        ratio.append(removed / total if total else 0.0)
+        titles.append(_title(part))
+
+    out = (
+        docs.with_columns(
+            clean_text=pl.Series(clean, dtype=pl.String),
+            boilerplate_ratio=pl.Series(ratio, dtype=pl.Float64),
+            _first_line=pl.Series(titles, dtype=pl.String),
+        )
+        .with_columns(
+            clean_text=normalise_text(pl.col("clean_text")),
+            is_boilerplate_heavy=pl.col("boilerplate_ratio") > config.heavy_ratio,
+            title=pl.coalesce(
+                pl.col("title_hint").str.strip_chars().replace("", None), pl.col("_first_line")
+            ),
+        )
+        .drop("_first_line")
+    )
+    table = classified.filter(pl.col("is_boilerplate")).select(
+        "doc_id", "start", "end", "text", "support"
+    )
+    return out, table

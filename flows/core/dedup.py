@@ -1,0 +1,231 @@
+"""Near-duplicate documents: signatures -> buckets -> verified pairs -> clusters."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flows.core.cluster import components
+from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
+from flows.core.minhash import estimated_jaccard, shingle, signatures
+from flows.core.settings import DedupConfig, MinHashConfig
+
+# The persistent index of published canonical documents (one row per canonical doc_id).
+INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
+
+# Canonical order within a cluster: earliest date, least boilerplate, longest, then ids.
+_RULE_BY = ["published_date", "boilerplate_ratio", "n_chars", "doc_id"]
+_RULE_DESC = [False, False, True, False]
+
+
+def signature_dtype(minhash: MinHashConfig) -> pl.DataType:
+    """Return the polars dtype of a stored signature."""
+    return pl.Array(pl.UInt32, minhash.num_perm)
+
+
+def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
+    """Compute one signature per distinct `doc_id` from its `clean_text` (word n-grams).
+
+    Parameters
+    ----------
+    docs
+        Frame with `doc_id` and `clean_text`; repeated doc_ids (exact copies) are signed once.
+    minhash
+        Shingle size, permutations and seed.
+
+    Returns
+    -------
+    pl.DataFrame
+        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_shingles`.
+    """
+    unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
+    sets = shingle(unique["clean_text"].to_list(), minhash, kind="word")
+    sigs = signatures(sets, minhash)
+    return pl.DataFrame(
+        {
+            "doc_id": unique["doc_id"],
+            "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
+            "n_shingles": pl.Series([len(s) for s in sets], dtype=pl.Int64),
+        }
+    )
+
+
+def doc_buckets(sig_frame: pl.DataFrame, banding: Banding) -> pl.DataFrame:
+    """Band signatures into (id, band, band_hash) rows; documents without shingles are left out."""
+    signed = sig_frame.filter(pl.col("n_shingles") > 0)
+    matrix = signed["signature"].to_numpy().reshape(signed.height, -1)
+    return buckets(signed["doc_id"], matrix, banding)
+
+
+def verify_pairs(pairs: pl.DataFrame, sig_frame: pl.DataFrame, threshold: float) -> pl.DataFrame:
+    """Keep candidate pairs whose estimated Jaccard reaches `threshold`; add `similarity`."""
+    if pairs.height == 0:
+        return pairs.with_columns(similarity=pl.lit(None, pl.Float64))
+    lookup = sig_frame.select("doc_id", "signature")
+    joined = pairs.join(lookup.rename({"doc_id": "left", "signature": "_l"}), on="left").join(
+        lookup.rename({"doc_id": "right", "signature": "_r"}), on="right"
+    )
+    width = joined.schema["_l"].size  # type: ignore[attr-defined]
+    left = joined["_l"].to_numpy().reshape(-1, width)
+    right = joined["_r"].to_numpy().reshape(-1, width)
+    sim = estimated_jaccard(left, right)
+    return (
+        joined.drop("_l", "_r")
+        .with_columns(similarity=pl.Series(sim))
+        .filter(pl.col("similarity") >= threshold)
+    )
+
+
+def cluster_documents(
+    docs: pl.DataFrame, pairs: pl.DataFrame, history: pl.DataFrame
+) -> pl.DataFrame:
+    """Cluster documents over verified pairs and choose one canonical per cluster.
+
+    Parameters
+    ----------
+    docs
+        This run's rows: `doc_id`, `source_uri`, `published_date`, `boilerplate_ratio`,
+        `n_chars` (exact copies share a doc_id).
+    pairs
+        Verified pairs (`left`, `right`) among this run's and history's doc_ids.
+    history
+        Published canonical documents (`INDEX_COLUMNS`); their cluster and canonical stand.
+
+    Returns
+    -------
+    pl.DataFrame
+        `docs` with `cluster_id`, `is_canonical`, `duplicate_of`, `duplicate_kind`.
+        A cluster touching history keeps history's canonical; otherwise its canonical is the
+        earliest, least-boilerplate, longest document, ties broken by doc_id and source_uri.
+    """
+    hist = history.select(INDEX_COLUMNS)
+    nodes = pl.concat([docs.select("doc_id"), hist.select("doc_id")]).unique(maintain_order=True)
+    comp = components(nodes["doc_id"], pairs)
+    rows = docs.join(comp.rename({"id": "doc_id"}), on="doc_id", how="left")
+    hist_c = hist.join(comp.rename({"id": "doc_id"}), on="doc_id", how="inner").filter(
+        pl.col("component").is_in(rows["component"].implode())
+    )
+    nulls_last = {"nulls_last": True}
+    canon_hist = (
+        hist_c.sort(_RULE_BY, descending=_RULE_DESC, **nulls_last)
+        .group_by("component", maintain_order=True)
+        .first()
+        .select("component", _hc_doc="doc_id", _hc_cluster="cluster_id")
+    )
+    canon_new = (
+        rows.sort([*_RULE_BY, "source_uri"], descending=[*_RULE_DESC, False], **nulls_last)
+        .group_by("component", maintain_order=True)
+        .first()
+        .select("component", _nc_doc="doc_id", _nc_uri="source_uri")
+    )
+    out = (
+        rows.join(canon_hist, on="component", how="left")
+        .join(canon_new, on="component", how="left")
+        .with_columns(
+            is_canonical=pl.col("_hc_doc").is_null()
+            & (pl.col("doc_id") == pl.col("_nc_doc"))
+            & (pl.col("source_uri") == pl.col("_nc_uri")),
+            _canon=pl.coalesce("_hc_doc", "_nc_doc"),
+        )
+        .with_columns(
+            cluster_id=pl.coalesce("_hc_cluster", "_nc_doc"),
+            duplicate_of=pl.when(pl.col("is_canonical")).then(None).otherwise(pl.col("_canon")),
+        )
+        .with_columns(
+            duplicate_kind=pl.when(pl.col("is_canonical"))
+            .then(None)
+            .when(pl.col("doc_id") == pl.col("duplicate_of"))
+            .then(pl.lit("exact"))
+            .otherwise(pl.lit("near"))
+        )
+        .drop("component", "_hc_doc", "_hc_cluster", "_nc_doc", "_nc_uri", "_canon")
+    )
+    return out
+
+
+def similarity_to_canonical(
+    docs: pl.DataFrame, sig_frame: pl.DataFrame, history_sigs: pl.DataFrame
+) -> pl.DataFrame:
+    """Add `similarity`: each duplicate's estimated Jaccard to its canonical (null if canonical)."""
+    lookup = pl.concat([sig_frame.select("doc_id", "signature"), history_sigs]).unique("doc_id")
+    joined = (
+        docs.with_row_index("_row")
+        .join(lookup.rename({"signature": "_own"}), on="doc_id", how="left")
+        .join(
+            lookup.rename({"doc_id": "duplicate_of", "signature": "_can"}),
+            on="duplicate_of",
+            how="left",
+        )
+    )
+    dups = joined.filter(pl.col("_can").is_not_null() & pl.col("_own").is_not_null())
+    sim = pl.Series("similarity", [], dtype=pl.Float64)
+    if dups.height:
+        width = dups.schema["_own"].size  # type: ignore[attr-defined]
+        sim = pl.Series(
+            "similarity",
+            estimated_jaccard(
+                dups["_own"].to_numpy().reshape(-1, width),
+                dups["_can"].to_numpy().reshape(-1, width),
+            ),
+        )
+    values = dups.select("_row").with_columns(sim)
+    return joined.join(values, on="_row", how="left").sort("_row").drop("_row", "_own", "_can")
+
+
+def deduplicate(
+    docs: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: DedupConfig,
+    history: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Mark exact and near-duplicate documents against each other and against history.
+
+    Parameters
+    ----------
+    docs
+        This run's documents: `doc_id`, `source_uri`, `clean_text`, `published_date`,
+        `boilerplate_ratio` (exact copies share a doc_id).
+    minhash, config
+        Signature and threshold settings.
+    history
+        The signature index of earlier runs: `INDEX_COLUMNS` plus `signature`; may be None.
+
+    Returns
+    -------
+    tuple
+        (documents with cluster columns and `similarity`, this run's signature frame, verified
+        candidate pairs with `similarity`: the stage's evidence for the report).
+    """
+    docs = docs.with_columns(n_chars=pl.col("clean_text").str.len_chars().cast(pl.Int64))
+    sig_dtype = signature_dtype(minhash)
+    if history is None or history.height == 0:
+        history = pl.DataFrame(
+            schema={
+                "doc_id": pl.String,
+                "cluster_id": pl.String,
+                "published_date": pl.Date,
+                "boilerplate_ratio": pl.Float64,
+                "n_chars": pl.Int64,
+                "signature": sig_dtype,
+            }
+        )
+    sig_frame = doc_signatures(docs, minhash)
+    banding = choose_banding(config.threshold, minhash.num_perm, config.bands, config.rows)
+    hist_sigs = history.select("doc_id", "signature")
+    all_sigs = pl.concat(
+        [
+            sig_frame.select("doc_id", "signature", "n_shingles"),
+            hist_sigs.with_columns(n_shingles=pl.lit(1, pl.Int64)),
+        ]
+    )
+    bucket_rows = doc_buckets(all_sigs, banding)
+    new_ids = sig_frame["doc_id"].implode()
+    pairs = (
+        candidate_pairs(bucket_rows.lazy())
+        # Only pairs touching this run: history was clustered when it was published.
+        .filter(pl.col("left").is_in(new_ids) | pl.col("right").is_in(new_ids))
+        .collect()
+    )
+    verified = verify_pairs(pairs, all_sigs, config.threshold)
+    clustered = cluster_documents(docs, verified, history)
+    documents = similarity_to_canonical(clustered, sig_frame, hist_sigs)
+    return documents, sig_frame, verified

@@ -1,0 +1,108 @@
+"""Text normalisation, the date header, stable document ids and tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+import polars as pl
+
+# A plain-text article may open with ` date YYYY-MM-DD ` on its first line (the seeds' shape);
+# the text of the first line continues after it.
+DATE_PREFIX = r"^\s*date\s+(\d{4}-\d{2}-\d{2})(?:\s+|$)"
+
+# Characters that break lines in some sources but not in `str.splitlines`-unaware tools.
+_LINE_BREAKS = r"\r\n|\r|\u2028|\u2029|\u0085|\x0b|\x0c"
+# Horizontal white space, after NFKC (which maps NBSP and friends to plain spaces).
+_HSPACE = r"[ \t\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]+"
+# Zero-width characters that scrapers leave in text and that split words invisibly.
+_ZERO_WIDTH = r"[\u200b\u200c\u200d\u2060\ufeff]"
+
+# Word tokens for shingling: unicode letters and digits, apostrophes folded away.
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+
+def normalise_text(expr: pl.Expr) -> pl.Expr:
+    """Return `expr` NFKC-normalised with line breaks and white space folded.
+
+    Lines keep their order (passages are lines); runs of blank lines fold into one.
+    """
+    return (
+        expr.str.normalize("NFKC")
+        .str.replace_all(_LINE_BREAKS, "\n")
+        .str.replace_all(_ZERO_WIDTH, "")
+        .str.replace_all(_HSPACE, " ")
+        .str.replace_all(r"(?m) +$", "")
+        .str.replace_all(r"(?m)^ +", "")
+        .str.replace_all(r"\n{3,}", "\n\n")
+        .str.strip_chars()
+    )
+
+
+def date_prefix(expr: pl.Expr) -> pl.Expr:
+    """Return the date of a leading ` date YYYY-MM-DD ` header, or null."""
+    return expr.str.extract(DATE_PREFIX, 1).str.to_date("%Y-%m-%d", strict=False)
+
+
+def strip_date_prefix(expr: pl.Expr) -> pl.Expr:
+    """Return `expr` without a leading ` date YYYY-MM-DD ` header."""
+    return expr.str.replace(DATE_PREFIX, "")
+
+
+def parse_date_hint(expr: pl.Expr) -> pl.Expr:
+    """Parse an ISO date or timestamp string from metadata into a date; null when unparseable."""
+    return expr.str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+
+
+def content_hash(text: str) -> str:
+    """Return the stable 16-hex id of a normalised text (BLAKE2b, 64 bits)."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def doc_id(expr: pl.Expr) -> pl.Expr:
+    """Return the stable document id of normalised text (see `content_hash`)."""
+    # polars' own .hash() is not stable across versions; BLAKE2b is.
+    return expr.map_batches(
+        lambda s: pl.Series([content_hash(t) for t in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )
+
+
+def fold_for_matching(text: str) -> str:
+    """Return `text` case-folded with accents and punctuation variants removed, for shingling."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("’", "'"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into case-folded, accent-free word tokens."""
+    return _TOKEN_RE.findall(fold_for_matching(text))
+
+
+def normalise_documents(raw: pl.LazyFrame) -> pl.LazyFrame:
+    """Normalise raw documents: text, the date header, `published_date` and `doc_id`.
+
+    Parameters
+    ----------
+    raw
+        Frame with the `RAW_DOCS` columns (`raw_text`, `date_hint`, ...).
+
+    Returns
+    -------
+    pl.LazyFrame
+        The input columns plus `text` (normalised, date header removed), `published_date`
+        (the header's date, else the metadata date) and `doc_id` (hash of `text`).
+    """
+    folded = normalise_text(pl.col("raw_text"))
+    return (
+        raw.with_columns(_folded=folded)
+        .with_columns(
+            published_date=pl.coalesce(
+                date_prefix(pl.col("_folded")), parse_date_hint(pl.col("date_hint"))
+            ),
+            text=normalise_text(strip_date_prefix(pl.col("_folded"))),
+        )
+        .drop("_folded")
+        .with_columns(doc_id=doc_id(pl.col("text")))
+    )

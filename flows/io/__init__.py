@@ -1,0 +1,1 @@
+"""Adapters: reading sources, the persistent index, atomic publishing."""

@@ -1,0 +1,654 @@
+"""Read the files of an inbox folder into RAW_DOCS rows, and unreadable inputs into QUARANTINE rows.
+
+Accounting: each input record (a text/HTML file, a JSONL line, a JSON array item, a Parquet row,
+or a whole file that cannot be split into records) lands in exactly one of the two frames. Source
+files are opened read-only and never modified, moved or deleted.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import io
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import trafilatura
+from charset_normalizer import from_bytes
+from polars.exceptions import PanicException
+
+from flows.core.errors import InboxError
+from flows.core.schema import QUARANTINE, RAW_DOCS
+from flows.core.settings import IngestConfig
+
+# Ledger of the files looked at in one run; pass it back as `seen` to skip unchanged files.
+FILES_LEDGER = pl.Schema(
+    {
+        "source_uri": pl.String,  # inbox-relative POSIX path of the file
+        "file_sha256": pl.String,  # null only when the file could not be opened at all
+        "n_records": pl.Int64,  # docs + quarantine rows that came from the file
+        "outcome": pl.String,  # read | skipped_seen
+    }
+)
+
+STAGE = "ingest"
+# Top-level folders of the inbox that hold no articles (external claim tables live in claims/).
+RESERVED_DIRS = frozenset({"claims"})
+
+# Quarantine reasons of this stage.
+UNSUPPORTED = "unreadable:unsupported_format"
+TOO_LARGE = "unreadable:too_large"
+EMPTY = "unreadable:empty"
+BINARY = "unreadable:binary"
+UNDECODABLE = "unreadable:undecodable"
+MALFORMED_JSON = "unreadable:malformed_json"
+MISSING_TEXT = "unreadable:missing_text"
+NO_MAIN_TEXT = "unreadable:no_main_text"
+HTML_PARSE_ERROR = "unreadable:html_parse_error"
+BAD_PARQUET = "unreadable:bad_parquet"
+IO_ERROR = "unreadable:io_error"
+NOT_A_FILE = "unreadable:not_a_file"
+
+# Record fields, first match wins.
+TEXT_FIELDS = ("text", "body", "content")
+TITLE_FIELDS = ("title",)
+DATE_FIELDS = ("date", "published_date", "published")
+URL_FIELDS = ("url",)
+SOURCE_FIELDS = ("source",)
+
+RECORD_MAX_CHARS = 2_000  # offending record text kept in quarantine.record
+PREVIEW_CHARS = 200  # preview of a whole file that failed
+_HASH_CHUNK = 1 << 20
+
+# Byte-order marks that identify UTF-32/UTF-16 (UTF-32 first: its LE mark starts with UTF-16's).
+_UTF_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Western European legacy text: charset-normalizer often ranks cp1250 first on English or
+# French text whose decoding is identical or equally clean in cp1252 ("crème" -> "crčme").
+_PREFERRED_LEGACY = "cp1252"
+# C0 control bytes other than whitespace and ESC: text in any 8-bit encoding has almost none,
+# binary data has ~11%. Non-UTF-8 bytes with more than this share are binary, not text.
+_CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\v\f\r\x1b") + b"\x7f"
+_MAX_CONTROL_SHARE = 0.01
+
+_JSON_TYPES: dict[type, str] = {
+    dict: "an object",
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
+
+Row = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """Hold the frames produced by reading an inbox.
+
+    Attributes
+    ----------
+    docs : pl.DataFrame
+        One row per readable record, schema RAW_DOCS.
+    quarantine : pl.DataFrame
+        One row per unreadable record or file, schema QUARANTINE (stage "ingest", run_id null).
+    files : pl.DataFrame
+        One row per input file, schema FILES_LEDGER.
+    already_seen_records : int
+        Records of the files skipped because their (source_uri, file_sha256) was in `seen`.
+    """
+
+    docs: pl.DataFrame
+    quarantine: pl.DataFrame
+    files: pl.DataFrame
+    already_seen_records: int
+
+
+class _Unreadable(Exception):
+    """Signal that a file cannot be split into records."""
+
+    def __init__(self, reason: str, detail: str, record: str | None = None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.record = record
+
+
+@dataclass
+class _Rows:
+    """Collect doc and quarantine rows as plain dicts."""
+
+    docs: list[Row] = field(default_factory=list)
+    quarantine: list[Row] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.docs) + len(self.quarantine)
+
+    def doc(self, uri: str, fmt: str, text: str, sha: str, hints: Mapping[str, str | None]) -> None:
+        """Add a readable record."""
+        self.docs.append(
+            {
+                "source_uri": uri,
+                "source_format": fmt,
+                "raw_text": text,
+                "title_hint": hints.get("title"),
+                "date_hint": hints.get("date"),
+                "url": hints.get("url"),
+                "source": hints.get("source"),
+                "file_sha256": sha,
+            }
+        )
+
+    def reject(self, uri: str, reason: str, detail: str, record: str | None = None) -> None:
+        """Add a quarantine row."""
+        self.quarantine.append(
+            {
+                "source_uri": uri,
+                "stage": STAGE,
+                "reason": reason,
+                "detail": detail,
+                "record": record,
+                "run_id": None,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """Hold a file's hash and bytes, or why it cannot be read."""
+
+    sha: str | None
+    data: bytes | None = None
+    failure: _Unreadable | None = None
+
+
+def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
+    """List the input files of an inbox, sorted by their inbox-relative path.
+
+    Walks the folder recursively. Hidden files and folders (name starting with ".") and the
+    top-level ``claims/`` folder are skipped. Files of every extension are listed: those not in
+    ``config.extensions`` are quarantined by `read_inbox`, so that nothing is silently dropped.
+    Symbolic links to folders are not followed.
+
+    Parameters
+    ----------
+    inbox : Path
+        The inbox folder.
+    config : IngestConfig
+        Ingest limits; the listing itself does not depend on them.
+
+    Returns
+    -------
+    list[Path]
+        Paths under `inbox`, sorted by inbox-relative POSIX path.
+
+    Raises
+    ------
+    InboxError
+        When `inbox` is missing, is not a folder, or a folder in it cannot be listed.
+    """
+    del config  # same signature as read_inbox; listing is extension-agnostic
+    if not inbox.exists():
+        raise InboxError(f"inbox folder not found: {inbox}")
+    if not inbox.is_dir():
+        raise InboxError(f"inbox is not a folder: {inbox}")
+
+    def fail(exc: OSError) -> None:
+        raise InboxError(f"cannot list inbox folder {exc.filename}: {exc.strerror or exc}") from exc
+
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(inbox, onerror=fail):
+        here = Path(dirpath)
+        at_top = here == inbox
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and not (at_top and d in RESERVED_DIRS)
+        )
+        found.extend(here / name for name in filenames if not name.startswith("."))
+    return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
+
+
+def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = None) -> IngestResult:
+    """Read every input file of an inbox into RAW_DOCS and QUARANTINE frames.
+
+    Parameters
+    ----------
+    inbox : Path
+        The inbox folder (see `list_inbox` for what is read).
+    config : IngestConfig
+        Size limit and accepted extensions.
+    seen : pl.DataFrame, optional
+        A previous ledger (columns source_uri, file_sha256, n_records). Files whose
+        (source_uri, file_sha256) pair is in it are not read again.
+
+    Returns
+    -------
+    IngestResult
+        Docs, quarantine rows, the file ledger and the count of records skipped as seen.
+
+    Raises
+    ------
+    InboxError
+        When the inbox is missing or cannot be listed.
+    ValueError
+        When `seen` lacks one of the ledger columns.
+    """
+    seen_counts = _seen_index(seen)
+    extensions = {ext.lower() for ext in config.extensions}
+    rows = _Rows()
+    ledger: list[dict[str, Any]] = []
+    already_seen = 0
+
+    for path in list_inbox(inbox, config):
+        uri = path.relative_to(inbox).as_posix()
+        loaded = _load(path, config, extensions)
+        if loaded.sha is not None and (uri, loaded.sha) in seen_counts:
+            n_records = seen_counts[(uri, loaded.sha)]
+            already_seen += n_records
+            ledger.append(_ledger_row(uri, loaded.sha, n_records, "skipped_seen"))
+            continue
+        before = len(rows)
+        if loaded.failure is not None:
+            failure = loaded.failure
+            rows.reject(uri, failure.reason, failure.detail, failure.record)
+        else:
+            assert loaded.data is not None and loaded.sha is not None
+            _read_file(uri, path.suffix.lower(), loaded.data, loaded.sha, rows)
+        ledger.append(_ledger_row(uri, loaded.sha, len(rows) - before, "read"))
+
+    return IngestResult(
+        docs=pl.DataFrame(rows.docs, schema=RAW_DOCS),
+        quarantine=pl.DataFrame(rows.quarantine, schema=QUARANTINE),
+        files=pl.DataFrame(ledger, schema=FILES_LEDGER),
+        already_seen_records=already_seen,
+    )
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def _seen_index(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
+    """Map (source_uri, file_sha256) of a previous ledger to its record count."""
+    if seen is None:
+        return {}
+    needed = ("source_uri", "file_sha256", "n_records")
+    missing = [c for c in needed if c not in seen.columns]
+    if missing:
+        raise ValueError(f"seen ledger lacks column(s) {missing}; expected {list(needed)}")
+    index: dict[tuple[str, str], int] = {}
+    for uri, sha, n_records in seen.select(needed).iter_rows():
+        if uri is not None and sha is not None:
+            index[(uri, sha)] = int(n_records or 0)
+    return index
+
+
+def _ledger_row(uri: str, sha: str | None, n_records: int, outcome: str) -> dict[str, Any]:
+    """Build one ledger row."""
+    return {"source_uri": uri, "file_sha256": sha, "n_records": n_records, "outcome": outcome}
+
+
+def _load(path: Path, config: IngestConfig, extensions: set[str]) -> _Loaded:
+    """Stat, hash and (when it is small enough and supported) read a file."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot stat the file: {_os_why(exc)}"))
+    if not stat.S_ISREG(info.st_mode):
+        return _Loaded(
+            None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
+        )
+    ext = path.suffix.lower()
+    limit = config.max_file_bytes
+    try:
+        if ext not in extensions or ext not in _READERS:
+            why = "no extension" if not ext else f"extension {ext!r}"
+            detail = f"{why} is not one of the accepted {sorted(extensions & set(_READERS))}"
+            return _Loaded(_hash_file(path), failure=_Unreadable(UNSUPPORTED, detail))
+        if info.st_size > limit:
+            return _Loaded(_hash_file(path), failure=_too_large(info.st_size, limit))
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:  # grew after stat
+            return _Loaded(_hash_file(path), failure=_too_large(len(data), limit))
+    except OSError as exc:
+        return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot read the file: {_os_why(exc)}"))
+    return _Loaded(hashlib.sha256(data).hexdigest(), data=data)
+
+
+def _hash_file(path: Path) -> str:
+    """Hash a file in chunks, without holding it in memory."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _too_large(size: int, limit: int) -> _Unreadable:
+    """Describe a file above the size limit."""
+    return _Unreadable(
+        TOO_LARGE, f"file is {size:,} bytes, above the {limit:,}-byte limit (max_file_bytes)"
+    )
+
+
+def _os_why(exc: OSError) -> str:
+    """Return the operating system's reason for an error."""
+    return exc.strerror or str(exc)
+
+
+def _read_file(uri: str, ext: str, data: bytes, sha: str, rows: _Rows) -> None:
+    """Read one supported file into rows, quarantining it as a whole when it cannot be split."""
+    try:
+        if not data:
+            raise _Unreadable(EMPTY, "file is empty (0 bytes)")
+        _READERS[ext](uri, data, sha, rows)
+    except _Unreadable as failure:
+        rows.reject(uri, failure.reason, failure.detail, failure.record)
+
+
+# --- decoding ----------------------------------------------------------------------------------
+
+
+def _decode(data: bytes) -> str:
+    """Decode bytes to text: UTF-8 (BOM or not), UTF-16/32 with BOM, else the best legacy guess.
+
+    Binary: NUL bytes (outside UTF-16/32), or non-UTF-8 bytes with many control codes.
+    Undecodable: UTF-8 text with corrupt bytes, text-like bytes that no encoding fits, or a
+    BOM contradicted by the bytes.
+    """
+    for bom, encoding in _UTF_BOMS:
+        if data.startswith(bom):
+            text = _strict_decode(data, encoding, f"{encoding.upper()} byte-order mark")
+            if "\x00" in text:
+                raise _Unreadable(BINARY, f"{encoding.upper()} text holds NUL characters: binary")
+            return text
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _Unreadable(BINARY, f"NUL byte at offset {nul}: binary data, not text")
+    bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    try:
+        return data[bom:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        not_utf8 = f"not UTF-8 (invalid byte at offset {bom + exc.start})"
+    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if controls > _MAX_CONTROL_SHARE * len(data):
+        raise _Unreadable(BINARY, f"{not_utf8} and {controls} control bytes: binary data, not text")
+    preview = data[bom : bom + PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
+    valid_non_ascii, invalid = _utf8_tally(data[bom:])
+    if valid_non_ascii > invalid:  # UTF-8 with corrupt bytes: a legacy guess would be mojibake
+        raise _Unreadable(
+            UNDECODABLE,
+            f"{not_utf8}: UTF-8 text with {invalid} invalid byte sequence(s)",
+            preview,
+        )
+    guessed = _guess_encoding(data)
+    if guessed is None:
+        raise _Unreadable(
+            UNDECODABLE, f"{not_utf8}, and no other encoding gives plausible text", preview
+        )
+    return _strict_decode(data, guessed, f"guessed encoding {guessed}")
+
+
+def _utf8_tally(data: bytes) -> tuple[int, int]:
+    """Count valid non-ASCII characters and invalid sequences when reading bytes as UTF-8."""
+    text = data.decode("utf-8", "replace")
+    invalid = text.count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    return non_ascii - invalid, invalid
+
+
+def _strict_decode(data: bytes, encoding: str, why: str) -> str:
+    """Decode with one encoding, quarantining on the first invalid byte."""
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        where = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else ""
+        try:
+            preview: str | None = data[: PREVIEW_CHARS * 4].decode(encoding, "replace")
+        except LookupError:
+            preview = None
+        raise _Unreadable(
+            UNDECODABLE,
+            f"{why}, but decoding fails{where}: {exc}",
+            preview[:PREVIEW_CHARS] if preview is not None else None,
+        ) from exc
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """Return charset-normalizer's best encoding, preferring cp1252 among equally clean ones."""
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if match.chaos <= best.chaos and _PREFERRED_LEGACY in match.could_be_from_charset:
+            return _PREFERRED_LEGACY
+    return best.encoding
+
+
+def _decode_nonblank(data: bytes) -> str:
+    """Decode a file and reject it when it holds only whitespace."""
+    text = _decode(data)
+    if not text.strip():
+        raise _Unreadable(EMPTY, "file holds only whitespace")
+    return text
+
+
+def _clip(text: str, limit: int = RECORD_MAX_CHARS) -> str:
+    """Truncate text for the quarantine record column."""
+    return text if len(text) <= limit else text[:limit]
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+def _json_type(value: object) -> str:
+    """Name a parsed value's JSON type."""
+    return _JSON_TYPES.get(type(value), f"a {type(value).__name__}")
+
+
+def _dump(value: object) -> str | None:
+    """Serialise a record for the quarantine record column."""
+    try:
+        return _clip(json.dumps(value, ensure_ascii=False, default=str))
+    except (TypeError, ValueError, RecursionError):
+        return None
+
+
+def _hint(value: object) -> str | None:
+    """Turn a metadata value into hint text, or null when it is not a scalar."""
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _first_hint(record: Mapping[str, Any], names: Sequence[str]) -> str | None:
+    """Return the first usable hint among the named fields."""
+    for name in names:
+        hint = _hint(record.get(name))
+        if hint is not None:
+            return hint
+    return None
+
+
+def _pick_text(record: Mapping[str, Any]) -> tuple[str | None, str]:
+    """Return the record's text, or null and why there is none."""
+    present = [name for name in TEXT_FIELDS if record.get(name) is not None]
+    for name in present:
+        value = record[name]
+        if isinstance(value, str) and value.strip():
+            return value, ""
+    if not present:
+        return None, f"no text field (looked for {', '.join(TEXT_FIELDS)})"
+    name = present[0]
+    value = record[name]
+    if isinstance(value, str):
+        return None, f"field {name!r} is empty"
+    return None, f"field {name!r} is {_json_type(value)}, not a string"
+
+
+def _add_record(
+    rows: _Rows, uri: str, fmt: str, value: object, sha: str, where: str, record: str | None
+) -> None:
+    """Add one JSON/Parquet record as a doc or a quarantine row."""
+    if not isinstance(value, dict):
+        rows.reject(uri, MALFORMED_JSON, f"{where}: {_json_type(value)}, not an object", record)
+        return
+    text, why = _pick_text(value)
+    if text is None:
+        rows.reject(uri, MISSING_TEXT, f"{where}: {why}", record)
+        return
+    hints = {
+        "title": _first_hint(value, TITLE_FIELDS),
+        "date": _first_hint(value, DATE_FIELDS),
+        "url": _first_hint(value, URL_FIELDS),
+        "source": _first_hint(value, SOURCE_FIELDS),
+    }
+    rows.doc(uri, fmt, text, sha, hints)
+
+
+def _json_error(exc: ValueError | RecursionError) -> str:
+    """Describe why JSON text does not parse."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "nesting too deep to parse"
+    return str(exc)
+
+
+# --- readers -----------------------------------------------------------------------------------
+
+
+def _read_text(uri: str, data: bytes, sha: str, rows: _Rows, fmt: str) -> None:
+    """Read a plain-text or Markdown file as one document, text as decoded."""
+    rows.doc(uri, fmt, _decode_nonblank(data), sha, {})
+
+
+def _read_jsonl(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
+    """Read one JSON object per line; bad lines are quarantined, blank lines skipped."""
+    text = _decode_nonblank(data)
+    for number, raw_line in enumerate(text.split("\n"), start=1):
+        line = raw_line.removesuffix("\r")
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            value = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            if isinstance(exc, json.JSONDecodeError):
+                why = f"{exc.msg} at column {exc.colno}"
+            else:
+                why = _json_error(exc)
+            rows.reject(f"{uri}#{number}", MALFORMED_JSON, f"{where}: {why}", _clip(line))
+            continue
+        _add_record(rows, f"{uri}#{number}", "jsonl", value, sha, where, _clip(line))
+
+
+def _read_json(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
+    """Read a JSON object (one document) or an array of objects (one per item)."""
+    text = _decode_nonblank(data)
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise _Unreadable(MALFORMED_JSON, _json_error(exc), _clip(text)) from exc
+    if isinstance(value, dict):
+        _add_record(rows, uri, "json", value, sha, "top-level object", _clip(text))
+    elif isinstance(value, list):
+        if not value:
+            raise _Unreadable(EMPTY, "JSON array holds no records")
+        for index, item in enumerate(value, start=1):
+            _add_record(rows, f"{uri}#{index}", "json", item, sha, f"item {index}", _dump(item))
+    else:
+        raise _Unreadable(
+            MALFORMED_JSON,
+            f"top-level value is {_json_type(value)}; expected an object or an array of objects",
+            _clip(text),
+        )
+
+
+def _read_html(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
+    """Read the main text and metadata of an HTML page with trafilatura."""
+    html = _decode_nonblank(data)
+    preview = html[:PREVIEW_CHARS]
+    try:
+        page = _extract_html(html)
+    except Exception as exc:  # trafilatura/lxml may raise anything on hostile markup
+        detail = f"HTML parser failed: {type(exc).__name__}: {exc}".splitlines()[0]
+        raise _Unreadable(HTML_PARSE_ERROR, detail, preview) from exc
+    text = None if page is None else page.get("text")
+    if page is None or not isinstance(text, str) or not text.strip():
+        raise _Unreadable(NO_MAIN_TEXT, "trafilatura found no main text in the page", preview)
+    hints = {
+        "title": _hint(page.get("title")),
+        "date": _hint(page.get("date")),
+        "url": _hint(page.get("url")),
+        "source": _hint(page.get("sitename")),
+    }
+    rows.doc(uri, "html", text, sha, hints)
+
+
+def _extract_html(html: str) -> dict[str, Any] | None:
+    """Run trafilatura; retry a bare fragment wrapped in a page (trafilatura rejects fragments)."""
+    page = _bare_extraction(html)
+    if page is None and "<html" not in html[:4096].lower():
+        page = _bare_extraction(f"<html><body>{html}</body></html>")
+    return page
+
+
+def _bare_extraction(html: str) -> dict[str, Any] | None:
+    """Return trafilatura's main text and metadata fields, or None when it finds nothing."""
+    result = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, deduplicate=False
+    )
+    if result is None:
+        return None
+    if isinstance(result, dict):
+        return result
+    return {
+        name: getattr(result, name, None) for name in ("text", "title", "date", "url", "sitename")
+    }
+
+
+def _read_parquet(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
+    """Read a Parquet file, one document per row."""
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except (Exception, PanicException) as exc:  # PanicException is a BaseException
+        detail = f"not a readable Parquet file: {exc}".splitlines()[0]
+        raise _Unreadable(BAD_PARQUET, detail) from exc
+    if not any(name in frame.columns for name in TEXT_FIELDS):
+        raise _Unreadable(
+            MISSING_TEXT,
+            f"no text column (looked for {', '.join(TEXT_FIELDS)}); columns: {frame.columns}",
+        )
+    if frame.height == 0:
+        raise _Unreadable(EMPTY, "Parquet file has no rows")
+    for number, row in enumerate(frame.iter_rows(named=True), start=1):
+        _add_record(rows, f"{uri}#{number}", "parquet", row, sha, f"row {number}", _dump(row))
+
+
+_READERS: dict[str, Callable[[str, bytes, str, _Rows], None]] = {
+    ".txt": lambda uri, data, sha, rows: _read_text(uri, data, sha, rows, "txt"),
+    ".md": lambda uri, data, sha, rows: _read_text(uri, data, sha, rows, "md"),
+    ".jsonl": _read_jsonl,
+    ".json": _read_json,
+    ".html": _read_html,
+    ".htm": _read_html,
+    ".parquet": _read_parquet,
+}

@@ -1,0 +1,253 @@
+"""The published output folder: versioned snapshots swapped in atomically, history, and the lock.
+
+Layout under the output folder::
+
+    _versions/<seq>-<run_id>/      a complete snapshot (files hard-linked from the previous one)
+        documents/<run_id>/part-0.parquet, articles/..., claims/..., quarantine/..., boilerplate/...
+        index/signatures/<run_id>/part-0.parquet, index/files/<run_id>/part-0.parquet
+        runs/<run_id>/summary.json, report.html, data_docs/
+        manifest.json, _COMMITTED
+    _current -> _versions/<latest committed>      (one symlink, replaced atomically)
+    documents -> _current/documents, ... manifest.json -> _current/manifest.json
+    .lock
+
+A reader of `out/<table>/**/*.parquet` resolves `_current` once per file and always sees one
+whole committed run: a crash before the symlink swap leaves the previous snapshot current, and
+the next run removes the unfinished snapshot and does the work again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.core.errors import OutputError, OutputLockedError, PublishError
+from flows.io.faults import crash_point
+
+TABLES = ("documents", "articles", "claims", "quarantine", "boilerplate")
+INDEX_TABLES = ("index/signatures", "index/files")
+LINKED = (*TABLES, "index", "runs", "manifest.json")
+COMMITTED = "_COMMITTED"
+KEEP_VERSIONS = 3
+
+
+@contextlib.contextmanager
+def output_lock(out: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder; fail at once if another run holds it."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        handle = (out / ".lock").open("a+")
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise OutputLockedError(
+                f"another newsdq run is publishing to {out}; try again when it has finished"
+            ) from exc
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+@dataclass
+class Store:
+    """The output folder of published runs."""
+
+    root: Path
+
+    @property
+    def current(self) -> Path | None:
+        """Return the committed snapshot readers see now, or None before the first run."""
+        link = self.root / "_current"
+        if not link.is_symlink():
+            return None
+        target = (self.root / os.readlink(link)).resolve()
+        return target if (target / COMMITTED).exists() else None
+
+    def check_writable(self) -> None:
+        """Raise OutputError unless the output folder can be created and written."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write to output folder {self.root}: {exc.strerror or exc}"
+            ) from exc
+
+    def recover(self) -> list[str]:
+        """Remove snapshots and staging left by a crashed run; return what was removed."""
+        removed = []
+        current = self.current
+        versions = self.root / "_versions"
+        if versions.is_dir():
+            for v in sorted(versions.iterdir()):
+                if v.resolve() != current and not (v / COMMITTED).exists():
+                    shutil.rmtree(v, ignore_errors=True)
+                    removed.append(v.name)
+        staging = self.root / "_staging"
+        if staging.is_dir():
+            shutil.rmtree(staging, ignore_errors=True)
+            removed.append("_staging")
+        return removed
+
+    def staging_dir(self, run_id: str) -> Path:
+        """Return (and create) the private folder where a run prepares its files."""
+        path = self.root / "_staging" / run_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def scan(self, table: str) -> pl.DataFrame | None:
+        """Read a published table of the current snapshot, or None when it has no rows yet."""
+        current = self.current
+        if current is None:
+            return None
+        files = sorted((current / table).glob("*/*.parquet"))
+        if not files:
+            return None
+        return pl.read_parquet(files)
+
+    def manifest(self) -> dict[str, Any]:
+        """Return the current manifest (empty before the first run)."""
+        current = self.current
+        if current is None or not (current / "manifest.json").exists():
+            return {"format": 1, "runs": [], "tables": {}}
+        data: dict[str, Any] = json.loads((current / "manifest.json").read_text("utf-8"))
+        return data
+
+    def publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
+        """Commit a run: its tables and run folder become visible together, or not at all.
+
+        Parameters
+        ----------
+        run_id
+            The run's id; names the partition folder of each table.
+        tables
+            Table name (one of TABLES or INDEX_TABLES) to this run's rows.
+        run_dir
+            The staged `runs/<run_id>` folder (summary, report, data docs), moved in.
+
+        Returns
+        -------
+        Path
+            The new snapshot folder.
+        """
+        try:
+            return self._publish(run_id, tables, run_dir)
+        except OSError as exc:
+            raise PublishError(
+                f"publishing run {run_id} failed ({exc}); the previous run stays current"
+            ) from exc
+
+    def _publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
+        previous = self.current
+        versions = self.root / "_versions"
+        versions.mkdir(parents=True, exist_ok=True)
+        seq = 1 + max((int(v.name.split("-", 1)[0]) for v in versions.iterdir()), default=0)
+        snapshot = versions / f"{seq:06d}-{run_id}"
+        snapshot.mkdir()
+        if previous is not None:
+            _link_tree(previous, snapshot, skip={COMMITTED, "manifest.json"})
+        manifest = self.manifest()
+        entry: dict[str, Any] = {
+            "run_id": run_id,
+            "committed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "tables": {},
+        }
+        for i, (name, frame) in enumerate(sorted(tables.items())):
+            if frame.height == 0 and any((snapshot / name).glob("*/*.parquet")):
+                continue  # nothing new; an empty file is written only to fix a new table's schema
+            part = snapshot / name / run_id
+            part.mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(part / "part-0.parquet")
+            entry["tables"][name] = {
+                "rows": frame.height,
+                "path": f"{name}/{run_id}/part-0.parquet",
+            }
+            info = manifest["tables"].setdefault(name, {"rows": 0})
+            info["rows"] = int(info["rows"]) + frame.height
+            info["schema"] = {c: str(t) for c, t in frame.schema.items()}
+            if i == 0:
+                crash_point("publish:tables")
+        shutil.move(str(run_dir), str(snapshot / "runs" / run_id))
+        shutil.rmtree(run_dir.parent, ignore_errors=True)  # the run's staging folder
+        manifest["runs"].append(entry)
+        manifest["current_version"] = snapshot.name
+        (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+        crash_point("publish:before_commit")
+        _fsync_tree(snapshot)
+        (snapshot / COMMITTED).write_text(run_id, "utf-8")
+        self._swap_current(snapshot)
+        crash_point("publish:after_commit")
+        self._ensure_links()
+        self._collect_garbage(keep=snapshot)
+        return snapshot
+
+    def _swap_current(self, snapshot: Path) -> None:
+        tmp = self.root / f"_current.{os.getpid()}.tmp"
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        tmp.symlink_to(Path("_versions") / snapshot.name)
+        os.replace(tmp, self.root / "_current")
+        _fsync_dir(self.root)
+
+    def _ensure_links(self) -> None:
+        for name in LINKED:
+            link = self.root / name
+            if not link.is_symlink():
+                if link.exists():
+                    raise PublishError(f"{link} exists and is not newsdq's link; move it away")
+                link.symlink_to(Path("_current") / name)
+
+    def _collect_garbage(self, keep: Path) -> None:
+        versions = sorted((self.root / "_versions").iterdir())
+        committed = [v for v in versions if (v / COMMITTED).exists()]
+        for old in committed[:-KEEP_VERSIONS]:
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+    """Recreate src's tree under dst with hard links to its files (no data copied)."""
+    for dirpath, _dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        (dst / rel).mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            if rel == Path(".") and name in skip:
+                continue
+            os.link(Path(dirpath) / name, dst / rel / name)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """Flush a snapshot's new files and folders to disk before it is committed."""
+    for dirpath, _dirnames, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(Path(dirpath) / name, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))

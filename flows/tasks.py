@@ -1,0 +1,261 @@
+"""Prefect tasks: thin wrappers that call core functions and adapters, one per pipeline stage."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from checks.expectations import CheckpointResult, run_documents_checkpoint
+from checks.models import (
+    ArticleModel,
+    BoilerplateModel,
+    ClaimModel,
+    DocumentModel,
+    NormalisedDocModel,
+)
+from checks.quarantine import split_valid
+from flows.core import accounting
+from flows.core.boilerplate import remove_boilerplate
+from flows.core.claims import extract_claims
+from flows.core.dedup import INDEX_COLUMNS, deduplicate, signature_dtype
+from flows.core.drops import drop_where
+from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
+from flows.core.settings import Settings
+from flows.core.text import normalise_documents
+from flows.io.ingest import IngestResult, read_inbox
+from flows.io.store import Store
+
+# Frames move between tasks in memory: skip Prefect's input hashing (ECOSYSTEM.md).
+STAGE = {"cache_policy": NO_CACHE}
+
+
+@dataclass
+class History:
+    """What earlier runs published that this run compares against."""
+
+    files: pl.DataFrame | None
+    doc_ids: pl.Series
+    index: pl.DataFrame
+
+
+@dataclass
+class RunState:
+    """Everything a run produces, accumulated stage by stage."""
+
+    run_id: str
+    quarantine: list[pl.DataFrame] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def quarantined(self) -> pl.DataFrame:
+        """Return all quarantine rows so far, stamped with the run id."""
+        frames = [q.cast(dict(QUARANTINE)) for q in self.quarantine]
+        return pl.concat([empty(QUARANTINE), *frames]).with_columns(run_id=pl.lit(self.run_id))
+
+
+def _timed(state: RunState, name: str, started: float) -> None:
+    state.timings[name] = round(time.perf_counter() - started, 3)
+
+
+@task(name="read-history", **STAGE)
+def read_history(store: Store, settings: Settings) -> History:
+    """Load the file ledger, known document ids and the signature index of earlier runs."""
+    files = store.scan("index/files")
+    documents = store.scan("documents")
+    index = store.scan("index/signatures")
+    if index is None:
+        index = pl.DataFrame(
+            schema={
+                **{c: DOCUMENTS[c] for c in INDEX_COLUMNS if c != "n_chars"},
+                "n_chars": pl.Int64,
+                "signature": signature_dtype(settings.minhash),
+            }
+        )
+    doc_ids = (
+        documents["doc_id"].unique() if documents is not None else pl.Series([], dtype=pl.String)
+    )
+    return History(files=files, doc_ids=doc_ids, index=index)
+
+
+@task(name="ingest", **STAGE)
+def ingest(inbox: Path, settings: Settings, history: History, state: RunState) -> IngestResult:
+    """Read the inbox; unreadable records go to quarantine."""
+    started = time.perf_counter()
+    result = read_inbox(inbox, settings.ingest, seen=history.files)
+    state.quarantine.append(result.quarantine)
+    _timed(state, "ingest", started)
+    return result
+
+
+@task(name="normalise", **STAGE)
+def normalise(raw: pl.DataFrame, history: History, state: RunState) -> pl.DataFrame:
+    """Normalise text, drop records empty after it, validate, and set aside known documents."""
+    started = time.perf_counter()
+    # The metadata title stands until the boilerplate stage finds the first real headline.
+    docs = normalise_documents(raw.lazy()).collect().with_columns(title=pl.col("title_hint"))
+    docs, empties = drop_where(
+        docs,
+        pl.col("text").str.len_chars() == 0,
+        stage="normalise",
+        reason="empty_after_cleaning",
+        detail=pl.lit("no text left after unicode and white-space normalisation"),
+    )
+    docs, invalid = split_valid(docs, NormalisedDocModel, stage="normalise")
+    known = docs["doc_id"].is_in(history.doc_ids.implode())
+    state.notes["known_docs"] = int(known.sum())
+    state.quarantine += [empties, invalid]
+    _timed(state, "normalise", started)
+    return docs.filter(~known)
+
+
+@task(name="boilerplate", **STAGE)
+def boilerplate(
+    docs: pl.DataFrame, settings: Settings, state: RunState
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Remove recurring publisher boilerplate; documents with nothing left are quarantined."""
+    started = time.perf_counter()
+    unique = docs.unique("doc_id", keep="first", maintain_order=True)
+    cleaned, passages = remove_boilerplate(unique, settings.minhash, settings.boilerplate)
+    columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
+    docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
+    docs, empties = drop_where(
+        docs,
+        pl.col("clean_text").str.len_chars() == 0,
+        stage="boilerplate",
+        reason="empty_after_cleaning",
+        detail=pl.format("all {} characters were boilerplate", pl.col("text").str.len_chars()),
+    )
+    state.quarantine.append(empties)
+    state.notes["boilerplate_passages"] = passages.height
+    _timed(state, "boilerplate", started)
+    return docs, passages.with_columns(run_id=pl.lit(state.run_id)).select(list(BOILERPLATE))
+
+
+@task(name="dedup", **STAGE)
+def dedup(
+    docs: pl.DataFrame, settings: Settings, history: History, state: RunState
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Cluster exact and near-duplicates against each other and the history index."""
+    started = time.perf_counter()
+    documents, sigs, pairs = deduplicate(docs, settings.minhash, settings.dedup, history.index)
+    documents = documents.with_columns(
+        status=pl.when(pl.col("is_canonical"))
+        .then(pl.lit("published"))
+        .otherwise(pl.lit("duplicate")),
+        run_id=pl.lit(state.run_id),
+    ).select(list(DOCUMENTS))
+    state.notes["candidate_pairs"] = pairs.height
+    _timed(state, "dedup", started)
+    return documents, sigs, pairs
+
+
+@task(name="claims", **STAGE)
+def claims(documents: pl.DataFrame, settings: Settings, state: RunState) -> pl.DataFrame:
+    """Extract numeric attributed claims from the canonical articles."""
+    started = time.perf_counter()
+    articles = documents.filter(pl.col("is_canonical"))
+    found = extract_claims(articles, extractor=settings.claims.extractor, run_id=state.run_id)
+    _timed(state, "claims", started)
+    return found.select(list(CLAIMS))
+
+
+@task(name="validate", **STAGE)
+def validate(
+    documents: pl.DataFrame,
+    claims_found: pl.DataFrame,
+    passages: pl.DataFrame,
+    run_dir: Path,
+    state: RunState,
+) -> tuple[dict[str, pl.DataFrame], CheckpointResult]:
+    """Validate every published table; failing rows are quarantined, not dropped."""
+    started = time.perf_counter()
+    documents, bad_docs = split_valid(documents, DocumentModel, stage="validate")
+    articles, bad_articles = split_valid(
+        documents.filter(pl.col("status") == "published"), ArticleModel, stage="validate"
+    )
+    # A canonical that fails the article contract is quarantined, never published.
+    rejected = bad_articles.select(doc_id=pl.col("record").str.json_path_match("$.doc_id"))
+    documents = documents.filter(
+        ~((pl.col("status") == "published") & pl.col("doc_id").is_in(rejected["doc_id"].implode()))
+    )
+    known_docs = articles["doc_id"].implode()
+    claims_ok, bad_claims = split_valid(
+        claims_found.filter(pl.col("doc_id").is_in(known_docs)),
+        ClaimModel,
+        stage="claims",
+        uri_column="doc_id",
+    )
+    passages_ok, bad_passages = split_valid(
+        passages, BoilerplateModel, stage="boilerplate_table", uri_column="doc_id"
+    )
+    state.quarantine += [bad_docs, bad_articles, bad_claims, bad_passages]
+    checkpoint = run_documents_checkpoint(documents, run_dir / "data_docs")
+    _timed(state, "validate", started)
+    tables = {
+        "documents": documents,
+        "articles": articles,
+        "claims": claims_ok,
+        "boilerplate": passages_ok,
+    }
+    return tables, checkpoint
+
+
+def index_rows(documents: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
+    """Return the signature index rows of this run's published canonical documents."""
+    return (
+        documents.filter(pl.col("status") == "published")
+        .unique("doc_id", keep="first", maintain_order=True)
+        .select(*INDEX_COLUMNS)
+        .join(sigs.select("doc_id", "signature"), on="doc_id", how="inner")
+    )
+
+
+@task(name="summarise", **STAGE)
+def summarise(
+    state: RunState,
+    ingest_result: IngestResult,
+    tables: dict[str, pl.DataFrame],
+    checkpoint: CheckpointResult,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    """Build the run summary: counts per outcome, reasons, validation outcomes, timings."""
+    quarantine = state.quarantined()
+    records_read = ingest_result.docs.height + ingest_result.quarantine.height
+    counts = accounting.account(
+        records_read=records_read,
+        skipped_records=ingest_result.already_seen_records,
+        known_docs=int(state.notes.get("known_docs", 0)),
+        documents=tables["documents"],
+        quarantine=quarantine,
+    )
+    accounting.check_identity(counts)
+    failed = [o for o in checkpoint.outcomes if not o.success]
+    blocking = [o for o in failed if o.severity == "error"]
+    verdict = "blocked" if blocking else ("passed_with_warnings" if failed else "passed")
+    return {
+        "run_id": state.run_id,
+        **context,
+        "verdict": verdict,
+        "counts": counts,
+        "quarantine_by_reason": accounting.quarantine_by_reason(quarantine),
+        "tables": {name: frame.height for name, frame in tables.items()},
+        "expectations": [
+            {
+                "expectation": o.expectation,
+                "column": o.column,
+                "severity": o.severity,
+                "success": o.success,
+                "unexpected_count": o.unexpected_count,
+                "sample": o.sample,
+            }
+            for o in checkpoint.outcomes
+        ],
+        "stages_seconds": state.timings,
+        "notes": state.notes,
+    }

@@ -1,0 +1,123 @@
+"""Passage-level boilerplate on hand-made documents."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from flows.core.boilerplate import remove_boilerplate
+from flows.core.passages import split_passages
+from flows.core.settings import BoilerplateConfig, MinHashConfig
+
+MH = MinHashConfig()
+BP = BoilerplateConfig()
+APPEAL = [
+    "Support independent reporting from the river towns and the capital.",
+    "Our reporters stay long after the cameras leave, and your gift keeps them there.",
+    "Give once or monthly: every contribution helps us stay free to read.",
+]
+STORIES = [
+    "Floodwater reached the market square in Lessar on Sunday, forcing 300 families from their homes. "
+    "Volunteers stacked sandbags along the embankment through the night.",
+    "The rail line between Hallin and the coast will stay shut until April, the operator said. "
+    "Engineers found cracks in two bridge piers during an inspection last week.",
+    "Ostrel's election commission confirmed turnout of more than 60 per cent in the capital. "
+    "Queues formed outside polling stations before dawn in several districts.",
+    "Dockworkers in Kessmouth voted to end their strike after the port authority dropped its plan "
+    "for automated cranes at two terminals.",
+]
+
+
+TITLES = ["Flood reaches Lessar", "Coast rail line shut", "Ostrel turnout high", "Dock strike ends"]
+
+
+def _filler(seed: int, words: int = 40) -> str:
+    """Return a distinct pseudo-story (its own vocabulary mix), recurring nowhere else."""
+    import random
+
+    rng = random.Random(seed)
+    vocab = [
+        "river",
+        "town",
+        "council",
+        "bridge",
+        "market",
+        "harbour",
+        "school",
+        "vote",
+        "road",
+        "night",
+        "crowd",
+        "mayor",
+    ]
+    return " ".join(rng.choice(vocab) + str(rng.randint(0, 99)) for _ in range(words)) + "."
+
+
+def _docs(texts: list[str]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "doc_id": [f"d{i}" for i in range(len(texts))],
+            "text": texts,
+            "title_hint": [None] * len(texts),
+        },
+        schema_overrides={"title_hint": pl.String},
+    )
+
+
+def test_passages_spans_match_text() -> None:
+    text = "Title\n\nMr. Smith said 10,000 troops. “It is bad,” he said.\nSecond line here."
+    p = split_passages(_docs([text]))
+    assert all(text[s:e] == t for s, e, t in p.select("start", "end", "text").iter_rows())
+    assert p["line"].to_list()[0] == 0
+
+
+def test_shared_kit_is_removed_and_stories_survive() -> None:
+    texts = [
+        f"{TITLES[i]}\n" + "\n".join(APPEAL) + "\n\n" + story for i, story in enumerate(STORIES)
+    ]
+    out, table = remove_boilerplate(_docs(texts), MH, BP)
+    for clean, story in zip(out["clean_text"], STORIES, strict=True):
+        assert story in clean
+        assert not any(a in clean for a in APPEAL)
+    assert (table["support"] >= BP.min_support).all()
+    assert out["title"].to_list() == TITLES
+    assert ((out["boilerplate_ratio"] > 0.2) & (out["boilerplate_ratio"] < 0.8)).all()
+
+
+def test_varied_kit_joined_or_split_is_still_removed() -> None:
+    joined = " ".join(APPEAL)
+    variants = [
+        "\n".join(APPEAL),
+        joined,
+        joined.replace("every contribution", "each contribution"),
+        "\n".join(APPEAL[:2]) + "\n" + APPEAL[2].replace("monthly", "every month"),
+    ]
+    texts = [f"{v}\n\n{s}" for v, s in zip(variants, STORIES, strict=True)]
+    out, _ = remove_boilerplate(_docs(texts), MH, BP)
+    for clean, story in zip(out["clean_text"], STORIES, strict=True):
+        assert clean.strip() == story
+
+
+def test_syndicated_story_is_not_boilerplate() -> None:
+    # the same story in three outlets, each with its own kit that recurs on its other pages
+    kits = [
+        ["Courier kit line one about donations to the Courier newsroom today."],
+        ["Post kit: leave a comment below, enter your name and email address here."],
+        ["Gazette kit: Home | World | Politics | Business | Sport | Weather today."],
+    ]
+    story = STORIES[0]
+    texts = []
+    for k, kit in enumerate(kits):
+        texts.append(kit[0] + "\n\n" + story)
+        for j in (1, 2, 3):
+            texts.append(kit[0] + "\n\n" + _filler(10 * k + j))
+    out, _ = remove_boilerplate(_docs(texts), MH, BP)
+    for i in (0, 4, 8):
+        assert story in out["clean_text"][i]
+        assert "kit" not in out["clean_text"][i]
+
+
+def test_below_min_support_is_kept() -> None:
+    texts = [APPEAL[0] + "\n\n" + s for s in STORIES[:2]]
+    out, table = remove_boilerplate(_docs(texts), MH, BP)
+    assert table.height == 0
+    assert all(APPEAL[0] in c for c in out["clean_text"])

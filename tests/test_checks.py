@@ -1,0 +1,318 @@
+"""checks/: pandera models, the quarantine split, the great-expectations checkpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from checks.errors import SchemaContractError
+from checks.expectations import run_documents_checkpoint
+from checks.models import (
+    ArticleModel,
+    BoilerplateModel,
+    ClaimModel,
+    DocumentModel,
+    NormalisedDocModel,
+    QuarantineModel,
+)
+from checks.quarantine import split_valid
+from flows.core.errors import NewsdqError
+from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE
+
+
+def _id(n: int) -> str:
+    return f"{n:016x}"
+
+
+def doc(n: int, **changes: Any) -> dict[str, Any]:
+    """A valid canonical document row of its own cluster; `changes` override columns."""
+    row: dict[str, Any] = {
+        "doc_id": _id(n),
+        "source_uri": f"inbox/{n}.txt",
+        "source_format": "txt",
+        "source": None,
+        "url": None,
+        "title": f"Title {n}",
+        "published_date": dt.date(2024, 1, n % 28 + 1),
+        "text": f"Body of document {n}.",
+        "clean_text": f"Body of document {n}.",
+        "n_chars": 20,
+        "boilerplate_ratio": 0.1,
+        "is_boilerplate_heavy": False,
+        "cluster_id": _id(n),
+        "is_canonical": True,
+        "duplicate_of": None,
+        "duplicate_kind": None,
+        "similarity": None,
+        "status": "published",
+        "run_id": "run-1",
+    }
+    row.update(changes)
+    return row
+
+
+def dup(n: int, of: int, **changes: Any) -> dict[str, Any]:
+    """A near-duplicate of document `of`, in its cluster."""
+    columns: dict[str, Any] = {
+        "cluster_id": _id(of),
+        "is_canonical": False,
+        "duplicate_of": _id(of),
+        "duplicate_kind": "near",
+        "similarity": 0.9,
+        "status": "duplicate",
+    }
+    return doc(n, **(columns | changes))
+
+
+def documents(*rows: dict[str, Any]) -> pl.DataFrame:
+    return pl.DataFrame(list(rows), schema=DOCUMENTS)
+
+
+def claim(n: int, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "claim_id": f"claim-{n}",
+        "doc_id": _id(n),
+        "sentence": "About 40 people were hurt, police said.",
+        "start": 0,
+        "end": 39,
+        "quantity": 40.0,
+        "quantity_text": "About 40",
+        "qualifier": "approximate",
+        "unit": "people",
+        "source": "police",
+        "verb": "said",
+        "extractor": "regex",
+        "run_id": "run-1",
+    }
+    row.update(changes)
+    return row
+
+
+def reasons(quarantine: pl.DataFrame) -> dict[str, str]:
+    """source_uri -> reason."""
+    return dict(zip(quarantine["source_uri"], quarantine["reason"], strict=True))
+
+
+def test_models_match_the_column_contracts() -> None:
+    for model, contract in [
+        (DocumentModel, DOCUMENTS),
+        (ArticleModel, DOCUMENTS),
+        (ClaimModel, CLAIMS),
+        (QuarantineModel, QUARANTINE),
+        (BoilerplateModel, BOILERPLATE),
+    ]:
+        columns = model.to_schema().columns
+        assert {name: column.dtype.type for name, column in columns.items()} == dict(contract)
+
+
+def test_valid_documents_pass_unchanged() -> None:
+    df = documents(doc(1), doc(2), dup(3, of=2), dup(4, of=2, duplicate_kind="exact"))
+    valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
+    assert valid.equals(df)
+    assert quarantine.height == 0
+    assert quarantine.schema == QUARANTINE
+
+
+def test_bad_document_rows_are_quarantined_with_reasons() -> None:
+    df = documents(
+        doc(1),
+        doc(2, boilerplate_ratio=1.5),
+        doc(3, text=""),
+        doc(4, doc_id="NOT-A-HEX-ID"),
+        doc(5, cluster_id="two"),
+        doc(6, cluster_id="two"),
+        doc(7, duplicate_of=_id(1)),
+        doc(8),
+        dup(9, of=8),
+    )
+    valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
+
+    assert valid["doc_id"].to_list() == [_id(1), _id(8), _id(9)]
+    assert valid.schema == df.schema
+    assert reasons(quarantine) == {
+        "inbox/2.txt": "schema:in_range",
+        "inbox/3.txt": "schema:str_length",
+        "inbox/4.txt": "schema:str_matches",
+        "inbox/5.txt": "schema:one_canonical_per_cluster",
+        "inbox/6.txt": "schema:one_canonical_per_cluster",
+        "inbox/7.txt": "schema:duplicate_of_null_iff_canonical",
+    }
+    assert set(quarantine["stage"]) == {"validate"}
+    assert set(quarantine["run_id"]) == {"run-1"}
+    detail = dict(zip(quarantine["source_uri"], quarantine["detail"], strict=True))
+    assert "boilerplate_ratio=1.5" in detail["inbox/2.txt"]
+    assert 'doc_id="NOT-A-HEX-ID"' in detail["inbox/4.txt"]
+    assert 'cluster_id="two"' in detail["inbox/5.txt"]
+    record = json.loads(quarantine.filter(pl.col("source_uri") == "inbox/2.txt")["record"][0])
+    assert record["boilerplate_ratio"] == 1.5
+    assert record["published_date"] == "2024-01-03"
+    QuarantineModel.validate(quarantine)
+
+
+def test_one_row_failing_several_checks_is_one_quarantine_row() -> None:
+    df = documents(doc(1), doc(2, boilerplate_ratio=float("nan"), title="x" * 501))
+    valid, quarantine = split_valid(df, DocumentModel, stage="validate")
+    assert valid.height == 1
+    assert quarantine.height == 1
+    assert quarantine["reason"][0] == "schema:str_length"  # first failing check
+    detail = quarantine["detail"][0]
+    assert "title=" in detail and "boilerplate_ratio=nan" in detail and "not_nullable" in detail
+    assert quarantine["run_id"][0] is None
+
+
+def test_cluster_held_by_an_earlier_run_passes_but_a_stray_duplicate_does_not() -> None:
+    history_id = _id(99)  # canonical published by an earlier run, not in this frame
+    df = documents(
+        doc(1),
+        dup(2, of=99),
+        dup(3, of=99, doc_id=history_id, duplicate_kind="exact"),
+        dup(4, of=1, duplicate_of=_id(2)),  # in cluster 1 but pointing elsewhere
+    )
+    valid, quarantine = split_valid(df, DocumentModel, stage="validate")
+    assert valid["source_uri"].to_list() == ["inbox/1.txt", "inbox/2.txt", "inbox/3.txt"]
+    assert reasons(quarantine) == {"inbox/4.txt": "schema:duplicate_of_is_cluster_canonical"}
+
+
+def test_articles_are_canonical_and_unique() -> None:
+    df = documents(
+        doc(1),
+        doc(2, clean_text=""),
+        dup(3, of=1, status="published"),
+        doc(4, source_uri="inbox/4-copy.txt"),
+        doc(4),
+    )
+    valid, quarantine = split_valid(df, ArticleModel, stage="validate")
+    assert valid["source_uri"].to_list() == ["inbox/1.txt"]
+    assert reasons(quarantine) == {
+        "inbox/2.txt": "schema:str_length",
+        "inbox/3.txt": "schema:canonical_only",
+        "inbox/4-copy.txt": "schema:unique",
+        "inbox/4.txt": "schema:unique",
+    }
+
+
+def test_bad_claims_are_quarantined() -> None:
+    df = pl.DataFrame(
+        [
+            claim(1),
+            claim(2, quantity=-3.0),
+            claim(3, claim_id="dup"),
+            claim(4, claim_id="dup"),
+            claim(5, qualifier="roughly"),
+            claim(6, end=0),
+            claim(7, quantity=float("inf")),
+        ],
+        schema=CLAIMS,
+    )
+    valid, quarantine = split_valid(df, ClaimModel, stage="claims", uri_column="doc_id")
+    assert valid["claim_id"].to_list() == ["claim-1"]
+    assert dict(zip(quarantine["source_uri"], quarantine["reason"], strict=True)) == {
+        _id(2): "schema:greater_than_or_equal_to",
+        _id(3): "schema:unique",
+        _id(4): "schema:unique",
+        _id(5): "schema:isin",
+        _id(6): "schema:end_after_start",
+        _id(7): "schema:finite",
+    }
+    assert set(quarantine["stage"]) == {"claims"}
+
+
+def test_missing_uri_column_gives_null_source_uri() -> None:
+    df = pl.DataFrame([claim(1, sentence="")], schema=CLAIMS)
+    _, quarantine = split_valid(df, ClaimModel, stage="claims")
+    assert quarantine["source_uri"].to_list() == [None]
+    assert quarantine["reason"].to_list() == ["schema:str_length"]
+
+
+def test_boilerplate_spans() -> None:
+    rows = [
+        {"doc_id": _id(1), "start": 0, "end": 10, "text": "Subscribe!", "support": 3},
+        {"doc_id": _id(2), "start": 5, "end": 5, "text": "", "support": 3},
+        {"doc_id": _id(3), "start": 0, "end": 10, "text": "Subscribe!", "support": 0},
+    ]
+    df = pl.DataFrame([{**r, "run_id": None} for r in rows], schema=BOILERPLATE)
+    valid, quarantine = split_valid(df, BoilerplateModel, stage="boilerplate", uri_column="doc_id")
+    assert valid.height == 1
+    assert quarantine["reason"].to_list() == [
+        "schema:end_after_start",
+        "schema:greater_than_or_equal_to",
+    ]
+
+
+def test_normalised_docs_allow_extra_columns_and_check_dates() -> None:
+    df = pl.DataFrame(
+        {
+            "doc_id": [_id(1), _id(2), _id(3)],
+            "source_uri": ["a", "b", "c"],
+            "text": ["x", "y", "z"],
+            "published_date": [None, dt.date(1850, 1, 1), dt.date(2024, 5, 1)],
+            "title": [None, "t", "t"],
+            "extra": [1, 2, 3],
+        }
+    )
+    valid, quarantine = split_valid(df, NormalisedDocModel, stage="normalise")
+    assert valid["source_uri"].to_list() == ["a", "c"]
+    assert quarantine["reason"].to_list() == ["schema:in_range"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (pl.col("n_chars").cast(pl.Int32), ["n_chars", "Int32", "Int64"]),
+        (pl.col("published_date").cast(pl.String), ["published_date", "String", "Date"]),
+    ],
+)
+def test_wrong_dtype_rejects_the_batch(change: pl.Expr, words: list[str]) -> None:
+    df = documents(doc(1), doc(2, boilerplate_ratio=1.5)).with_columns(change)
+    with pytest.raises(SchemaContractError) as caught:
+        split_valid(df, DocumentModel, stage="validate")
+    message = str(caught.value)
+    assert "\n" not in message
+    assert all(word in message for word in words)
+    assert isinstance(caught.value, NewsdqError)
+
+
+def test_missing_and_extra_columns_reject_the_batch() -> None:
+    df = documents(doc(1)).drop("title").with_columns(extra=pl.lit(1))
+    with pytest.raises(SchemaContractError) as caught:
+        split_valid(df, DocumentModel, stage="validate")
+    message = str(caught.value)
+    assert "missing column 'title'" in message
+    assert "unexpected column 'extra'" in message
+    assert message.startswith("documents contract broken at stage 'validate': ")
+
+
+def test_checkpoint_on_good_documents_writes_data_docs(tmp_path: Path) -> None:
+    df = documents(doc(1), doc(2), dup(3, of=2))
+    result = run_documents_checkpoint(df, tmp_path / "docs")
+    assert result.success
+    assert all(outcome.success for outcome in result.outcomes)
+    assert len(result.outcomes) == 8
+    assert result.data_docs_index == (tmp_path / "docs" / "index.html").resolve()
+    assert result.data_docs_index.is_file()
+    assert not (Path.cwd() / "gx").exists()
+
+
+def test_checkpoint_reports_failed_expectations(tmp_path: Path) -> None:
+    df = documents(doc(1), doc(2, boilerplate_ratio=1.5, title=None), doc(3, title=None))
+    result = run_documents_checkpoint(df, tmp_path / "docs")
+    assert not result.success
+    by_column = {outcome.column: outcome for outcome in result.outcomes}
+    ratio = by_column["boilerplate_ratio"]
+    assert not ratio.success and ratio.severity == "error"
+    assert ratio.expectation == "expect_column_values_to_be_between"
+    assert ratio.unexpected_count == 1
+    assert ratio.sample == [f"1.5 (doc_id={_id(2)})"]
+    title = by_column["title"]
+    assert not title.success and title.severity == "warning"
+    assert by_column["doc_id"].success
+
+
+def test_checkpoint_rejects_frames_without_the_suite_columns(tmp_path: Path) -> None:
+    with pytest.raises(SchemaContractError, match="clean_text"):
+        run_documents_checkpoint(documents(doc(1)).drop("clean_text"), tmp_path)

@@ -1,0 +1,129 @@
+"""MinHash signatures, LSH banding, clustering and canonical choice."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import polars as pl
+from datasketch import MinHash, MinHashLSH
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from flows.core.dedup import deduplicate
+from flows.core.lsh import buckets, candidate_pairs, choose_banding
+from flows.core.minhash import as_lean_minhash, hashfunc, shingle, signatures
+from flows.core.settings import DedupConfig, MinHashConfig
+
+MH = MinHashConfig()
+DD = DedupConfig()
+STORY = (
+    "The Varnian defence ministry said on Tuesday that about twelve thousand troops had crossed "
+    "the river near the northern town of Hallin overnight, while officials in the capital warned "
+    "of further escalation in the coming days and weeks ahead of the regional summit in Kessmouth."
+)
+OTHER = (
+    "Dockworkers at Kessmouth walked out for a fourth day as talks with the port authority "
+    "collapsed, leaving nearly 1,500 containers stranded and ferries diverted to smaller harbours."
+)
+
+
+def _docs(
+    texts: list[str], dates: list[dt.date | None] | None = None, ids: list[str] | None = None
+) -> pl.DataFrame:
+    n = len(texts)
+    return pl.DataFrame(
+        {
+            "doc_id": ids or [f"d{i}" for i in range(n)],
+            "source_uri": [f"f{i}.txt" for i in range(n)],
+            "clean_text": texts,
+            "published_date": dates or [None] * n,
+            "boilerplate_ratio": [0.0] * n,
+        },
+        schema_overrides={"published_date": pl.Date},
+    )
+
+
+def test_signatures_equal_datasketch() -> None:
+    texts = [STORY, OTHER, "short", ""]
+    sets = shingle(texts, MH)
+    sigs = signatures(sets, MH)
+    for i, s in enumerate(sets):
+        m = MinHash(num_perm=MH.num_perm, seed=MH.seed, hashfunc=hashfunc)
+        for sh in s:
+            m.update(sh)
+        assert np.array_equal(sigs[i], m.hashvalues)
+
+
+def test_stored_signature_works_in_minhash_lsh() -> None:
+    sigs = signatures(shingle([STORY, STORY.replace("Tuesday", "Monday"), OTHER], MH), MH)
+    lsh = MinHashLSH(threshold=0.5, num_perm=MH.num_perm)
+    for i, s in enumerate(sigs):
+        lsh.insert(f"d{i}", as_lean_minhash(s, MH.seed))
+    assert set(lsh.query(as_lean_minhash(sigs[0], MH.seed))) == {"d0", "d1"}
+
+
+def test_banding_defaults_and_overrides() -> None:
+    assert choose_banding(0.7, 128, 16, 8).bands == 16
+    b = choose_banding(0.7, 128)
+    assert b.bands * b.rows <= 128
+
+
+def test_bucket_pairs_are_linear_and_cover_the_bucket() -> None:
+    sig = np.zeros((5, 128), dtype=np.uint32)
+    ids = pl.Series("id", list("abcde"))
+    pairs = candidate_pairs(buckets(ids, sig, choose_banding(0.7, 128)).lazy()).collect()
+    assert pairs.height <= 2 * 5
+    assert set(pairs["left"]) | set(pairs["right"]) == set("abcde")
+
+
+def test_near_copies_cluster_with_the_earliest_as_canonical() -> None:
+    edited = STORY.replace("overnight", "during the night")
+    docs = _docs([STORY, edited, OTHER], [dt.date(2025, 3, 2), dt.date(2025, 3, 1), None])
+    out, _, pairs = deduplicate(docs, MH, DD)
+    rows = {r["doc_id"]: r for r in out.to_dicts()}
+    assert rows["d1"]["is_canonical"] and not rows["d0"]["is_canonical"]
+    assert rows["d0"]["duplicate_of"] == "d1" and rows["d0"]["duplicate_kind"] == "near"
+    assert rows["d0"]["cluster_id"] == rows["d1"]["cluster_id"]
+    assert rows["d2"]["is_canonical"] and rows["d2"]["cluster_id"] != rows["d1"]["cluster_id"]
+    assert pairs.height == 1
+
+
+def test_exact_copies_share_doc_id_and_one_is_canonical() -> None:
+    docs = _docs([STORY, STORY], ids=["x", "x"])
+    out, _, _ = deduplicate(docs, MH, DD)
+    assert out["is_canonical"].to_list() == [True, False]
+    assert out["duplicate_kind"].to_list() == [None, "exact"]
+
+
+def test_history_canonical_stays_canonical() -> None:
+    first, sigs, _ = deduplicate(_docs([STORY], [dt.date(2025, 3, 5)], ids=["old"]), MH, DD)
+    index = first.join(sigs, on="doc_id").select(
+        "doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars", "signature"
+    )
+    later = _docs([STORY.replace("Tuesday", "Monday")], [dt.date(2025, 3, 1)], ids=["new"])
+    out, _, _ = deduplicate(later, MH, DD, index)
+    assert out["duplicate_of"].to_list() == ["old"]
+    assert out["cluster_id"].to_list() == [first["cluster_id"][0]]
+    assert out["is_canonical"].to_list() == [False]
+
+
+texts = st.lists(
+    st.text(alphabet=st.sampled_from("abcdefgh "), min_size=20, max_size=200),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(texts)
+def test_properties_self_duplicate_and_one_canonical_per_cluster(ts: list[str]) -> None:
+    docs = _docs([*ts, ts[0]], ids=[f"d{i}" for i in range(len(ts))] + ["d0"])
+    out, _, _ = deduplicate(docs, MH, DD)
+    # a document is its own near-duplicate: the copy lands in the first one's cluster
+    assert out["cluster_id"][-1] == out["cluster_id"][0]
+    per_cluster = out.group_by("cluster_id").agg(pl.col("is_canonical").sum())
+    assert (per_cluster["is_canonical"] == 1).all()
+    # idempotent: running again gives the same clusters
+    again, _, _ = deduplicate(docs, MH, DD)
+    assert again["cluster_id"].to_list() == out["cluster_id"].to_list()

@@ -1,0 +1,57 @@
+"""Normalisation, the date header and stable ids."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from flows.core.text import content_hash, normalise_documents, normalise_text, tokens
+
+
+def _norm(texts: list[str], hints: list[str | None] | None = None) -> pl.DataFrame:
+    raw = pl.DataFrame(
+        {"raw_text": texts, "date_hint": hints or [None] * len(texts)},
+        schema={"raw_text": pl.String, "date_hint": pl.String},
+    )
+    return normalise_documents(raw.lazy()).collect()
+
+
+def test_date_header_becomes_published_date_and_is_stripped() -> None:
+    out = _norm([" date 2024-10-26 Support us today\n\nHeadline"])
+    assert out["published_date"][0] == dt.date(2024, 10, 26)
+    assert out["text"][0] == "Support us today\n\nHeadline"
+
+
+def test_metadata_date_used_when_no_header() -> None:
+    out = _norm(["Body", " date 2025-01-02 Body"], ["2025-03-04T10:00:00Z", "2020-01-01"])
+    assert out["published_date"].to_list() == [dt.date(2025, 3, 4), dt.date(2025, 1, 2)]
+
+
+def test_bad_date_is_null_not_error() -> None:
+    out = _norm([" date 2024-13-45 Body"], ["yesterday"])
+    assert out["published_date"][0] is None
+
+
+def test_whitespace_and_unicode_folding() -> None:
+    out = _norm(["ﬁrst\u00a0 line \r\n\r\n\r\n\r\n  second\u200b line  \t"])
+    assert out["text"][0] == "first line\n\nsecond line"
+
+
+def test_same_text_same_id_across_formatting() -> None:
+    out = _norm(["Hello  world\r\n", "Hello world"])
+    assert out["doc_id"][0] == out["doc_id"][1] == content_hash("Hello world")
+    assert len(out["doc_id"][0]) == 16
+
+
+def test_tokens_fold_case_accents_and_apostrophes() -> None:
+    assert tokens("Café’s ÉTÉ, 10,000!") == ["cafe's", "ete", "10", "000"]
+
+
+@given(st.text(max_size=300))
+def test_normalisation_is_idempotent(text: str) -> None:
+    once = pl.select(normalise_text(pl.lit(text))).item()
+    twice = pl.select(normalise_text(pl.lit(once))).item()
+    assert once == twice
