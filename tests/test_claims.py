@@ -121,6 +121,33 @@ def test_split_sentences_spans_are_stripped_and_ordered() -> None:
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(spans))
 
 
+def test_run_on_sentences_are_cut_at_white_space() -> None:
+    text = "word " * 1000 + "end"
+    spans = split_sentences(text, max_chars=100)
+    assert all(b - a <= 100 for a, b in spans)
+    assert " ".join(text[a:b] for a, b in spans) == text
+    assert split_sentences("abcdefghij", max_chars=4) == [(0, 4), (4, 8), (8, 10)]
+    with pytest.raises(ValueError, match="max_chars"):
+        split_sentences("text", max_chars=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200), st.integers(min_value=1, max_value=60))
+def test_split_sentences_covers_every_visible_character(text: str, max_chars: int) -> None:
+    spans = split_sentences(text, max_chars=max_chars)
+    covered = [0] * len(text)
+    for a, b in spans:
+        assert 0 <= a < b <= len(text)
+        assert b - a <= max_chars
+        assert text[a:b] == text[a:b].strip()
+        for i in range(a, b):
+            covered[i] += 1
+    # Spans never overlap, and only white space falls between them.
+    assert all(c <= 1 for c in covered)
+    assert all(c == 1 for ch, c in zip(text, covered, strict=True) if not ch.isspace())
+    assert spans == sorted(spans)
+
+
 # --------------------------------------------------------------------------------------------
 # Quantity forms
 # --------------------------------------------------------------------------------------------

@@ -26,11 +26,20 @@ import polars as pl
 
 from flows.core.schema import CLAIMS, empty
 
-__all__ = ["QUALIFIERS", "extract_claims", "parse_quantity", "split_sentences"]
+__all__ = [
+    "MAX_SENTENCE_CHARS",
+    "QUALIFIERS",
+    "extract_claims",
+    "parse_quantity",
+    "split_sentences",
+]
 
 # Context regexes look at most this many characters around a number or terminator, which keeps
 # extraction linear on pathological input (a 5 MB line of figures).
 _WINDOW = 120
+# Longest sentence kept whole: every claim row repeats its sentence, so a 5 MB line without a
+# full stop must not become one "sentence". Real news sentences stay well below 1,000 characters.
+MAX_SENTENCE_CHARS = 1500
 
 QUALIFIERS = ("exact", "approximate", "at_least", "more_than", "at_most", "up_to", "nearly")
 
@@ -160,7 +169,7 @@ def _is_boundary(line: str, ts: int, te: int, end: int, regions: list[tuple[int,
     return True
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
+def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[tuple[int, int]]:
     """Return the (start, end) character spans of the sentences of `text`, in order.
 
     Line breaks always end a sentence. Within a line, `.`, `!`, `?` and `…` (with any closing
@@ -168,9 +177,12 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     digit or an opening quote; not after abbreviations ("Mr.", "Gen.", "Jan."), initials ("J."),
     initialisms ("U.S.", unless a sentence starter such as "The" follows), inside a balanced
     quotation, or before a short attribution after a closing quote (“Why?” Putin asked.).
-    Decimals ("2.5") never split because no white space follows the point. Spans exclude
-    surrounding white space and are never empty.
+    Decimals ("2.5") never split because no white space follows the point. A run-on "sentence"
+    longer than `max_chars` (a table, a scraped blob) is cut at white space into pieces of at
+    most `max_chars`. Spans exclude surrounding white space and are never empty.
     """
+    if max_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_chars}")
     spans: list[tuple[int, int]] = []
     for line_match in _LINE_RE.finditer(text):
         base = line_match.start()
@@ -185,12 +197,34 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
                 cuts.append(end)
         cuts.append(len(line))
         for a, b in itertools.pairwise(cuts):
-            segment = line[a:b]
-            stripped = segment.strip()
-            if stripped:
-                lead = len(segment) - len(segment.lstrip())
-                spans.append((base + a + lead, base + a + lead + len(stripped)))
+            spans.extend((base + s, base + e) for s, e in _stripped_pieces(line, a, b, max_chars))
     return spans
+
+
+def _stripped_pieces(line: str, a: int, b: int, max_chars: int) -> list[tuple[int, int]]:
+    """Spans of line[a:b] without surrounding white space, cut at white space to `max_chars`."""
+    pieces = []
+    while a < b:
+        while a < b and line[a].isspace():
+            a += 1
+        end = b
+        while end > a and line[end - 1].isspace():
+            end -= 1
+        if a >= end:
+            break
+        if end - a <= max_chars:
+            pieces.append((a, end))
+            break
+        cut = a + max_chars
+        space = max(line.rfind(" ", a + 1, cut + 1), line.rfind("\t", a + 1, cut + 1))
+        if space > a:
+            cut = space
+        piece_end = cut
+        while line[piece_end - 1].isspace():
+            piece_end -= 1
+        pieces.append((a, piece_end))
+        a = cut
+    return pieces
 
 
 # --------------------------------------------------------------------------------------------
@@ -395,7 +429,7 @@ _QUANTITY_RE = re.compile(
     r"|\b(?:dozens|scores|hundreds|thousands|millions|billions)\b))"
     r"|(?P<couple>(?i:\ba\s+couple\s+(?:of\s+)?(?P<couple_scale>" + _SCALE_WORD + r")\b))"
     r"|(?P<half>(?i:\bhalf\s+an?\s+(?P<half_scale>" + _SCALE_WORD + r")\b))"
-    r"|(?P<one>(?i:\ban?\s+(?P<one_scale>" + _SCALE_WORD + r")\b))"
+    r"|(?P<single>(?i:\ban?\s+(?P<single_scale>" + _SCALE_WORD + r")\b))"
     r"|(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
     r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
     r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
@@ -464,8 +498,8 @@ def _match_value(m: re.Match[str]) -> float | None:
         if m.group("half"):
             scale = _scale_value(m.group("half_scale"))
             return None if scale is None else 0.5 * scale
-        if m.group("one"):
-            scale = _scale_value(m.group("one_scale"))
+        if m.group("single"):
+            scale = _scale_value(m.group("single_scale"))
             return None if scale is None else float(scale)
         if m.group("digits"):
             value = Decimal(m.group("num").replace(",", ""))
@@ -562,22 +596,23 @@ _OUTCOME_TAIL_RE = re.compile(
 )
 
 
+_KINDS = ("vague", "couple", "half", "single", "digits", "words")
+
+
 @dataclass(frozen=True)
 class _Number:
     start: int
     end: int
     text: str
     value: float | None
-    kind: str  # vague, couple, half, one, digits, words
+    kind: str  # one of _KINDS
     plain_int: bool  # digits without comma, decimal or scale
 
 
 def _find_numbers(sentence: str) -> list[_Number]:
     numbers = []
     for m in _QUANTITY_RE.finditer(sentence):
-        kind = m.lastgroup or ""
-        if kind in ("couple_scale", "half_scale", "one_scale", "num", "word_scale", "suffix"):
-            kind = next(k for k in ("couple", "half", "one", "digits") if m.group(k))
+        kind = next(k for k in _KINDS if m.group(k) is not None)
         plain = kind == "digits" and re.fullmatch(r"[0-9]+", m.group()) is not None
         numbers.append(
             _Number(m.start(), m.end(), m.group(), _match_value(m), kind, plain_int=plain)
@@ -1140,7 +1175,11 @@ def _claim_id(doc_id: str, start: int, offset: int) -> str:
 
 
 def extract_claims(
-    docs: pl.DataFrame, *, extractor: str = "rules-v1", run_id: str | None = None
+    docs: pl.DataFrame,
+    *,
+    extractor: str = "rules-v1",
+    run_id: str | None = None,
+    max_sentence_chars: int = MAX_SENTENCE_CHARS,
 ) -> pl.DataFrame:
     """Extract numeric attributed claims from `docs` (`doc_id`, `clean_text`; other columns are
     ignored) into a frame with the CLAIMS schema, one row per counted quantity.
@@ -1161,7 +1200,7 @@ def extract_claims(
     data: dict[str, list[object]] = {name: [] for name in CLAIMS.names()}
     offsets: list[int] = []
     for doc_id, text in rows.iter_rows():
-        for start, end in split_sentences(text):
+        for start, end in split_sentences(text, max_chars=max_sentence_chars):
             sentence = text[start:end]
             for claim in _sentence_claims(sentence):
                 offset = start + claim.offset

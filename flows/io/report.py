@@ -71,6 +71,10 @@ def render_report(
         clusters=_clusters(tables["documents"]),
         boilerplate=_boilerplate(tables["boilerplate"]),
         claims=claims,
+        articles=tables["articles"]
+        .select("title", "source_uri", "published_date", "boilerplate_ratio", "is_boilerplate_heavy")
+        .head(100)
+        .to_dicts(),
     )
 
 

@@ -1,0 +1,145 @@
+"""End to end through the real `newsdq` command and a real Prefect server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.io.faults import CRASH_EXIT_CODE
+
+pytestmark = pytest.mark.e2e
+
+
+def _table(out: Path, name: str) -> pl.DataFrame:
+    return pl.read_parquet(f"{out}/{name}/**/*.parquet")
+
+
+def _summary(out: Path, stdout: str) -> dict:
+    run_id = stdout.split("run ", 1)[1].split(":", 1)[0]
+    return json.loads((out / "runs" / run_id / "summary.json").read_text("utf-8"))
+
+
+def _add_bad_files(inbox: Path) -> None:
+    (inbox / "binary.txt").write_bytes(b"\x00\x01\x02 not text \x00" * 50)
+    (inbox / "empty.txt").write_bytes(b"")
+    (inbox / "notes.docx").write_bytes(b"PK\x03\x04 a word file")
+    (inbox / "feed.jsonl").write_text(
+        '{"text": "A good record about the harbour reopening after the long strike ended.", '
+        '"title": "Harbour reopens"}\n{"text": broken json\n{"title": "no text"}\n',
+        "utf-8",
+    )
+    (inbox / "script.html").write_text(
+        "<html><head><title>Evil &lt;script&gt;</title></head><body><article><p>"
+        + "The council met on Monday to discuss the new bridge. " * 5
+        + "</p><p>&lt;script&gt;alert(1)&lt;/script&gt; was printed in the minutes.</p></article>"
+        "<script>alert('x')</script></body></html>",
+        "utf-8",
+    )
+
+
+def test_run_publishes_everything_and_accounts_for_bad_files(newsdq, sample_inbox: Path, tmp_path: Path) -> None:
+    _add_bad_files(sample_inbox)
+    out = tmp_path / "out"
+    first = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert first.code == 0, first.stderr
+    summary = _summary(out, first.stdout)
+    c = summary["counts"]
+    assert c["ingested"] == c["published"] + c["duplicates"] + c["quarantined"]
+    assert c["inputs"] == c["ingested"] + c["already_ingested"]
+    # 18 sample records + 5 bad-file records + 1 good JSONL record + 1 HTML page
+    assert c["inputs"] == 25
+    reasons = summary["quarantine_by_reason"]
+    for reason in ("unreadable:binary", "unreadable:empty", "unreadable:unsupported_format",
+                   "unreadable:malformed_json", "unreadable:missing_text"):
+        assert reasons.get(reason) == 1, reasons
+
+    documents = _table(out, "documents")
+    articles = _table(out, "articles")
+    quarantine = _table(out, "quarantine")
+    assert documents.height == c["published"] + c["duplicates"]
+    assert articles.height == c["published"] == documents["is_canonical"].sum()
+    assert quarantine.height >= c["quarantined"]
+    assert set(quarantine.columns) >= {"source_uri", "stage", "reason", "detail", "run_id", "record"}
+    assert _table(out, "claims").height > 0
+    assert (documents.group_by("cluster_id").agg(pl.col("is_canonical").sum())["is_canonical"] == 1).all()
+    manifest = json.loads((out / "manifest.json").read_text("utf-8"))
+    assert manifest["tables"]["documents"]["rows"] == documents.height
+    run_dir = out / "runs" / summary["run_id"]
+    assert (run_dir / "report.html").exists() and (run_dir / "data_docs" / "index.html").exists()
+    html = (run_dir / "report.html").read_text("utf-8")
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+
+    # a second run on the same inbox adds nothing and reports every record as already ingested
+    second = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert second.code == 0, second.stderr
+    again = _summary(out, second.stdout)["counts"]
+    assert again["already_ingested"] == c["inputs"] and again["ingested"] == 0
+    assert _table(out, "documents").height == documents.height
+    assert _table(out, "quarantine").height == quarantine.height
+
+    # a copy of an already-published article under a new name is recognised, not published again
+    (sample_inbox / "late-copy.txt").write_bytes((sample_inbox / "post-2025-03-19-talks.txt").read_bytes())
+    third = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert third.code == 0, third.stderr
+    assert _summary(out, third.stdout)["counts"]["already_ingested"] == c["inputs"] + 1
+    assert _table(out, "articles").height == articles.height
+
+
+def test_crash_mid_publish_leaves_previous_state_and_next_run_recovers(
+    newsdq, sample_inbox: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    late = sample_inbox / "post-2025-03-20-ostrel-election-preview.txt"
+    held = tmp_path / late.name
+    late.rename(held)
+    assert newsdq("run", "--inbox", str(sample_inbox), "--out", str(out)).code == 0
+    before = {t: _table(out, t).sort("doc_id") for t in ("documents", "articles", "claims")}
+    manifest_before = (out / "manifest.json").read_text("utf-8")
+
+    held.rename(late)
+    for point in ("publish:tables", "publish:before_commit"):
+        crashed = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out),
+                         env={"NEWSDQ_CRASH_AT": point})
+        assert crashed.code == CRASH_EXIT_CODE
+        for t, frame in before.items():
+            assert _table(out, t).sort("doc_id").equals(frame), (point, t)
+        assert (out / "manifest.json").read_text("utf-8") == manifest_before
+
+    recovered = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert recovered.code == 0, recovered.stderr
+    counts = _summary(out, recovered.stdout)["counts"]
+    assert counts["ingested"] == 1 and counts["published"] == 1
+    docs = _table(out, "documents")
+    assert docs.filter(pl.col("source_uri") == late.name).height == 1
+    assert docs.height == before["documents"].height + 1
+    assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def test_errors_are_one_line_with_exit_codes(newsdq, tmp_path: Path) -> None:
+    missing = newsdq("run", "--inbox", str(tmp_path / "nope"), "--out", str(tmp_path / "o"))
+    assert missing.code == 3
+    assert missing.stderr.strip() == f"newsdq: error: inbox folder not found: {tmp_path / 'nope'}"
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    (tmp_path / "in").mkdir()
+    unwritable = newsdq("run", "--inbox", str(tmp_path / "in"), "--out", str(blocker / "out"))
+    assert unwritable.code == 4
+    assert unwritable.stderr.count("\n") == 1 and "cannot write to output folder" in unwritable.stderr
+
+    bad_config = tmp_path / "bad.toml"
+    bad_config.write_text("[dedup]\nthreshold = 'high'\n")
+    config = newsdq("run", "--inbox", str(tmp_path / "in"), "--config", str(bad_config))
+    assert config.code == 2 and "expected float" in config.stderr
+    assert "Traceback" not in missing.stderr + unwritable.stderr + config.stderr
+
+
+def test_help_documents_every_option(newsdq) -> None:
+    result = newsdq("run", "--help")
+    assert result.code == 0
+    text = " ".join(result.stdout.split())  # argparse wraps lines
+    for option in ("--inbox", "--out", "--config", "default: data/inbox", "default: data/published"):
+        assert option in text
