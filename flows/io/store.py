@@ -186,6 +186,8 @@ class Store:
                 crash_point("publish:tables")
         shutil.move(str(run_dir), str(snapshot / "runs" / run_id))
         shutil.rmtree(run_dir.parent, ignore_errors=True)  # the run's staging folder
+        with contextlib.suppress(OSError):
+            (self.root / "_staging").rmdir()  # only when no other staging is left
         manifest["runs"].append(entry)
         manifest["current_version"] = snapshot.name
         (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")

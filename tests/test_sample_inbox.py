@@ -1,0 +1,101 @@
+"""The sample inbox through the real CLI: hand-made labels and a golden summary of the output."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.conftest import ROOT, SAMPLE_INBOX
+
+LABELS = json.loads((ROOT / "tests" / "fixtures" / "inbox_labels.json").read_text("utf-8"))
+GOLDEN = ROOT / "tests" / "fixtures" / "golden_sample.json"
+
+
+@pytest.fixture(scope="module")
+def published(newsdq, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
+    inbox = tmp_path_factory.mktemp("sample") / "inbox"
+    shutil.copytree(SAMPLE_INBOX, inbox)
+    out = inbox.parent / "out"
+    result = newsdq("run", "--inbox", str(inbox), "--out", str(out))
+    assert result.code == 0, result.stderr
+    return {t: pl.read_parquet(f"{out}/{t}/**/*.parquet") for t in ("documents", "articles", "claims")}
+
+
+def _by_uri(documents: pl.DataFrame, column: str) -> dict[str, object]:
+    return dict(zip(documents["source_uri"], documents[column], strict=True))
+
+
+def test_publisher_boilerplate_does_not_survive(published) -> None:
+    clean = _by_uri(published["documents"], "clean_text")
+    left = [
+        (f, snippet)
+        for outlet in LABELS["outlets"].values()
+        for f in outlet["files"]
+        for snippet in outlet["boilerplate_snippets"]
+        if snippet in clean[f]
+    ]
+    assert left == []
+
+
+def test_article_content_survives(published) -> None:
+    clean = _by_uri(published["documents"], "clean_text")
+    lost = [(f, s) for f, sents in LABELS["must_survive"].items() for s in sents if s not in clean[f]]
+    assert lost == []
+
+
+def test_duplicate_groups_match_labels(published) -> None:
+    docs = published["documents"]
+    cluster = _by_uri(docs, "cluster_id")
+    labelled = [sorted(g) for g in LABELS["near_duplicate_groups"]]
+    for group in labelled:
+        assert len({cluster[f] for f in group}) == 1, group
+    found = (
+        docs.group_by("cluster_id").agg(pl.col("source_uri").sort()).filter(pl.col("source_uri").list.len() > 1)
+    )
+    assert sorted(found["source_uri"].to_list()) == sorted(labelled)
+    for a, b in LABELS["distinct_same_outlet_pairs"]:
+        assert cluster[a] != cluster[b]
+    kinds = _by_uri(docs, "duplicate_kind")
+    for a, b in LABELS["exact_duplicates"]:
+        assert {kinds[a], kinds[b]} == {None, "exact"}
+
+
+def test_titles_and_dates_match_labels(published) -> None:
+    docs = published["documents"]
+    titles, dates = _by_uri(docs, "title"), _by_uri(docs, "published_date")
+    assert {f: titles[f] for f in LABELS["titles"]} == LABELS["titles"]
+    assert {f: (d.isoformat() if (d := dates[f]) else None) for f in LABELS["dates"]} == LABELS["dates"]
+
+
+def _golden_view(published) -> dict:
+    docs = published["documents"].sort("source_uri")
+    canon = _by_uri(docs, "source_uri")
+    by_doc = dict(zip(docs["doc_id"], docs["source_uri"], strict=True))
+    return {
+        "documents": [
+            {
+                "source_uri": r["source_uri"],
+                "title": r["title"],
+                "canonical": r["is_canonical"],
+                "duplicate_of": by_doc.get(r["duplicate_of"]) if r["duplicate_of"] else None,
+                "boilerplate_heavy": r["is_boilerplate_heavy"],
+                "boilerplate_ratio": round(r["boilerplate_ratio"], 2),
+            }
+            for r in docs.iter_rows(named=True)
+        ],
+        "articles": published["articles"].height,
+        "claims": published["claims"].height,
+        "n_sources": len(canon),
+    }
+
+
+def test_golden_output(published) -> None:
+    view = _golden_view(published)
+    if os.environ.get("NEWSDQ_UPDATE_GOLDEN") == "1":
+        GOLDEN.write_text(json.dumps(view, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    assert view == json.loads(GOLDEN.read_text("utf-8"))

@@ -1,0 +1,45 @@
+"""The output store: atomic snapshots, recovery and the run lock."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.core.errors import OutputLockedError
+from flows.io.store import Store, output_lock
+
+
+def _publish(store: Store, run_id: str, rows: int) -> None:
+    run_dir = store.staging_dir(run_id) / "run"
+    run_dir.mkdir()
+    (run_dir / "summary.json").write_text("{}")
+    store.publish(run_id, {"documents": pl.DataFrame({"doc_id": [f"{run_id}-{i}" for i in range(rows)]})}, run_dir)
+
+
+def test_snapshots_accumulate_and_readers_see_whole_runs(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 2)
+    _publish(store, "r2", 3)
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 5
+    assert [r["run_id"] for r in store.manifest()["runs"]] == ["r1", "r2"]
+    assert (tmp_path / "runs" / "r2" / "summary.json").exists()
+    assert not (tmp_path / "_staging" / "r2").exists()
+
+
+def test_recover_removes_an_unfinished_snapshot(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 1)
+    broken = tmp_path / "_versions" / "000002-r2"
+    (broken / "documents" / "r2").mkdir(parents=True)
+    assert store.recover() == ["000002-r2"]
+    assert not broken.exists()
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 1
+
+
+def test_second_run_on_same_output_is_refused(tmp_path: Path) -> None:
+    with output_lock(tmp_path), pytest.raises(OutputLockedError, match="another newsdq run"), output_lock(tmp_path):
+        pass
+    with output_lock(tmp_path):  # released after the first holder leaves
+        pass
