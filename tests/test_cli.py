@@ -40,7 +40,9 @@ def _add_bad_files(inbox: Path) -> None:
     )
 
 
-def test_run_publishes_everything_and_accounts_for_bad_files(newsdq, sample_inbox: Path, tmp_path: Path) -> None:
+def test_run_publishes_everything_and_accounts_for_bad_files(
+    newsdq, sample_inbox: Path, tmp_path: Path
+) -> None:
     _add_bad_files(sample_inbox)
     out = tmp_path / "out"
     first = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
@@ -52,8 +54,13 @@ def test_run_publishes_everything_and_accounts_for_bad_files(newsdq, sample_inbo
     # 18 sample records + 5 bad-file records + 1 good JSONL record + 1 HTML page
     assert c["inputs"] == 25
     reasons = summary["quarantine_by_reason"]
-    for reason in ("unreadable:binary", "unreadable:empty", "unreadable:unsupported_format",
-                   "unreadable:malformed_json", "unreadable:missing_text"):
+    for reason in (
+        "unreadable:binary",
+        "unreadable:empty",
+        "unreadable:unsupported_format",
+        "unreadable:malformed_json",
+        "unreadable:missing_text",
+    ):
         assert reasons.get(reason) == 1, reasons
 
     documents = _table(out, "documents")
@@ -62,9 +69,18 @@ def test_run_publishes_everything_and_accounts_for_bad_files(newsdq, sample_inbo
     assert documents.height == c["published"] + c["duplicates"]
     assert articles.height == c["published"] == documents["is_canonical"].sum()
     assert quarantine.height >= c["quarantined"]
-    assert set(quarantine.columns) >= {"source_uri", "stage", "reason", "detail", "run_id", "record"}
+    assert set(quarantine.columns) >= {
+        "source_uri",
+        "stage",
+        "reason",
+        "detail",
+        "run_id",
+        "record",
+    }
     assert _table(out, "claims").height > 0
-    assert (documents.group_by("cluster_id").agg(pl.col("is_canonical").sum())["is_canonical"] == 1).all()
+    assert (
+        documents.group_by("cluster_id").agg(pl.col("is_canonical").sum())["is_canonical"] == 1
+    ).all()
     manifest = json.loads((out / "manifest.json").read_text("utf-8"))
     assert manifest["tables"]["documents"]["rows"] == documents.height
     run_dir = out / "runs" / summary["run_id"]
@@ -81,7 +97,9 @@ def test_run_publishes_everything_and_accounts_for_bad_files(newsdq, sample_inbo
     assert _table(out, "quarantine").height == quarantine.height
 
     # a copy of an already-published article under a new name is recognised, not published again
-    (sample_inbox / "late-copy.txt").write_bytes((sample_inbox / "post-2025-03-19-talks.txt").read_bytes())
+    (sample_inbox / "late-copy.txt").write_bytes(
+        (sample_inbox / "post-2025-03-19-talks.txt").read_bytes()
+    )
     third = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
     assert third.code == 0, third.stderr
     assert _summary(out, third.stdout)["counts"]["already_ingested"] == c["inputs"] + 1
@@ -101,8 +119,9 @@ def test_crash_mid_publish_leaves_previous_state_and_next_run_recovers(
 
     held.rename(late)
     for point in ("publish:tables", "publish:before_commit"):
-        crashed = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out),
-                         env={"NEWSDQ_CRASH_AT": point})
+        crashed = newsdq(
+            "run", "--inbox", str(sample_inbox), "--out", str(out), env={"NEWSDQ_CRASH_AT": point}
+        )
         assert crashed.code == CRASH_EXIT_CODE
         for t, frame in before.items():
             assert _table(out, t).sort("doc_id").equals(frame), (point, t)
@@ -128,7 +147,9 @@ def test_errors_are_one_line_with_exit_codes(newsdq, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     unwritable = newsdq("run", "--inbox", str(tmp_path / "in"), "--out", str(blocker / "out"))
     assert unwritable.code == 4
-    assert unwritable.stderr.count("\n") == 1 and "cannot write to output folder" in unwritable.stderr
+    assert (
+        unwritable.stderr.count("\n") == 1 and "cannot write to output folder" in unwritable.stderr
+    )
 
     bad_config = tmp_path / "bad.toml"
     bad_config.write_text("[dedup]\nthreshold = 'high'\n")
@@ -141,5 +162,11 @@ def test_help_documents_every_option(newsdq) -> None:
     result = newsdq("run", "--help")
     assert result.code == 0
     text = " ".join(result.stdout.split())  # argparse wraps lines
-    for option in ("--inbox", "--out", "--config", "default: data/inbox", "default: data/published"):
+    for option in (
+        "--inbox",
+        "--out",
+        "--config",
+        "default: data/inbox",
+        "default: data/published",
+    ):
         assert option in text

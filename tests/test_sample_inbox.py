@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -23,7 +22,9 @@ def published(newsdq, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.
     out = inbox.parent / "out"
     result = newsdq("run", "--inbox", str(inbox), "--out", str(out))
     assert result.code == 0, result.stderr
-    return {t: pl.read_parquet(f"{out}/{t}/**/*.parquet") for t in ("documents", "articles", "claims")}
+    return {
+        t: pl.read_parquet(f"{out}/{t}/**/*.parquet") for t in ("documents", "articles", "claims")
+    }
 
 
 def _by_uri(documents: pl.DataFrame, column: str) -> dict[str, object]:
@@ -44,7 +45,9 @@ def test_publisher_boilerplate_does_not_survive(published) -> None:
 
 def test_article_content_survives(published) -> None:
     clean = _by_uri(published["documents"], "clean_text")
-    lost = [(f, s) for f, sents in LABELS["must_survive"].items() for s in sents if s not in clean[f]]
+    lost = [
+        (f, s) for f, sents in LABELS["must_survive"].items() for s in sents if s not in clean[f]
+    ]
     assert lost == []
 
 
@@ -55,7 +58,9 @@ def test_duplicate_groups_match_labels(published) -> None:
     for group in labelled:
         assert len({cluster[f] for f in group}) == 1, group
     found = (
-        docs.group_by("cluster_id").agg(pl.col("source_uri").sort()).filter(pl.col("source_uri").list.len() > 1)
+        docs.group_by("cluster_id")
+        .agg(pl.col("source_uri").sort())
+        .filter(pl.col("source_uri").list.len() > 1)
     )
     assert sorted(found["source_uri"].to_list()) == sorted(labelled)
     for a, b in LABELS["distinct_same_outlet_pairs"]:
@@ -69,7 +74,9 @@ def test_titles_and_dates_match_labels(published) -> None:
     docs = published["documents"]
     titles, dates = _by_uri(docs, "title"), _by_uri(docs, "published_date")
     assert {f: titles[f] for f in LABELS["titles"]} == LABELS["titles"]
-    assert {f: (d.isoformat() if (d := dates[f]) else None) for f in LABELS["dates"]} == LABELS["dates"]
+    assert {f: (d.isoformat() if (d := dates[f]) else None) for f in LABELS["dates"]} == LABELS[
+        "dates"
+    ]
 
 
 def _golden_view(published) -> dict:
@@ -99,3 +106,25 @@ def test_golden_output(published) -> None:
     if os.environ.get("NEWSDQ_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(json.dumps(view, indent=2, ensure_ascii=False) + "\n", "utf-8")
     assert view == json.loads(GOLDEN.read_text("utf-8"))
+
+
+def test_flow_run_carries_summary_artifacts(published, prefect_api_url: str) -> None:
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    async def read() -> list:
+        async with get_client() as client:
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(any_=["curate-news-summary", "curate-news-counts"])
+                )
+            )
+
+    artifacts = asyncio.run(read())
+    kinds = {a.key: a for a in artifacts}
+    assert {"curate-news-summary", "curate-news-counts"} <= set(kinds)
+    summary = kinds["curate-news-summary"]
+    assert summary.flow_run_id is not None
+    assert "verdict" in summary.data and "| published |" in summary.data

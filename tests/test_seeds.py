@@ -35,16 +35,24 @@ def test_recurring_publisher_text_is_removed_and_stories_stay_apart() -> None:
     # Sentences found verbatim in three or more seeds are the publisher's kit, not the news.
     counts: Counter[str] = Counter()
     for text in docs["text"]:
-        counts.update({s.strip() for line in text.split("\n") for s in line.split(". ") if len(s) > 30})
+        counts.update(
+            {s.strip() for line in text.split("\n") for s in line.split(". ") if len(s) > 30}
+        )
     kit = [s for s, n in counts.items() if n >= 3]
     assert kit, "expected recurring publisher text in the seeds"
-    leaks = [(uri, s[:40]) for uri, clean in zip(cleaned["source_uri"], cleaned["clean_text"], strict=True)
-             for s in kit if s in clean]
+    leaks = [
+        (uri, s[:40])
+        for uri, clean in zip(cleaned["source_uri"], cleaned["clean_text"], strict=True)
+        for s in kit
+        if s in clean
+    ]
     assert leaks == []
     assert table.height > 0
     # every seed keeps most of its text, and no two seeds are near-duplicates
     assert (cleaned["clean_text"].str.len_chars() > 1000).all()
-    out, _, _ = deduplicate(cleaned.with_columns(boilerplate_ratio=pl.col("boilerplate_ratio")), S.minhash, S.dedup)
+    out, _, _ = deduplicate(
+        cleaned.with_columns(boilerplate_ratio=pl.col("boilerplate_ratio")), S.minhash, S.dedup
+    )
     assert out["is_canonical"].all()
 
 

@@ -15,7 +15,11 @@ def _publish(store: Store, run_id: str, rows: int) -> None:
     run_dir = store.staging_dir(run_id) / "run"
     run_dir.mkdir()
     (run_dir / "summary.json").write_text("{}")
-    store.publish(run_id, {"documents": pl.DataFrame({"doc_id": [f"{run_id}-{i}" for i in range(rows)]})}, run_dir)
+    store.publish(
+        run_id,
+        {"documents": pl.DataFrame({"doc_id": [f"{run_id}-{i}" for i in range(rows)]})},
+        run_dir,
+    )
 
 
 def test_snapshots_accumulate_and_readers_see_whole_runs(tmp_path: Path) -> None:
@@ -39,7 +43,11 @@ def test_recover_removes_an_unfinished_snapshot(tmp_path: Path) -> None:
 
 
 def test_second_run_on_same_output_is_refused(tmp_path: Path) -> None:
-    with output_lock(tmp_path), pytest.raises(OutputLockedError, match="another newsdq run"), output_lock(tmp_path):
+    with (
+        output_lock(tmp_path),
+        pytest.raises(OutputLockedError, match="another newsdq run"),
+        output_lock(tmp_path),
+    ):
         pass
     with output_lock(tmp_path):  # released after the first holder leaves
         pass

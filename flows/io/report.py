@@ -15,6 +15,15 @@ _ENV = Environment(
 )
 
 
+ARTICLE_COLUMNS = (
+    "title",
+    "source_uri",
+    "published_date",
+    "boilerplate_ratio",
+    "is_boilerplate_heavy",
+)
+
+
 def _clusters(documents: pl.DataFrame, limit: int = 10) -> list[dict[str, Any]]:
     """Return the largest clusters with members of this run."""
     dups = documents.filter(~pl.col("is_canonical"))
@@ -71,10 +80,7 @@ def render_report(
         clusters=_clusters(tables["documents"]),
         boilerplate=_boilerplate(tables["boilerplate"]),
         claims=claims,
-        articles=tables["articles"]
-        .select("title", "source_uri", "published_date", "boilerplate_ratio", "is_boilerplate_heavy")
-        .head(100)
-        .to_dicts(),
+        articles=tables["articles"].select(ARTICLE_COLUMNS).head(100).to_dicts(),
     )
 
 
