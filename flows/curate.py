@@ -88,7 +88,7 @@ def curate_news(
             "started_at": started_at,
             "settings": settings_to_dict(settings),
         }
-        summary = tasks.summarise(state, ingested, tables, checkpoint, context)
+        summary = tasks.summarise(state, history, ingested, tables, checkpoint, context)
         quarantine = state.quarantined()
         summary["duration_seconds"] = round(time.perf_counter() - started, 3)
         if summary["verdict"] == "blocked":

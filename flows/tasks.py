@@ -24,7 +24,7 @@ from flows.core import accounting
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.claims import extract_claims
 from flows.core.dedup import INDEX_COLUMNS, deduplicate, signature_dtype
-from flows.core.drops import drop_where
+from flows.core.drops import drop_where, forget_repeats
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
@@ -42,6 +42,7 @@ class History:
     files: pl.DataFrame | None
     doc_ids: pl.Series
     index: pl.DataFrame
+    quarantine: pl.DataFrame | None
 
 
 @dataclass
@@ -53,10 +54,17 @@ class RunState:
     timings: dict[str, float] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
+    repeats: pl.DataFrame = field(default_factory=lambda: empty(QUARANTINE))
+
     def quarantined(self) -> pl.DataFrame:
         """Return all quarantine rows so far, stamped with the run id."""
         frames = [q.cast(dict(QUARANTINE)) for q in self.quarantine]
         return pl.concat([empty(QUARANTINE), *frames]).with_columns(run_id=pl.lit(self.run_id))
+
+    def forget_repeats(self, earlier: pl.DataFrame | None) -> None:
+        """Set aside quarantine rows that an earlier run already quarantined."""
+        fresh, self.repeats = forget_repeats(self.quarantined(), earlier)
+        self.quarantine = [fresh]
 
 
 def _timed(state: RunState, name: str, started: float) -> None:
@@ -80,7 +88,7 @@ def read_history(store: Store, settings: Settings) -> History:
     doc_ids = (
         documents["doc_id"].unique() if documents is not None else pl.Series([], dtype=pl.String)
     )
-    return History(files=files, doc_ids=doc_ids, index=index)
+    return History(files=files, doc_ids=doc_ids, index=index, quarantine=store.scan("quarantine"))
 
 
 @task(name="ingest", **STAGE)
@@ -207,10 +215,9 @@ def validate(
 
 
 def index_rows(documents: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
-    """Return the signature index rows of this run's published canonical documents."""
+    """Return the signature index rows of this run's documents, canonical or duplicate."""
     return (
-        documents.filter(pl.col("status") == "published")
-        .unique("doc_id", keep="first", maintain_order=True)
+        documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
         .join(sigs.select("doc_id", "signature"), on="doc_id", how="inner")
     )
@@ -219,18 +226,24 @@ def index_rows(documents: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
 @task(name="summarise", **STAGE)
 def summarise(
     state: RunState,
+    history: History,
     ingest_result: IngestResult,
     tables: dict[str, pl.DataFrame],
     checkpoint: CheckpointResult,
     context: dict[str, Any],
 ) -> dict[str, Any]:
-    """Build the run summary: counts per outcome, reasons, validation outcomes, timings."""
+    """Build the run summary: counts per outcome, reasons, validation outcomes, timings.
+
+    Records quarantined by an earlier run are counted as already ingested, not again.
+    """
+    state.forget_repeats(history.quarantine)
     quarantine = state.quarantined()
     records_read = ingest_result.docs.height + ingest_result.quarantine.height
+    repeats = state.repeats.filter(pl.col("stage").is_in(accounting.DOCUMENT_STAGES)).height
     counts = accounting.account(
         records_read=records_read,
         skipped_records=ingest_result.already_seen_records,
-        known_docs=int(state.notes.get("known_docs", 0)),
+        known_docs=int(state.notes.get("known_docs", 0)) + repeats,
         documents=tables["documents"],
         quarantine=quarantine,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import polars as pl
 
 from flows.core.boilerplate import remove_boilerplate
@@ -121,3 +123,23 @@ def test_below_min_support_is_kept() -> None:
     out, table = remove_boilerplate(_docs(texts), MH, BP)
     assert table.height == 0
     assert all(APPEAL[0] in c for c in out["clean_text"])
+
+
+def test_one_wire_story_on_single_pages_of_three_outlets_is_kept() -> None:
+    # no outlet has other pages, so each one's furniture does not recur: the story recurs
+    # three times but in one story, and must not be taken for boilerplate
+    story = STORIES[0] + " " + STORIES[1]
+    texts = [
+        f"Courier front page: news from the river towns, every morning.\n\n{story}\n\n"
+        "Share this article with a friend today, or print it for later.",
+        f"Post | Home | World | Business | Sport | Weather | Culture | Puzzles\n\n{story}\n\n"
+        "Comments are closed for this story after seven days.",
+        f"{story}\n\nCopyright the Gazette, all rights reserved worldwide; reuse needs a licence.",
+    ]
+    out, table = remove_boilerplate(_docs(texts), MH, BP)
+    assert table.height == 0
+    assert all(story in clean for clean in out["clean_text"])
+    # counting documents instead of stories would have taken the story for boilerplate
+    per_doc = dataclasses.replace(BP, same_story_threshold=1.01)
+    wiped, _ = remove_boilerplate(_docs(texts), MH, per_doc)
+    assert not any(story in clean for clean in wiped["clean_text"])

@@ -170,3 +170,22 @@ def test_help_documents_every_option(newsdq) -> None:
         "default: data/published",
     ):
         assert option in text
+
+
+def test_growing_feed_does_not_requarantine_old_bad_lines(newsdq, tmp_path: Path) -> None:
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    good = '{"text": "The ferry to Ostrel resumed on Monday after a week of storms.", "title": "Ferry resumes"}\n'
+    feed = inbox / "feed.jsonl"
+    feed.write_text(good + "{broken\n", "utf-8")
+    first = newsdq("run", "--inbox", str(inbox), "--out", str(out))
+    assert first.code == 0, first.stderr
+    feed.write_text(
+        good + "{broken\n" + good.replace("Monday", "Tuesday").replace("resumes", "again"), "utf-8"
+    )
+    second = newsdq("run", "--inbox", str(inbox), "--out", str(out))
+    assert second.code == 0, second.stderr
+    counts = _summary(out, second.stdout)["counts"]
+    assert counts["already_ingested"] == 2 and counts["ingested"] == 1
+    assert _table(out, "quarantine").height == 1
+    assert _table(out, "documents").height == 2

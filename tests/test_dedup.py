@@ -69,12 +69,14 @@ def test_banding_defaults_and_overrides() -> None:
     assert b.bands * b.rows <= 128
 
 
-def test_bucket_pairs_are_linear_and_cover_the_bucket() -> None:
+def test_small_buckets_give_all_pairs_large_ones_stay_linear() -> None:
     sig = np.zeros((5, 128), dtype=np.uint32)
     ids = pl.Series("id", list("abcde"))
-    pairs = candidate_pairs(buckets(ids, sig, choose_banding(0.7, 128)).lazy()).collect()
-    assert pairs.height <= 2 * 5
-    assert set(pairs["left"]) | set(pairs["right"]) == set("abcde")
+    rows = buckets(ids, sig, choose_banding(0.7, 128)).lazy()
+    assert candidate_pairs(rows).collect().height == 10
+    linear = candidate_pairs(rows, max_full_bucket=3).collect()
+    assert linear.height <= 2 * 5
+    assert set(linear["left"]) | set(linear["right"]) == set("abcde")
 
 
 def test_near_copies_cluster_with_the_earliest_as_canonical() -> None:
@@ -127,3 +129,27 @@ def test_properties_self_duplicate_and_one_canonical_per_cluster(ts: list[str]) 
     # idempotent: running again gives the same clusters
     again, _, _ = deduplicate(docs, MH, DD)
     assert again["cluster_id"].to_list() == out["cluster_id"].to_list()
+
+
+def _index(out: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
+    return (
+        out.unique("doc_id", keep="first")
+        .join(sigs, on="doc_id")
+        .select(
+            "doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars", "signature"
+        )
+    )
+
+
+def test_copy_of_an_earlier_duplicate_points_at_its_canonical() -> None:
+    a = STORY
+    b = STORY.replace("overnight", "during the night")
+    first, sigs, _ = deduplicate(
+        _docs([a, b], [dt.date(2025, 3, 1), dt.date(2025, 3, 2)], ids=["a", "b"]), MH, DD
+    )
+    assert first["duplicate_of"].to_list() == [None, "a"]
+    # c is a near-copy of b only (b's edit, plus one of its own)
+    c = b.replace("regional summit", "regional summit of leaders")
+    later, _, _ = deduplicate(_docs([c], ids=["c"]), MH, DD, _index(first, sigs))
+    assert later["duplicate_of"].to_list() == ["a"]
+    assert later["cluster_id"].to_list() == [first["cluster_id"][0]]

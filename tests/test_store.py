@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from flows.core.errors import OutputLockedError
+from flows.core.errors import OutputLockedError, PublishError
 from flows.io.store import Store, output_lock
 
 
@@ -51,3 +51,34 @@ def test_second_run_on_same_output_is_refused(tmp_path: Path) -> None:
         pass
     with output_lock(tmp_path):  # released after the first holder leaves
         pass
+
+
+def test_recover_restores_links_lost_by_a_crash_right_after_the_first_swap(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 2)
+    for name in ("documents", "runs", "manifest.json"):
+        (tmp_path / name).unlink()  # as if the process died between the swap and the links
+    store.recover()
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 2
+
+
+def test_snapshot_named_by_current_is_never_removed(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 1)
+    assert store.current is not None
+    (store.current / "_COMMITTED").unlink()  # a marker lost in a power cut
+    store.recover()
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 1
+    (tmp_path / "_versions" / "stray-folder").mkdir()
+    _publish(store, "r2", 1)
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 2
+
+
+def test_a_foreign_folder_in_the_way_is_refused_before_anything_is_committed(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(PublishError, match="not newsdq's link"):
+        _publish(store, "r1", 1)
+    assert store.current is None

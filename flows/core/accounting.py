@@ -6,6 +6,8 @@ from typing import Any
 
 import polars as pl
 
+from flows.core.errors import AccountingError
+
 # Stages whose quarantine rows are whole input records (claims are parts of a document).
 DOCUMENT_STAGES = ("ingest", "normalise", "boilerplate", "validate")
 
@@ -27,7 +29,7 @@ def account(
     skipped_records
         Records of files skipped unread because an earlier run took the same file.
     known_docs
-        Records read whose doc_id an earlier run already published.
+        Records read that an earlier run already published or quarantined.
     documents
         This run's documents rows (`status`: published or duplicate).
     quarantine
@@ -66,8 +68,12 @@ def quarantine_by_reason(quarantine: pl.DataFrame) -> dict[str, int]:
 
 
 def check_identity(counts: dict[str, Any]) -> None:
-    """Raise AssertionError when the accounting identity does not hold (a bug, never data)."""
+    """Raise AccountingError when the accounting identity does not hold (a bug, never data)."""
     lhs = counts["ingested"]
     rhs = counts["published"] + counts["duplicates"] + counts["quarantined"]
     if lhs != rhs:
-        raise AssertionError(f"accounting broken: ingested {lhs} != {rhs}")
+        raise AccountingError(
+            f"records unaccounted for: ingested {lhs} != published {counts['published']} + "
+            f"duplicates {counts['duplicates']} + quarantined {counts['quarantined']}; "
+            "nothing was published"
+        )

@@ -7,6 +7,7 @@ import polars as pl
 import xxhash
 
 from flows.core.cluster import components
+from flows.core.dedup import near_duplicate_components
 from flows.core.lsh import buckets, candidate_pairs, choose_banding
 from flows.core.minhash import estimated_jaccard, shingle, signatures
 from flows.core.passages import split_passages
@@ -52,13 +53,18 @@ def passage_groups(
     )
 
 
-def classify_passages(grouped: pl.DataFrame, config: BoilerplateConfig) -> pl.DataFrame:
+def classify_passages(
+    grouped: pl.DataFrame, config: BoilerplateConfig, stories: pl.DataFrame | None = None
+) -> pl.DataFrame:
     """Mark passages as boilerplate.
 
-    A passage is boilerplate when its group recurs in at least `min_support` documents and at
-    least `min_support` of those documents also carry text of their own (text in groups that do
-    not recur): boilerplate surrounds different stories, while a syndicated story recurs wrapped
-    in recurring kits and small edits. Returns `grouped` with a boolean `is_boilerplate`.
+    A passage is boilerplate when its group recurs in at least `min_support` documents and
+    those documents tell at least `min_support` different stories: documents that carry text of
+    their own (text in groups that do not recur), counted once per story. Boilerplate surrounds
+    different stories; a syndicated story recurs wrapped in recurring kits and small edits, or
+    in whole documents that are near-copies of each other. `stories` maps `doc_id` to a story
+    label (near-duplicate components of the whole text); without it each document is a story.
+    Returns `grouped` with a boolean `is_boilerplate`.
     """
     k = config.min_support
     length = pl.col("end") - pl.col("start")
@@ -66,15 +72,17 @@ def classify_passages(grouped: pl.DataFrame, config: BoilerplateConfig) -> pl.Da
         total=length.sum(),
         own=length.filter(pl.col("support") < k).sum(),
     )
+    if stories is None:
+        stories = per_doc.select("doc_id", story=pl.col("doc_id"))
     storied = per_doc.filter(
         (pl.col("own") >= config.min_story_chars)
         & (pl.col("own") >= config.min_story_share * pl.col("total"))
-    ).select("doc_id", storied=pl.lit(True))
+    ).join(stories.select("doc_id", "story"), on="doc_id", how="left")
     group_stories = (
         grouped.filter(pl.col("support") >= k)
-        .join(storied, on="doc_id", how="inner")
+        .join(storied.select("doc_id", "story"), on="doc_id", how="inner")
         .group_by("group")
-        .agg(stories=pl.col("doc_id").n_unique())
+        .agg(stories=pl.col("story").n_unique())
     )
     return (
         grouped.join(group_stories, on="group", how="left")
@@ -183,7 +191,10 @@ def remove_boilerplate(
         )
     else:
         grouped = passage_groups(passages, minhash, config.passage_threshold)
-        classified = absorb_contained(classify_passages(grouped, config), config)
+        stories = near_duplicate_components(
+            docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
+        ).select(doc_id="id", story="component")
+        classified = absorb_contained(classify_passages(grouped, config, stories), config)
     classified = classified.sort("doc_id", "passage")
 
     by_doc = {key[0]: part for key, part in classified.partition_by("doc_id", as_dict=True).items()}

@@ -9,7 +9,7 @@ from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
 from flows.core.minhash import estimated_jaccard, shingle, signatures
 from flows.core.settings import DedupConfig, MinHashConfig
 
-# The persistent index of published canonical documents (one row per canonical doc_id).
+# The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
 
 # Canonical order within a cluster: earliest date, least boilerplate, longest, then ids.
@@ -75,6 +75,27 @@ def verify_pairs(pairs: pl.DataFrame, sig_frame: pl.DataFrame, threshold: float)
     )
 
 
+def near_duplicate_components(
+    ids: pl.Series, texts: list[str], minhash: MinHashConfig, threshold: float
+) -> pl.DataFrame:
+    """Label texts with connected components of their near-duplicate pairs (word shingles).
+
+    Returns a frame of `id` and `component`, one row per id (ids must be unique).
+    """
+    sigs = signatures(shingle(texts, minhash, kind="word"), minhash)
+    sig_frame = pl.DataFrame(
+        {
+            "doc_id": ids,
+            "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
+            "n_shingles": pl.Series([1] * len(texts), dtype=pl.Int64),
+        }
+    )
+    banding = choose_banding(threshold, minhash.num_perm)
+    pairs = candidate_pairs(doc_buckets(sig_frame, banding).lazy()).collect()
+    verified = verify_pairs(pairs, sig_frame, threshold)
+    return components(ids, verified)
+
+
 def cluster_documents(
     docs: pl.DataFrame, pairs: pl.DataFrame, history: pl.DataFrame
 ) -> pl.DataFrame:
@@ -88,7 +109,9 @@ def cluster_documents(
     pairs
         Verified pairs (`left`, `right`) among this run's and history's doc_ids.
     history
-        Published canonical documents (`INDEX_COLUMNS`); their cluster and canonical stand.
+        Published documents (`INDEX_COLUMNS`); their clusters and canonicals stand. When one
+        new document reaches several published clusters it joins the one whose canonical
+        comes first by the canonical rule; the published clusters themselves are not merged.
 
     Returns
     -------
@@ -101,8 +124,16 @@ def cluster_documents(
     nodes = pl.concat([docs.select("doc_id"), hist.select("doc_id")]).unique(maintain_order=True)
     comp = components(nodes["doc_id"], pairs)
     rows = docs.join(comp.rename({"id": "doc_id"}), on="doc_id", how="left")
-    hist_c = hist.join(comp.rename({"id": "doc_id"}), on="doc_id", how="inner").filter(
+    # History nodes reached this run stand for their clusters; a cluster's canonical is the row
+    # whose doc_id is the cluster_id (every published document is indexed, canonical or not).
+    reached = hist.join(comp.rename({"id": "doc_id"}), on="doc_id", how="inner").filter(
         pl.col("component").is_in(rows["component"].implode())
+    )
+    hist_c = (
+        reached.select("component", "cluster_id")
+        .unique()
+        .join(hist.drop("cluster_id"), left_on="cluster_id", right_on="doc_id", how="left")
+        .with_columns(doc_id=pl.col("cluster_id"))
     )
     nulls_last = {"nulls_last": True}
     canon_hist = (

@@ -39,3 +39,36 @@ def drop_where(
         run_id=pl.lit(None, pl.String),
     ).cast(QUARANTINE)
     return flagged.filter(~pl.col("_drop")).drop("_drop"), quarantine
+
+
+def _repeat_key() -> pl.Expr:
+    """Key of a quarantined record across runs: its file, stage, reason and content."""
+    return pl.concat_str(
+        pl.col("source_uri").fill_null("").str.replace(r"#\d+$", ""),
+        pl.col("stage"),
+        pl.col("reason"),
+        pl.col("record").fill_null(""),
+        separator="\x1f",
+    )
+
+
+def forget_repeats(
+    quarantine: pl.DataFrame, earlier: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Split off quarantine rows that an earlier run already quarantined.
+
+    A file that changes (a JSONL feed that grows) is read again, and so are records that cannot
+    be fingerprinted (an unreadable path); their old failures must not pile up run after run.
+    The key ignores a record's line number, which shifts when lines are added.
+
+    Returns
+    -------
+    tuple[pl.DataFrame, pl.DataFrame]
+        The new quarantine rows and the repeats.
+    """
+    if earlier is None or earlier.height == 0 or quarantine.height == 0:
+        return quarantine, quarantine.clear()
+    seen = earlier.select(_key=_repeat_key()).unique()
+    keyed = quarantine.with_columns(_key=_repeat_key())
+    repeat = pl.col("_key").is_in(seen["_key"].implode())
+    return keyed.filter(~repeat).drop("_key"), keyed.filter(repeat).drop("_key")

@@ -43,3 +43,9 @@ class PublishError(NewsdqError):
     """Raise when publishing a run fails; the previous published state stays current."""
 
     exit_code = 7
+
+
+class AccountingError(NewsdqError):
+    """Raise when a run's outcome counts do not add up (a bug: the run is not published)."""
+
+    exit_code = 8

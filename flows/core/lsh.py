@@ -85,17 +85,29 @@ def buckets(ids: pl.Series, signatures: np.ndarray, banding: Banding) -> pl.Data
     )
 
 
-def candidate_pairs(bucket_rows: pl.LazyFrame) -> pl.LazyFrame:
+def candidate_pairs(bucket_rows: pl.LazyFrame, max_full_bucket: int = 32) -> pl.LazyFrame:
     """Return candidate pairs `(left, right)`, left < right, from items sharing a bucket.
 
-    A bucket of k items yields a star to its smallest item plus a chain through the sorted items
-    (at most 2k pairs rather than k^2): enough for connected components after verification,
-    since members of one bucket agree on a whole band and are near each other.
+    A bucket of up to `max_full_bucket` items yields all its pairs. A larger bucket (a template
+    or boilerplate passage shared by thousands of items) yields a star to its smallest item plus
+    a chain through the sorted items, at most 2k pairs instead of k^2: enough to connect the
+    bucket when its members really are near each other, at the risk of missing a pair when
+    outliers sit between them (other bands usually supply that pair).
     """
     members = (
         bucket_rows.group_by("band", "band_hash")
         .agg(pl.col("id").unique().sort().alias("ids"))
         .filter(pl.col("ids").list.len() > 1)
+    )
+    small = (
+        members.filter(pl.col("ids").list.len() <= max_full_bucket)
+        .select(left=pl.col("ids"), right=pl.col("ids"))
+        .explode("left")
+        .explode("right")
+        .filter(pl.col("left") < pl.col("right"))
+    )
+    large = (
+        members.filter(pl.col("ids").list.len() > max_full_bucket)
         .select(
             pl.col("ids").list.first().alias("first"),
             pl.col("ids").list.slice(0, pl.col("ids").list.len() - 1).alias("prev"),
@@ -103,6 +115,6 @@ def candidate_pairs(bucket_rows: pl.LazyFrame) -> pl.LazyFrame:
         )
         .explode("prev", "next")
     )
-    star = members.select(pl.col("first").alias("left"), pl.col("next").alias("right"))
-    chain = members.select(pl.col("prev").alias("left"), pl.col("next").alias("right"))
-    return pl.concat([star, chain]).filter(pl.col("left") != pl.col("right")).unique()
+    star = large.select(pl.col("first").alias("left"), pl.col("next").alias("right"))
+    chain = large.select(pl.col("prev").alias("left"), pl.col("next").alias("right"))
+    return pl.concat([small, star, chain]).filter(pl.col("left") != pl.col("right")).unique()

@@ -16,8 +16,6 @@ class IngestConfig:
     # A news article is rarely above 200 KB of text; 5 MB leaves room for live blogs while keeping
     # one hostile file from exhausting memory.
     max_file_bytes: int = 5 * 1024 * 1024
-    # Records shorter than this after normalisation carry no article (empty, a stray heading).
-    min_text_chars: int = 1
     extensions: tuple[str, ...] = (".txt", ".md", ".jsonl", ".json", ".html", ".htm", ".parquet")
 
 
@@ -40,8 +38,6 @@ class DedupConfig:
     # 0.7 estimated Jaccard on word 5-grams: the sample inbox's syndicated copies (edited lede,
     # changed sign-off, one typo) score 0.74-0.95; different stories on the same event score < 0.2.
     threshold: float = 0.7
-    # Verify LSH candidates by the signature estimate ("estimated") or exact shingle Jaccard.
-    verify: str = "estimated"
     # Bands/rows: None chooses them from the threshold with datasketch's error integration.
     bands: int | None = None
     rows: int | None = None
@@ -58,9 +54,8 @@ class BoilerplateConfig:
     # Passage near-duplicate threshold (character 5-grams); boilerplate as scrapers see it is
     # re-wrapped and loses a word or two, which keeps Jaccard above 0.6.
     passage_threshold: float = 0.6
-    # Sentences within a long paragraph become passages of their own above this many characters.
-    max_passage_chars: int = 400
-    # Passages shorter than this are never boilerplate candidates on their own (e.g. "Close").
+    # Sentence fragments shorter than this stay joined to a neighbour on their line ("Mr.",
+    # "Close"), so abbreviations and UI crumbs do not become passages of their own.
     min_passage_chars: int = 20
     # Two documents tell "the same story" when their texts outside the passage score this much
     # weighted overlap; such documents count once towards support.
@@ -70,6 +65,12 @@ class BoilerplateConfig:
     # a syndicated story is surrounded by recurring kits plus small edits (share < 0.08).
     min_story_share: float = 0.1
     min_story_chars: int = 60
+    # Documents whose whole texts (boilerplate included) reach this estimated Jaccard tell one
+    # story and count once towards support: one wire story on three single pages of three
+    # outlets is not boilerplate. Too low, and briefs dominated by one outlet's kit would count
+    # as one story; 0.5 keeps the sample inbox's briefs (kit ~60% of the page) apart because
+    # their outlet's other pages carry full articles.
+    same_story_threshold: float = 0.5
     # A passage whose word 3-grams are this much covered by detected boilerplate is boilerplate
     # too: a blurb split over three lines on one page matches the joined blurb of other pages.
     containment: float = 0.8

@@ -11,8 +11,9 @@ Layout under the output folder::
     documents -> _current/documents, ... manifest.json -> _current/manifest.json
     .lock
 
-A reader of `out/<table>/**/*.parquet` resolves `_current` once per file and always sees one
-whole committed run: a crash before the symlink swap leaves the previous snapshot current, and
+A reader of `out/<table>/**/*.parquet` resolves `_current` and always sees whole committed runs
+(to read several tables of one snapshot, resolve `out/_current` once and read below it): a
+crash before the symlink swap leaves the previous snapshot current, and
 the next run removes the unfinished snapshot and does the work again.
 """
 
@@ -75,8 +76,10 @@ class Store:
         link = self.root / "_current"
         if not link.is_symlink():
             return None
+        # The swap happens only after the snapshot is committed and flushed, so whatever
+        # `_current` names is committed, even if a crash lost the marker file itself.
         target = (self.root / os.readlink(link)).resolve()
-        return target if (target / COMMITTED).exists() else None
+        return target if target.is_dir() else None
 
     def check_writable(self) -> None:
         """Raise OutputError unless the output folder can be created and written."""
@@ -100,6 +103,11 @@ class Store:
                 if v.resolve() != current and not (v / COMMITTED).exists():
                     shutil.rmtree(v, ignore_errors=True)
                     removed.append(v.name)
+        for tmp in self.root.glob("_current.*.tmp"):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp.name)
+        if current is not None:
+            self._ensure_links()  # a crash right after the first swap left them missing
         staging = self.root / "_staging"
         if staging.is_dir():
             shutil.rmtree(staging, ignore_errors=True)
@@ -147,9 +155,14 @@ class Store:
         Path
             The new snapshot folder.
         """
+        self._check_links()
         try:
             return self._publish(run_id, tables, run_dir)
         except OSError as exc:
+            if self.current is not None and self.current.name.endswith(f"-{run_id}"):
+                raise PublishError(
+                    f"run {run_id} was committed, but finishing the output folder failed: {exc}"
+                ) from exc
             raise PublishError(
                 f"publishing run {run_id} failed ({exc}); the previous run stays current"
             ) from exc
@@ -158,7 +171,8 @@ class Store:
         previous = self.current
         versions = self.root / "_versions"
         versions.mkdir(parents=True, exist_ok=True)
-        seq = 1 + max((int(v.name.split("-", 1)[0]) for v in versions.iterdir()), default=0)
+        numbers = [v.name.split("-", 1)[0] for v in versions.iterdir()]
+        seq = 1 + max((int(n) for n in numbers if n.isdigit()), default=0)
         snapshot = versions / f"{seq:06d}-{run_id}"
         snapshot.mkdir()
         if previous is not None:
@@ -194,6 +208,9 @@ class Store:
         crash_point("publish:before_commit")
         _fsync_tree(snapshot)
         (snapshot / COMMITTED).write_text(run_id, "utf-8")
+        _fsync_file(snapshot / COMMITTED)
+        _fsync_dir(snapshot)
+        _fsync_dir(versions)
         self._swap_current(snapshot)
         crash_point("publish:after_commit")
         self._ensure_links()
@@ -208,12 +225,18 @@ class Store:
         os.replace(tmp, self.root / "_current")
         _fsync_dir(self.root)
 
+    def _check_links(self) -> None:
+        """Refuse to publish when a table path is taken by something that is not our link."""
+        for name in LINKED:
+            link = self.root / name
+            if link.exists() and not link.is_symlink():
+                raise PublishError(f"{link} exists and is not newsdq's link; move it away")
+
     def _ensure_links(self) -> None:
+        self._check_links()
         for name in LINKED:
             link = self.root / name
             if not link.is_symlink():
-                if link.exists():
-                    raise PublishError(f"{link} exists and is not newsdq's link; move it away")
                 link.symlink_to(Path("_current") / name)
 
     def _collect_garbage(self, keep: Path) -> None:
@@ -235,6 +258,14 @@ def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
             os.link(Path(dirpath) / name, dst / rel / name)
 
 
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -247,9 +278,5 @@ def _fsync_tree(root: Path) -> None:
     """Flush a snapshot's new files and folders to disk before it is committed."""
     for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
-            fd = os.open(Path(dirpath) / name, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_file(Path(dirpath) / name)
         _fsync_dir(Path(dirpath))
