@@ -208,9 +208,9 @@ class Store:
         crash_point("publish:before_commit")
         _fsync_tree(snapshot)
         (snapshot / COMMITTED).write_text(run_id, "utf-8")
-        _fsync_file(snapshot / COMMITTED)
-        _fsync_dir(snapshot)
-        _fsync_dir(versions)
+        _fsync(snapshot / COMMITTED)
+        _fsync(snapshot)
+        _fsync(versions)
         self._swap_current(snapshot)
         crash_point("publish:after_commit")
         self._ensure_links()
@@ -223,7 +223,7 @@ class Store:
             tmp.unlink()
         tmp.symlink_to(Path("_versions") / snapshot.name)
         os.replace(tmp, self.root / "_current")
-        _fsync_dir(self.root)
+        _fsync(self.root)
 
     def _check_links(self) -> None:
         """Refuse to publish when a table path is taken by something that is not our link."""
@@ -258,15 +258,8 @@ def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
             os.link(Path(dirpath) / name, dst / rel / name)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
+def _fsync(path: Path) -> None:
+    """Flush a file, or a folder's entries, to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -278,5 +271,5 @@ def _fsync_tree(root: Path) -> None:
     """Flush a snapshot's new files and folders to disk before it is committed."""
     for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
-            _fsync_file(Path(dirpath) / name)
-        _fsync_dir(Path(dirpath))
+            _fsync(Path(dirpath) / name)
+        _fsync(Path(dirpath))
