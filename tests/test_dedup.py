@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from flows.core.dedup import deduplicate
 from flows.core.lsh import buckets, candidate_pairs, choose_banding
-from flows.core.minhash import as_lean_minhash, hashfunc, shingle, signatures
+from flows.core.minhash import as_lean_minhash, fast_signatures, hashfunc, shingle, signatures
 from flows.core.settings import DedupConfig, MinHashConfig
 
 MH = MinHashConfig()
@@ -153,3 +153,30 @@ def test_copy_of_an_earlier_duplicate_points_at_its_canonical() -> None:
     later, _, _ = deduplicate(_docs([c], ids=["c"]), MH, DD, _index(first, sigs))
     assert later["duplicate_of"].to_list() == ["a"]
     assert later["cluster_id"].to_list() == [first["cluster_id"][0]]
+
+
+unicode_text = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=300
+) | st.lists(
+    st.sampled_from(["Café", "É", "’s", "“x”", "—", "10,000", "ß", "日本", "a", "b"]), max_size=40
+).map(" ".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(unicode_text, min_size=1, max_size=6))
+def test_kernel_signatures_are_bit_identical_to_datasketch(ts: list[str]) -> None:
+    series = pl.Series(ts, dtype=pl.String)
+    for kind in ("word", "char"):
+        fast = fast_signatures(series, MH, kind=kind)
+        reference = signatures(shingle(ts, MH, kind=kind), MH)
+        assert np.array_equal(fast, reference), kind
+
+
+def test_kernel_matches_per_shingle_datasketch_update() -> None:
+    texts = [STORY, OTHER, "Zürich’s “big” day — 10,000 troops, ÉTÉ"]
+    fast = fast_signatures(pl.Series(texts), MH)
+    for i, s in enumerate(shingle(texts, MH)):
+        m = MinHash(num_perm=MH.num_perm, seed=MH.seed, hashfunc=hashfunc)
+        for sh in s:
+            m.update(sh)
+        assert np.array_equal(fast[i], m.hashvalues)

@@ -46,8 +46,9 @@ def test_same_text_same_id_across_formatting() -> None:
     assert len(out["doc_id"][0]) == 16
 
 
-def test_tokens_fold_case_accents_and_apostrophes() -> None:
-    assert tokens("Café’s ÉTÉ, 10,000!") == ["cafe's", "ete", "10", "000"]
+def test_tokens_fold_case_accents_apostrophes_and_punctuation_beyond_ascii() -> None:
+    assert tokens("Café’s ÉTÉ, 10,000!") == ["cafes", "ete", "10", "000"]
+    assert tokens("«Zürich» — İstanbul…ΑΘΗΝΑ") == ["zurich", "istanbul", "αθηνα"]
 
 
 @given(st.text(max_size=300))

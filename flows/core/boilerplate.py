@@ -9,10 +9,10 @@ import xxhash
 from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components
 from flows.core.lsh import buckets, candidate_pairs, choose_banding
-from flows.core.minhash import estimated_jaccard, shingle, signatures
+from flows.core.minhash import estimated_jaccard, fast_signatures
 from flows.core.passages import split_passages
 from flows.core.settings import BoilerplateConfig, MinHashConfig
-from flows.core.text import normalise_text, tokens
+from flows.core.text import fold_series, normalise_text
 
 # Titles longer than this are cut to their first sentence (a first line may be a whole paragraph).
 MAX_TITLE_CHARS = 300
@@ -39,7 +39,7 @@ def passage_groups(
     """
     n = passages.height
     ids = pl.Series("id", np.arange(n, dtype=np.int64))
-    sigs = signatures(shingle(passages["text"].to_list(), minhash, kind="char"), minhash)
+    sigs = fast_signatures(passages["text"], minhash, kind="char")
     banding = choose_banding(threshold, minhash.num_perm)
     pairs = candidate_pairs(buckets(ids, sigs, banding).lazy()).collect()
     if pairs.height:
@@ -96,8 +96,8 @@ def classify_passages(
 def _word_trigrams(passages: pl.DataFrame) -> pl.DataFrame:
     """Return (passage row `id`, `gram` hash) for each distinct word 3-gram of each passage."""
     ids, grams = [], []
-    for i, text in enumerate(passages["text"].to_list()):
-        words = tokens(text)
+    for i, folded in enumerate(fold_series(passages["text"]).to_list()):
+        words = folded.split()
         seq = [" ".join(words[j : j + 3]) for j in range(max(len(words) - 2, 1))] if words else []
         for g in set(seq):
             ids.append(i)

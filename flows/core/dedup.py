@@ -6,8 +6,9 @@ import polars as pl
 
 from flows.core.cluster import components
 from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
-from flows.core.minhash import estimated_jaccard, shingle, signatures
+from flows.core.minhash import estimated_jaccard, fast_signatures
 from flows.core.settings import DedupConfig, MinHashConfig
+from flows.core.text import prefold_series
 
 # The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
@@ -20,6 +21,11 @@ _RULE_DESC = [False, False, True, False]
 def signature_dtype(minhash: MinHashConfig) -> pl.DataType:
     """Return the polars dtype of a stored signature."""
     return pl.Array(pl.UInt32, minhash.num_perm)
+
+
+def _token_counts(texts: pl.Series) -> pl.Series:
+    """Return 1 for texts with at least one word token, 0 for texts that cannot be shingled."""
+    return prefold_series(texts).str.contains(r"[\p{L}\p{N}]").cast(pl.Int64)
 
 
 def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
@@ -35,16 +41,17 @@ def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
     Returns
     -------
     pl.DataFrame
-        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_shingles`.
+        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_shingles` (word tokens; documents
+        without any are left out of banding).
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
-    sets = shingle(unique["clean_text"].to_list(), minhash, kind="word")
-    sigs = signatures(sets, minhash)
+    texts = unique["clean_text"]
+    sigs = fast_signatures(texts, minhash, kind="word")
     return pl.DataFrame(
         {
             "doc_id": unique["doc_id"],
             "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
-            "n_shingles": pl.Series([len(s) for s in sets], dtype=pl.Int64),
+            "n_shingles": _token_counts(texts),
         }
     )
 
@@ -82,12 +89,14 @@ def near_duplicate_components(
 
     Returns a frame of `id` and `component`, one row per id (ids must be unique).
     """
-    sigs = signatures(shingle(texts, minhash, kind="word"), minhash)
+    series = pl.Series(texts, dtype=pl.String)
     sig_frame = pl.DataFrame(
         {
             "doc_id": ids,
-            "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
-            "n_shingles": pl.Series([1] * len(texts), dtype=pl.Int64),
+            "signature": pl.Series(
+                fast_signatures(series, minhash, kind="word"), dtype=signature_dtype(minhash)
+            ),
+            "n_shingles": _token_counts(series),
         }
     )
     banding = choose_banding(threshold, minhash.num_perm)

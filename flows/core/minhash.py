@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+import polars as pl
+import pyarrow as pa
 import xxhash
 from datasketch import LeanMinHash, MinHash
 
+from flows.core import kernel
 from flows.core.settings import MinHashConfig
-from flows.core.text import tokens
+from flows.core.text import fold_series, prefold_series
 
 
 def hashfunc(data: bytes) -> int:
@@ -17,9 +21,9 @@ def hashfunc(data: bytes) -> int:
     return xxhash.xxh32_intdigest(data)
 
 
-def word_shingles(text: str, n: int) -> list[bytes]:
-    """Return the distinct word n-grams of `text` (the whole text if it has fewer than n words)."""
-    words = tokens(text)
+def word_shingles(folded: str, n: int) -> list[bytes]:
+    """Return the distinct word n-grams of a folded text (all of it if under n words)."""
+    words = folded.split()
     if not words:
         return []
     if len(words) < n:
@@ -27,9 +31,8 @@ def word_shingles(text: str, n: int) -> list[bytes]:
     return list({" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)})
 
 
-def char_shingles(text: str, n: int) -> list[bytes]:
-    """Return the distinct character n-grams of `text` after case, accent and space folding."""
-    folded = " ".join(tokens(text))
+def char_shingles(folded: str, n: int) -> list[bytes]:
+    """Return the distinct character n-grams of a folded text (all of it if n or shorter)."""
     if not folded:
         return []
     if len(folded) <= n:
@@ -38,12 +41,64 @@ def char_shingles(text: str, n: int) -> list[bytes]:
 
 
 def shingle(texts: Iterable[str], config: MinHashConfig, kind: str = "word") -> list[list[bytes]]:
-    """Shingle each text with word n-grams (`kind="word"`) or character n-grams (`"char"`)."""
+    """Fold, then shingle each text by word n-grams (`"word"`) or character n-grams (`"char"`)."""
+    folded = fold_series(pl.Series(list(texts), dtype=pl.String)).to_list()
     if kind == "word":
-        return [word_shingles(t, config.ngram) for t in texts]
+        return [word_shingles(t, config.ngram) for t in folded]
     if kind == "char":
-        return [char_shingles(t, config.char_ngram) for t in texts]
+        return [char_shingles(t, config.char_ngram) for t in folded]
     raise ValueError(f"unknown shingle kind {kind!r}; use 'word' or 'char'")
+
+
+@functools.cache
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return datasketch's affine32 permutation parameters (a, b) for num_perm and seed."""
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
+
+
+def _utf8_buffers(folded: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the UTF-8 bytes and int64 offsets of a string series (nulls as empty strings)."""
+    arrow = pa.array(folded.fill_null("").to_arrow()).cast(pa.large_string())
+    if isinstance(arrow, pa.ChunkedArray):  # pragma: no cover - pa.array returns one chunk
+        arrow = arrow.combine_chunks()
+    _, offsets_buf, data_buf = arrow.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        arrow.offset : arrow.offset + len(arrow) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return data, np.ascontiguousarray(offsets)
+
+
+def fast_signatures(texts: pl.Series, config: MinHashConfig, kind: str = "word") -> np.ndarray:
+    """Compute MinHash signatures of many texts with the compiled kernel.
+
+    Parameters
+    ----------
+    texts
+        Raw texts; they are folded (`flows.core.text.fold`) and shingled like `shingle`.
+    config
+        Shingle sizes, permutations and seed.
+    kind
+        "word" (word n-grams, `config.ngram`) or "char" (code point n-grams, `config.char_ngram`).
+
+    Returns
+    -------
+    np.ndarray
+        `uint32` array `(len(texts), num_perm)`, bit-identical to `signatures(shingle(...))`
+        and so to datasketch's `MinHash(num_perm, seed, hashfunc=hashfunc)`.
+    """
+    if kind not in ("word", "char"):
+        raise ValueError(f"unknown shingle kind {kind!r}; use 'word' or 'char'")
+    if len(texts) == 0:
+        return np.empty((0, config.num_perm), dtype=np.uint32)
+    data, offsets = _utf8_buffers(prefold_series(texts.cast(pl.String)))
+    a, b = permutations(config.num_perm, config.seed)
+    if kind == "word":
+        return kernel.word_signatures(data, offsets, config.ngram, a, b)
+    return kernel.char_signatures(data, offsets, config.char_ngram, a, b)
 
 
 def signatures(shingle_sets: Sequence[Sequence[bytes]], config: MinHashConfig) -> np.ndarray:

@@ -1,0 +1,184 @@
+"""Compiled MinHash kernel: shingle, hash and permute in one pass over UTF-8 bytes.
+
+Produces hash values bit-identical to datasketch 2.0's ``MinHash(num_perm, seed,
+hashfunc=xxh32)`` (scheme ``affine32``) updated with the same shingles: xxh32 (seed 0) of each
+shingle's UTF-8 bytes, datasketch's MurmurHash3 ``fmix32`` pre-mix, then ``a * h + b`` modulo
+2^32 per permutation, keeping the minimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_P1 = np.uint64(0x9E3779B1)
+_P2 = np.uint64(0x85EBCA77)
+_P3 = np.uint64(0xC2B2AE3D)
+_P4 = np.uint64(0x27D4EB2F)
+_P5 = np.uint64(0x165667B1)
+_M32 = np.uint64(0xFFFFFFFF)
+_EMPTY = np.uint32(0xFFFFFFFF)
+
+
+@njit(inline="always")
+def _rotl(x: np.uint64, r: int) -> np.uint64:
+    return ((x << np.uint64(r)) | (x >> np.uint64(32 - r))) & _M32
+
+
+@njit(inline="always")
+def _read32(buf: np.ndarray, i: int) -> np.uint64:
+    return (
+        np.uint64(buf[i])
+        | (np.uint64(buf[i + 1]) << np.uint64(8))
+        | (np.uint64(buf[i + 2]) << np.uint64(16))
+        | (np.uint64(buf[i + 3]) << np.uint64(24))
+    )
+
+
+@njit
+def xxh32(buf: np.ndarray, start: int, end: int) -> np.uint64:
+    """Return xxh32 (seed 0) of buf[start:end], as an integer below 2^32."""
+    length = end - start
+    i = start
+    if length >= 16:
+        v1 = (_P1 + _P2) & _M32
+        v2 = _P2
+        v3 = np.uint64(0)
+        v4 = (np.uint64(0x100000000) - _P1) & _M32
+        limit = end - 16
+        while i <= limit:
+            v1 = (_rotl((v1 + _read32(buf, i) * _P2) & _M32, 13) * _P1) & _M32
+            v2 = (_rotl((v2 + _read32(buf, i + 4) * _P2) & _M32, 13) * _P1) & _M32
+            v3 = (_rotl((v3 + _read32(buf, i + 8) * _P2) & _M32, 13) * _P1) & _M32
+            v4 = (_rotl((v4 + _read32(buf, i + 12) * _P2) & _M32, 13) * _P1) & _M32
+            i += 16
+        h = (_rotl(v1, 1) + _rotl(v2, 7) + _rotl(v3, 12) + _rotl(v4, 18)) & _M32
+    else:
+        h = _P5
+    h = (h + np.uint64(length)) & _M32
+    while i + 4 <= end:
+        h = (_rotl((h + _read32(buf, i) * _P3) & _M32, 17) * _P4) & _M32
+        i += 4
+    while i < end:
+        h = (_rotl((h + np.uint64(buf[i]) * _P5) & _M32, 11) * _P1) & _M32
+        i += 1
+    h ^= h >> np.uint64(15)
+    h = (h * _P2) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * _P3) & _M32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+@njit(inline="always")
+def _fmix32(h: np.uint64) -> np.uint64:
+    h ^= h >> np.uint64(16)
+    h = (h * np.uint64(0x85EBCA6B)) & _M32
+    h ^= h >> np.uint64(13)
+    h = (h * np.uint64(0xC2B2AE35)) & _M32
+    h ^= h >> np.uint64(16)
+    return h
+
+
+@njit(inline="always")
+def _update(mins: np.ndarray, hv: np.uint64, a: np.ndarray, b: np.ndarray) -> None:
+    # Branch-free so the loop over permutations vectorises.
+    h = _fmix32(hv)
+    for k in range(a.shape[0]):
+        mins[k] = min(mins[k], (a[k] * h + b[k]) & _M32)
+
+
+@njit(inline="always")
+def _is_word_byte(c: np.uint8) -> np.bool_:
+    # ASCII letters and digits, and every byte of a non-ASCII character: the text was pre-folded
+    # so that the only non-ASCII characters left are letters and digits.
+    return c >= 128 or (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90)
+
+
+@njit
+def _compact(data: np.ndarray, s: int, e: int, buf: np.ndarray) -> int:
+    """Copy data[s:e] into buf as tokens joined by single spaces; return the length."""
+    n = 0
+    pending = False
+    for i in range(s, e):
+        c = data[i]
+        if _is_word_byte(c):
+            if pending and n > 0:
+                buf[n] = 32
+                n += 1
+            pending = False
+            buf[n] = c
+            n += 1
+        else:
+            pending = True
+    return n
+
+
+@njit(parallel=True, cache=True)
+def word_signatures(
+    data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Sign each pre-folded text by its word n-grams (tokens joined by single spaces).
+
+    A text with fewer than n tokens is one shingle: the whole text. An empty text keeps the
+    all-max signature of an empty datasketch MinHash.
+    """
+    docs = offsets.shape[0] - 1
+    out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    for d in prange(docs):
+        buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
+        e = _compact(data, offsets[d], offsets[d + 1], buf)
+        if e == 0:
+            continue
+        starts = np.empty(e // 2 + 1, dtype=np.int64)
+        ends = np.empty(e // 2 + 1, dtype=np.int64)
+        t = 0
+        starts[0] = 0
+        for i in range(e):
+            if buf[i] == 32:
+                ends[t] = i
+                t += 1
+                starts[t] = i + 1
+        ends[t] = e
+        t += 1
+        mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
+        if t < n:
+            _update(mins, xxh32(buf, 0, e), a64, b64)
+        else:
+            for i in range(t - n + 1):
+                _update(mins, xxh32(buf, starts[i], ends[i + n - 1]), a64, b64)
+        out[d, :] = mins.astype(np.uint32)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def char_signatures(
+    data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Sign each folded text by its character (code point) n-grams; short texts are one shingle."""
+    docs = offsets.shape[0] - 1
+    out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
+    a64 = a.astype(np.uint64)
+    b64 = b.astype(np.uint64)
+    for d in prange(docs):
+        buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
+        e = _compact(data, offsets[d], offsets[d + 1], buf)
+        if e == 0:
+            continue
+        cps = np.empty(e + 1, dtype=np.int64)
+        c = 0
+        for i in range(e):
+            if (buf[i] & 0xC0) != 0x80:  # first byte of a UTF-8 code point
+                cps[c] = i
+                c += 1
+        cps[c] = e
+        mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
+        if c <= n:
+            _update(mins, xxh32(buf, 0, e), a64, b64)
+        else:
+            for i in range(c - n + 1):
+                _update(mins, xxh32(buf, cps[i], cps[i + n]), a64, b64)
+        out[d, :] = mins.astype(np.uint32)
+    return out
