@@ -72,7 +72,7 @@ def curate_news(
     with output_lock(store.root):
         state.notes["recovered"] = store.recover()
         run_dir = store.staging_dir(run_id) / "run"
-        history = tasks.read_history(store, settings)
+        history = tasks.read_history(store)
         ingested = tasks.ingest(Path(inbox), settings, history, state)
         crash_point("stage:ingest")
         docs = tasks.normalise(ingested.docs, history, state)
@@ -101,7 +101,7 @@ def curate_news(
                 f"current; report: {rejected / 'report.html'}"
             )
         tables["quarantine"] = quarantine
-        tables["index/signatures"] = tasks.index_rows(tables["documents"], sigs)
+        tables |= tasks.index_tables(tables["documents"], sigs, settings)
         tables["index/files"] = ingested.files.filter(pl.col("outcome") == "read").with_columns(
             run_id=pl.lit(run_id)
         )

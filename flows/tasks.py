@@ -23,11 +23,12 @@ from checks.quarantine import split_valid
 from flows.core import accounting
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.claims import extract_claims
-from flows.core.dedup import INDEX_COLUMNS, deduplicate, signature_dtype
+from flows.core.dedup import INDEX_COLUMNS, dedup_banding, deduplicate, doc_buckets, doc_signatures
 from flows.core.drops import drop_where, forget_repeats
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
+from flows.io.index import SIGNATURES, bands_table, match_history
 from flows.io.ingest import IngestResult, read_inbox
 from flows.io.store import Store
 
@@ -41,7 +42,7 @@ class History:
 
     files: pl.DataFrame | None
     doc_ids: pl.Series
-    index: pl.DataFrame
+    snapshot: Path | None
     quarantine: pl.DataFrame | None
 
 
@@ -72,23 +73,16 @@ def _timed(state: RunState, name: str, started: float) -> None:
 
 
 @task(name="read-history", **STAGE)
-def read_history(store: Store, settings: Settings) -> History:
-    """Load the file ledger, known document ids and the signature index of earlier runs."""
-    files = store.scan("index/files")
-    documents = store.scan("documents")
-    index = store.scan("index/signatures")
-    if index is None:
-        index = pl.DataFrame(
-            schema={
-                **{c: DOCUMENTS[c] for c in INDEX_COLUMNS if c != "n_chars"},
-                "n_chars": pl.Int64,
-                "signature": signature_dtype(settings.minhash),
-            }
-        )
-    doc_ids = (
-        documents["doc_id"].unique() if documents is not None else pl.Series([], dtype=pl.String)
+def read_history(store: Store) -> History:
+    """Load the file ledger, known document ids and quarantine of earlier runs."""
+    documents = store.scan("documents", columns=["doc_id"])
+    doc_ids = pl.Series([], dtype=pl.String) if documents is None else documents["doc_id"].unique()
+    return History(
+        files=store.scan("index/files"),
+        doc_ids=doc_ids,
+        snapshot=store.current,
+        quarantine=store.scan("quarantine"),
     )
-    return History(files=files, doc_ids=doc_ids, index=index, quarantine=store.scan("quarantine"))
 
 
 @task(name="ingest", **STAGE)
@@ -151,7 +145,13 @@ def dedup(
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Cluster exact and near-duplicates against each other and the history index."""
     started = time.perf_counter()
-    documents, sigs, pairs = deduplicate(docs, settings.minhash, settings.dedup, history.index)
+    banding = dedup_banding(settings.minhash, settings.dedup)
+    sigs = doc_signatures(docs, settings.minhash)
+    match = match_history(history.snapshot, banding, doc_buckets(sigs, banding), settings.minhash)
+    documents, sigs, pairs = deduplicate(
+        docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs
+    )
+    state.notes["history_matches"] = match.documents.height
     documents = documents.with_columns(
         status=pl.when(pl.col("is_canonical"))
         .then(pl.lit("published"))
@@ -214,13 +214,20 @@ def validate(
     return tables, checkpoint
 
 
-def index_rows(documents: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
-    """Return the signature index rows of this run's documents, canonical or duplicate."""
-    return (
+def index_tables(
+    documents: pl.DataFrame, sigs: pl.DataFrame, settings: Settings
+) -> dict[str, pl.DataFrame]:
+    """Return this run's rows of the near-duplicate index: signatures and band hashes."""
+    rows = (
         documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
-        .join(sigs.select("doc_id", "signature"), on="doc_id", how="inner")
+        .join(sigs.select("doc_id", "signature", "n_shingles"), on="doc_id", how="inner")
     )
+    banding = dedup_banding(settings.minhash, settings.dedup)
+    return {
+        SIGNATURES: rows.drop("n_shingles"),
+        bands_table(banding): doc_buckets(rows, banding).sort("band", "band_hash"),
+    }
 
 
 @task(name="summarise", **STAGE)

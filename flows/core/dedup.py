@@ -13,6 +13,9 @@ from flows.core.text import prefold_series
 # The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
 
+# Columns of a bucket row: an item, a band, and the hash of its values in that band.
+BUCKET_COLUMNS = ("id", "band", "band_hash")
+
 # Canonical order within a cluster: earliest date, least boilerplate, longest, then ids.
 _RULE_BY = ["published_date", "boilerplate_ratio", "n_chars", "doc_id"]
 _RULE_DESC = [False, False, True, False]
@@ -59,6 +62,8 @@ def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
 def doc_buckets(sig_frame: pl.DataFrame, banding: Banding) -> pl.DataFrame:
     """Band signatures into (id, band, band_hash) rows; documents without shingles are left out."""
     signed = sig_frame.filter(pl.col("n_shingles") > 0)
+    if signed.height == 0:
+        return pl.DataFrame(schema={"id": pl.String, "band": pl.UInt16, "band_hash": pl.UInt64})
     matrix = signed["signature"].to_numpy().reshape(signed.height, -1)
     return buckets(signed["doc_id"], matrix, banding)
 
@@ -211,11 +216,32 @@ def similarity_to_canonical(
     return joined.join(values, on="_row", how="left").sort("_row").drop("_row", "_own", "_can")
 
 
+def dedup_banding(minhash: MinHashConfig, config: DedupConfig) -> Banding:
+    """Return the banding of document-level near-duplicate search for these settings."""
+    return choose_banding(config.threshold, minhash.num_perm, config.bands, config.rows)
+
+
+def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
+    """Return an empty signature index frame (`INDEX_COLUMNS` plus `signature`)."""
+    return pl.DataFrame(
+        schema={
+            "doc_id": pl.String,
+            "cluster_id": pl.String,
+            "published_date": pl.Date,
+            "boilerplate_ratio": pl.Float64,
+            "n_chars": pl.Int64,
+            "signature": signature_dtype(minhash),
+        }
+    )
+
+
 def deduplicate(
     docs: pl.DataFrame,
     minhash: MinHashConfig,
     config: DedupConfig,
     history: pl.DataFrame | None = None,
+    history_buckets: pl.DataFrame | None = None,
+    sig_frame: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Mark exact and near-duplicate documents against each other and against history.
 
@@ -227,37 +253,34 @@ def deduplicate(
     minhash, config
         Signature and threshold settings.
     history
-        The signature index of earlier runs: `INDEX_COLUMNS` plus `signature`; may be None.
+        Rows of the signature index of earlier runs (`INDEX_COLUMNS` plus `signature`): all of
+        it, or (with `history_buckets`) only the documents sharing a bucket with this run plus
+        the canonicals of their clusters.
+    history_buckets
+        History's (`id`, `band`, `band_hash`) rows that share a bucket with this run, looked up
+        in the persistent band index; when None they are computed from `history`'s signatures.
+    sig_frame
+        This run's `doc_signatures`, when already computed.
 
     Returns
     -------
     tuple
-        (documents with cluster columns and `similarity`, this run's signature frame, verified
-        candidate pairs with `similarity`: the stage's evidence for the report).
+        (documents with cluster columns and `similarity`, this run's signature frame with
+        `band`-ready signatures, verified candidate pairs with `similarity`).
     """
     docs = docs.with_columns(n_chars=pl.col("clean_text").str.len_chars().cast(pl.Int64))
-    sig_dtype = signature_dtype(minhash)
     if history is None or history.height == 0:
-        history = pl.DataFrame(
-            schema={
-                "doc_id": pl.String,
-                "cluster_id": pl.String,
-                "published_date": pl.Date,
-                "boilerplate_ratio": pl.Float64,
-                "n_chars": pl.Int64,
-                "signature": sig_dtype,
-            }
-        )
+        history = empty_index(minhash)
     sig_frame = doc_signatures(docs, minhash)
     banding = choose_banding(config.threshold, minhash.num_perm, config.bands, config.rows)
     hist_sigs = history.select("doc_id", "signature")
-    all_sigs = pl.concat(
-        [
-            sig_frame.select("doc_id", "signature", "n_shingles"),
-            hist_sigs.with_columns(n_shingles=pl.lit(1, pl.Int64)),
-        ]
+    if history_buckets is None:
+        history_buckets = doc_buckets(
+            hist_sigs.with_columns(n_shingles=pl.lit(1, pl.Int64)), banding
+        )
+    bucket_rows = pl.concat(
+        [doc_buckets(sig_frame, banding), history_buckets.select(BUCKET_COLUMNS)]
     )
-    bucket_rows = doc_buckets(all_sigs, banding)
     new_ids = sig_frame["doc_id"].implode()
     pairs = (
         candidate_pairs(bucket_rows.lazy())
@@ -265,6 +288,7 @@ def deduplicate(
         .filter(pl.col("left").is_in(new_ids) | pl.col("right").is_in(new_ids))
         .collect()
     )
+    all_sigs = pl.concat([sig_frame.select("doc_id", "signature"), hist_sigs])
     verified = verify_pairs(pairs, all_sigs, config.threshold)
     clustered = cluster_documents(docs, verified, history)
     documents = similarity_to_canonical(clustered, sig_frame, hist_sigs)

@@ -36,7 +36,6 @@ from flows.core.errors import OutputError, OutputLockedError, PublishError
 from flows.io.faults import crash_point
 
 TABLES = ("documents", "articles", "claims", "quarantine", "boilerplate")
-INDEX_TABLES = ("index/signatures", "index/files")
 LINKED = (*TABLES, "index", "runs", "manifest.json")
 COMMITTED = "_COMMITTED"
 KEEP_VERSIONS = 3
@@ -120,7 +119,7 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def scan(self, table: str) -> pl.DataFrame | None:
+    def scan(self, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
         """Read a published table of the current snapshot, or None when it has no rows yet."""
         current = self.current
         if current is None:
@@ -128,7 +127,7 @@ class Store:
         files = sorted((current / table).glob("*/*.parquet"))
         if not files:
             return None
-        return pl.read_parquet(files)
+        return pl.read_parquet(files, columns=columns)
 
     def manifest(self) -> dict[str, Any]:
         """Return the current manifest (empty before the first run)."""
@@ -146,7 +145,7 @@ class Store:
         run_id
             The run's id; names the partition folder of each table.
         tables
-            Table name (one of TABLES or INDEX_TABLES) to this run's rows.
+            Table name (a folder path under the snapshot) to this run's rows.
         run_dir
             The staged `runs/<run_id>` folder (summary, report, data docs), moved in.
 

@@ -1,0 +1,80 @@
+"""The persistent near-duplicate index: signatures of published documents and their band hashes.
+
+`index/signatures/<run_id>/` holds one row per published document (doc_id, cluster, canonical
+rule fields, signature); `index/bands-<b>x<r>/<run_id>/` holds its (band, band_hash) rows for the
+banding in use. A run looks up only its own band hashes (a columnar semi-join over the band
+table) and then reads the signatures of the few documents that matched, so its cost grows with
+its new documents, not with the history it is compared against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from flows.core.dedup import BUCKET_COLUMNS, doc_buckets, empty_index
+from flows.core.lsh import Banding
+from flows.core.settings import MinHashConfig
+
+SIGNATURES = "index/signatures"
+
+
+def bands_table(banding: Banding) -> str:
+    """Return the table name of the band index for a banding."""
+    return f"index/bands-{banding.bands}x{banding.rows}"
+
+
+@dataclass(frozen=True)
+class HistoryMatch:
+    """The part of the index that a run's documents can be near-duplicates of."""
+
+    buckets: pl.DataFrame  # history (id, band, band_hash) rows sharing a bucket with this run
+    documents: pl.DataFrame  # their index rows, plus the canonicals of their clusters
+
+
+def _files(snapshot: Path | None, table: str) -> list[Path]:
+    if snapshot is None:
+        return []
+    return sorted((snapshot / table).glob("*/*.parquet"))
+
+
+def match_history(
+    snapshot: Path | None, banding: Banding, new_buckets: pl.DataFrame, minhash: MinHashConfig
+) -> HistoryMatch:
+    """Look up the history documents that share a bucket with this run's documents.
+
+    Parameters
+    ----------
+    snapshot
+        The current published snapshot folder, or None before the first run.
+    banding
+        The banding of this run; a band index written with another banding is rebuilt on the
+        fly from the stored signatures (slower, same result).
+    new_buckets
+        This run's bucket rows (`id`, `band`, `band_hash`).
+    minhash
+        Signature settings (for an empty index's schema).
+    """
+    signature_files = _files(snapshot, SIGNATURES)
+    if not signature_files or new_buckets.height == 0:
+        return HistoryMatch(new_buckets.clear(), empty_index(minhash))
+    keys = new_buckets.select("band", "band_hash").unique().lazy()
+    band_files = _files(snapshot, bands_table(banding))
+    if band_files:
+        history_buckets = pl.scan_parquet(band_files).join(
+            keys, on=["band", "band_hash"], how="semi"
+        )
+    else:
+        signed = pl.read_parquet(signature_files, columns=["doc_id", "signature"])
+        rebuilt = doc_buckets(signed.with_columns(n_shingles=pl.lit(1, pl.Int64)), banding)
+        history_buckets = rebuilt.lazy().join(keys, on=["band", "band_hash"], how="semi")
+    matched = history_buckets.select(BUCKET_COLUMNS).collect()
+    index = pl.scan_parquet(signature_files)
+    rows = index.filter(pl.col("doc_id").is_in(matched["id"].unique().implode())).collect()
+    canonicals = index.filter(
+        pl.col("doc_id").is_in(rows["cluster_id"].unique().implode())
+    ).collect()
+    documents = pl.concat([rows, canonicals]).unique("doc_id", keep="first", maintain_order=True)
+    return HistoryMatch(matched, documents)

@@ -1,0 +1,65 @@
+"""The persistent near-duplicate index across runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+
+from flows.core.dedup import dedup_banding, deduplicate, doc_buckets, doc_signatures
+from flows.core.settings import Settings
+from flows.io.index import match_history
+from flows.io.store import Store
+from flows.tasks import index_tables
+from tests.test_dedup import OTHER, STORY, _docs
+
+S = Settings()
+
+
+def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    documents, sigs, _ = _dedup(store, docs, settings)
+    run_dir = store.staging_dir(run_id) / "run"
+    run_dir.mkdir()
+    store.publish(run_id, index_tables(documents, sigs, settings), run_dir)
+    return documents
+
+
+def _dedup(store: Store, docs: pl.DataFrame, settings: Settings):
+    banding = dedup_banding(settings.minhash, settings.dedup)
+    sigs = doc_signatures(docs, settings.minhash)
+    match = match_history(store.current, banding, doc_buckets(sigs, banding), settings.minhash)
+    return deduplicate(docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs)
+
+
+def test_a_near_copy_of_last_weeks_article_points_at_it(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = _publish_run(
+        store, "r1", _docs([STORY, OTHER], [dt.date(2025, 3, 1), None], ids=["a", "o"]), S
+    )
+    _publish_run(store, "r2", _docs([OTHER.replace("fourth", "fifth") + " More."], ids=["p"]), S)
+    edited = _docs(
+        [STORY.replace("overnight", "during the night")], [dt.date(2025, 3, 8)], ids=["n"]
+    )
+    out, _, _ = _dedup(store, edited, S)
+    assert out["duplicate_of"].to_list() == ["a"]
+    assert out["cluster_id"].to_list() == [first.filter(pl.col("doc_id") == "a")["cluster_id"][0]]
+    # only the matching history document was read, not the whole index
+    banding = dedup_banding(S.minhash, S.dedup)
+    sigs = doc_signatures(edited, S.minhash)
+    match = match_history(store.current, banding, doc_buckets(sigs, banding), S.minhash)
+    assert match.documents["doc_id"].to_list() == ["a"]
+
+
+def test_a_changed_banding_rebuilds_buckets_from_stored_signatures(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish_run(store, "r1", _docs([STORY], ids=["a"]), S)
+    other = dataclasses.replace(S, dedup=dataclasses.replace(S.dedup, bands=16, rows=8))
+    out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), other)
+    assert out["duplicate_of"].to_list() == ["a"]
+
+
+def test_an_empty_history_matches_nothing(tmp_path: Path) -> None:
+    out, _, _ = _dedup(Store(tmp_path), _docs([STORY], ids=["a"]), S)
+    assert out["is_canonical"].to_list() == [True]
