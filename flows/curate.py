@@ -76,7 +76,7 @@ def curate_news(
         ingested = tasks.ingest(Path(inbox), settings, history, state)
         crash_point("stage:ingest")
         docs = tasks.normalise(ingested.docs, history, state)
-        docs, passages = tasks.boilerplate(docs, settings, state)
+        docs, passages = tasks.boilerplate(docs, settings, history, state)
         crash_point("stage:boilerplate")
         documents, sigs, _pairs = tasks.dedup(docs, settings, history, state)
         found = tasks.claims(documents, settings, state)
@@ -101,7 +101,7 @@ def curate_news(
                 f"current; report: {rejected / 'report.html'}"
             )
         tables["quarantine"] = quarantine
-        tables |= tasks.index_tables(tables["documents"], sigs, settings)
+        tables |= tasks.index_tables(tables["documents"], sigs, passages, settings)
         tables["index/files"] = ingested.files.filter(pl.col("outcome") == "read").with_columns(
             run_id=pl.lit(run_id)
         )

@@ -28,7 +28,16 @@ from flows.core.drops import drop_where, forget_repeats
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
-from flows.io.index import SIGNATURES, bands_table, match_history
+from flows.io.index import (
+    BOILERPLATE as BOILERPLATE_INDEX,
+)
+from flows.io.index import (
+    SIGNATURES,
+    bands_table,
+    boilerplate_rows,
+    known_boilerplate,
+    match_history,
+)
 from flows.io.ingest import IngestResult, read_inbox
 from flows.io.store import Store
 
@@ -118,12 +127,16 @@ def normalise(raw: pl.DataFrame, history: History, state: RunState) -> pl.DataFr
 
 @task(name="boilerplate", **STAGE)
 def boilerplate(
-    docs: pl.DataFrame, settings: Settings, state: RunState
+    docs: pl.DataFrame, settings: Settings, history: History, state: RunState
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Remove recurring publisher boilerplate; documents with nothing left are quarantined."""
+    """Remove recurring publisher boilerplate; documents with nothing left are quarantined.
+
+    Returns the documents and the boilerplate passages (with signatures, for the index).
+    """
     started = time.perf_counter()
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, passages = remove_boilerplate(unique, settings.minhash, settings.boilerplate)
+    known = known_boilerplate(history.snapshot)
+    cleaned, passages = remove_boilerplate(unique, settings.minhash, settings.boilerplate, known)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
     docs, empties = drop_where(
@@ -135,8 +148,9 @@ def boilerplate(
     )
     state.quarantine.append(empties)
     state.notes["boilerplate_passages"] = passages.height
+    state.notes["known_boilerplate_matches"] = passages["known_support"].is_not_null().sum()
     _timed(state, "boilerplate", started)
-    return docs, passages.with_columns(run_id=pl.lit(state.run_id)).select(list(BOILERPLATE))
+    return docs, passages.with_columns(run_id=pl.lit(state.run_id))
 
 
 @task(name="dedup", **STAGE)
@@ -200,7 +214,10 @@ def validate(
         uri_column="doc_id",
     )
     passages_ok, bad_passages = split_valid(
-        passages, BoilerplateModel, stage="boilerplate_table", uri_column="doc_id"
+        passages.select(list(BOILERPLATE)),
+        BoilerplateModel,
+        stage="boilerplate_table",
+        uri_column="doc_id",
     )
     state.quarantine += [bad_docs, bad_articles, bad_claims, bad_passages]
     checkpoint = run_documents_checkpoint(documents, run_dir / "data_docs")
@@ -215,9 +232,9 @@ def validate(
 
 
 def index_tables(
-    documents: pl.DataFrame, sigs: pl.DataFrame, settings: Settings
+    documents: pl.DataFrame, sigs: pl.DataFrame, passages: pl.DataFrame, settings: Settings
 ) -> dict[str, pl.DataFrame]:
-    """Return this run's rows of the near-duplicate index: signatures and band hashes."""
+    """Return this run's rows of the index: signatures, band hashes, boilerplate variants."""
     rows = (
         documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
@@ -227,6 +244,7 @@ def index_tables(
     return {
         SIGNATURES: rows.drop("n_shingles"),
         bands_table(banding): doc_buckets(rows, banding).sort("band", "band_hash"),
+        BOILERPLATE_INDEX: boilerplate_rows(passages),
     }
 
 

@@ -143,3 +143,24 @@ def test_one_wire_story_on_single_pages_of_three_outlets_is_kept() -> None:
     per_doc = dataclasses.replace(BP, same_story_threshold=1.01)
     wiped, _ = remove_boilerplate(_docs(texts), MH, per_doc)
     assert not any(story in clean for clean in wiped["clean_text"])
+
+
+def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> None:
+    from flows.io.index import boilerplate_rows
+
+    texts = [
+        f"{TITLES[i]}\n" + "\n".join(APPEAL) + "\n\n" + story for i, story in enumerate(STORIES)
+    ]
+    _, first = remove_boilerplate(_docs(texts), MH, BP)
+    known = boilerplate_rows(first)
+    assert known.height == len(APPEAL)
+    # a later run holds one page of the outlet, its appeal slightly varied
+    lone = (
+        "\n".join(APPEAL).replace("every contribution", "each contribution") + "\n\n" + _filler(99)
+    )
+    alone, _ = remove_boilerplate(_docs([lone]), MH, BP)
+    assert APPEAL[0] in alone["clean_text"][0]  # one page cannot show recurrence by itself
+    out, table = remove_boilerplate(_docs([lone]), MH, BP, known)
+    assert out["clean_text"][0] == _filler(99)  # the varied appeal line went too
+    assert table["known_support"].is_not_null().all() and (table["support"] >= BP.min_support).all()
+    assert boilerplate_rows(table).height == 0  # nothing new to add to the index

@@ -22,7 +22,15 @@ def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settin
     documents, sigs, _ = _dedup(store, docs, settings)
     run_dir = store.staging_dir(run_id) / "run"
     run_dir.mkdir()
-    store.publish(run_id, index_tables(documents, sigs, settings), run_dir)
+    passages = pl.DataFrame(
+        schema={
+            "text": pl.String,
+            "support": pl.Int64,
+            "known_support": pl.Int64,
+            "signature": pl.Array(pl.UInt32, settings.minhash.num_perm),
+        }
+    )
+    store.publish(run_id, index_tables(documents, sigs, passages, settings), run_dir)
     return documents
 
 

@@ -19,7 +19,10 @@ MAX_TITLE_CHARS = 300
 
 
 def passage_groups(
-    passages: pl.DataFrame, minhash: MinHashConfig, threshold: float
+    passages: pl.DataFrame,
+    minhash: MinHashConfig,
+    threshold: float,
+    known: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Group near-duplicate passages (character-shingle MinHash, LSH, verified, components).
 
@@ -31,26 +34,55 @@ def passage_groups(
         Signature parameters (character n-gram size, permutations, seed).
     threshold
         Estimated Jaccard at or above which two passages are near-copies.
+    known
+        Boilerplate passages of earlier runs (`signature`, `support`), or None.
 
     Returns
     -------
     pl.DataFrame
-        `passages` with `group` (int64) and `support` (distinct documents in the group).
+        `passages` with `signature`, `group` (int64), `support` (distinct documents in the
+        group) and `known_support` (support of the nearest known boilerplate passage, or null).
     """
     n = passages.height
-    ids = pl.Series("id", np.arange(n, dtype=np.int64))
     sigs = fast_signatures(passages["text"], minhash, kind="char")
+    m = 0 if known is None else known.height
+    everything = sigs
+    if m:
+        assert known is not None
+        stored = known["signature"].to_numpy().reshape(m, -1).astype(np.uint32)
+        everything = np.concatenate([sigs, stored])
+    ids = pl.Series("id", np.arange(n + m, dtype=np.int64))
     banding = choose_banding(threshold, minhash.num_perm)
-    pairs = candidate_pairs(buckets(ids, sigs, banding).lazy()).collect()
+    pairs = candidate_pairs(buckets(ids, everything, banding).lazy()).collect()
     if pairs.height:
         left = pairs["left"].to_numpy()
         right = pairs["right"].to_numpy()
-        keep = estimated_jaccard(sigs[left], sigs[right]) >= threshold
+        keep = estimated_jaccard(everything[left], everything[right]) >= threshold
         pairs = pairs.filter(pl.Series(keep))
-    labels = components(ids, pairs)["component"]
-    return passages.with_columns(group=labels).with_columns(
-        support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64)
-    )
+    # Pairs within this run group passages; pairs reaching a known passage mark them.
+    inner = pairs.filter((pl.col("left") < n) & (pl.col("right") < n))
+    labels = components(ids.head(n), inner)["component"]
+    known_support = pl.Series("known_support", [None] * n, dtype=pl.Int64)
+    if m:
+        assert known is not None
+        # ids are sorted within a pair, so a known passage (id >= n) is always on the right
+        reach = pairs.filter((pl.col("left") < n) & (pl.col("right") >= n))
+        supports = known["support"].cast(pl.Int64)
+        best = (
+            reach.with_columns(known_support=supports.gather(reach["right"] - n))
+            .group_by("left")
+            .agg(pl.col("known_support").max())
+        )
+        known_support = (
+            pl.DataFrame({"left": np.arange(n, dtype=np.int64)})
+            .join(best, on="left", how="left")
+            .sort("left")["known_support"]
+        )
+    return passages.with_columns(
+        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
+        group=labels,
+        known_support=known_support,
+    ).with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
 
 
 def classify_passages(
@@ -64,13 +96,16 @@ def classify_passages(
     different stories; a syndicated story recurs wrapped in recurring kits and small edits, or
     in whole documents that are near-copies of each other. `stories` maps `doc_id` to a story
     label (near-duplicate components of the whole text); without it each document is a story.
-    Returns `grouped` with a boolean `is_boilerplate`.
+    Passages near a known boilerplate passage of an earlier run (`known_support` not null) are
+    boilerplate too, with that support. Returns `grouped` with a boolean `is_boilerplate`.
     """
     k = config.min_support
     length = pl.col("end") - pl.col("start")
+    # A near-copy of known boilerplate recurs by definition, whatever its support in this run.
+    known = pl.col("known_support").is_not_null()
     per_doc = grouped.group_by("doc_id").agg(
         total=length.sum(),
-        own=length.filter(pl.col("support") < k).sum(),
+        own=length.filter((pl.col("support") < k) & ~known).sum(),
     )
     if stories is None:
         stories = per_doc.select("doc_id", story=pl.col("doc_id"))
@@ -87,7 +122,9 @@ def classify_passages(
     return (
         grouped.join(group_stories, on="group", how="left")
         .with_columns(
-            is_boilerplate=(pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k)
+            is_boilerplate=((pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k))
+            | known,
+            support=pl.max_horizontal("support", "known_support"),
         )
         .drop("stories")
     )
@@ -166,7 +203,10 @@ def _title(passages: pl.DataFrame) -> str | None:
 
 
 def remove_boilerplate(
-    docs: pl.DataFrame, minhash: MinHashConfig, config: BoilerplateConfig
+    docs: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+    known: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document.
 
@@ -176,21 +216,29 @@ def remove_boilerplate(
         Frame with unique `doc_id`, `text` and `title_hint` (nullable).
     minhash, config
         Passage signature and classification settings.
+    known
+        Boilerplate passages found by earlier runs (`signature`, `support`): their near-copies
+        are boilerplate even when this run has too few pages to show them recurring.
 
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
         `docs` with `clean_text`, `boilerplate_ratio`, `is_boilerplate_heavy` and `title`
         (the metadata title, else the first line that is not boilerplate); and the boilerplate
-        passages (`doc_id`, `start`, `end`, `text`, `support`).
+        passages (`doc_id`, `start`, `end`, `text`, `support`, `signature`, and
+        `known_support`: null for passages not already known from earlier runs).
     """
     passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
     if passages.height == 0:
         classified = passages.with_columns(
-            group=pl.lit(0, pl.Int64), support=pl.lit(0, pl.Int64), is_boilerplate=pl.lit(False)
+            signature=pl.lit(None, pl.Array(pl.UInt32, minhash.num_perm)),
+            known_support=pl.lit(None, pl.Int64),
+            group=pl.lit(0, pl.Int64),
+            support=pl.lit(0, pl.Int64),
+            is_boilerplate=pl.lit(False),
         )
     else:
-        grouped = passage_groups(passages, minhash, config.passage_threshold)
+        grouped = passage_groups(passages, minhash, config.passage_threshold, known)
         stories = near_duplicate_components(
             docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
         ).select(doc_id="id", story="component")
@@ -232,6 +280,6 @@ def remove_boilerplate(
         .drop("_first_line")
     )
     table = classified.filter(pl.col("is_boilerplate")).select(
-        "doc_id", "start", "end", "text", "support"
+        "doc_id", "start", "end", "text", "support", "signature", "known_support"
     )
     return out, table

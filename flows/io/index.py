@@ -19,6 +19,23 @@ from flows.core.lsh import Banding
 from flows.core.settings import MinHashConfig
 
 SIGNATURES = "index/signatures"
+BOILERPLATE = "index/boilerplate"
+
+
+def known_boilerplate(snapshot: Path | None) -> pl.DataFrame | None:
+    """Return the boilerplate passages of earlier runs (`text`, `support`, `signature`)."""
+    files = _files(snapshot, BOILERPLATE)
+    return pl.read_parquet(files) if files else None
+
+
+def boilerplate_rows(passages: pl.DataFrame) -> pl.DataFrame:
+    """Return the index rows of this run's boilerplate variants not already known."""
+    return (
+        passages.filter(pl.col("known_support").is_null())
+        .sort("support", descending=True)
+        .unique("text", keep="first", maintain_order=True)
+        .select("text", "support", "signature")
+    )
 
 
 def bands_table(banding: Banding) -> str:
