@@ -140,7 +140,7 @@ def test_one_wire_story_on_single_pages_of_three_outlets_is_kept() -> None:
     assert table.height == 0
     assert all(story in clean for clean in out["clean_text"])
     # counting documents instead of stories would have taken the story for boilerplate
-    per_doc = dataclasses.replace(BP, same_story_threshold=1.01)
+    per_doc = dataclasses.replace(BP, same_story_threshold=1.0)
     wiped, _ = remove_boilerplate(_docs(texts), MH, per_doc)
     assert not any(story in clean for clean in wiped["clean_text"])
 

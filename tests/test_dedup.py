@@ -180,3 +180,19 @@ def test_kernel_matches_per_shingle_datasketch_update() -> None:
         for sh in s:
             m.update(sh)
         assert np.array_equal(fast[i], m.hashvalues)
+
+
+def test_exact_verification_recovers_a_pair_the_estimate_misses() -> None:
+    # a true Jaccard of 0.75 that the 128-permutation estimate puts at 0.68, below 0.7
+    base = (
+        "the defence ministry said on tuesday that about twelve thousand troops had crossed the "
+        "river near the northern town overnight while officials in the capital warned of further "
+        "escalation in the coming days and weeks ahead of the summit"
+    )
+    docs = _docs([base, base.replace("tuesday", "wednesday")])
+    estimated, _, _ = deduplicate(docs, MH, DD)
+    assert estimated["is_canonical"].to_list() == [True, True]
+    exact_config = DedupConfig(verify="exact")
+    exact, _, pairs = deduplicate(docs, MH, exact_config)
+    assert exact["is_canonical"].sum() == 1
+    assert pairs["similarity"].to_list() == [0.75]

@@ -6,7 +6,7 @@ import polars as pl
 
 from flows.core.cluster import components
 from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
-from flows.core.minhash import estimated_jaccard, fast_signatures
+from flows.core.minhash import estimated_jaccard, fast_signatures, shingle
 from flows.core.settings import DedupConfig, MinHashConfig
 from flows.core.text import prefold_series
 
@@ -68,8 +68,35 @@ def doc_buckets(sig_frame: pl.DataFrame, banding: Banding) -> pl.DataFrame:
     return buckets(signed["doc_id"], matrix, banding)
 
 
-def verify_pairs(pairs: pl.DataFrame, sig_frame: pl.DataFrame, threshold: float) -> pl.DataFrame:
-    """Keep candidate pairs whose estimated Jaccard reaches `threshold`; add `similarity`."""
+def exact_similarity(pairs: pl.DataFrame, texts: pl.DataFrame, minhash: MinHashConfig) -> pl.Series:
+    """Return the exact word-shingle Jaccard of each pair (`left`, `right` doc_ids in `texts`)."""
+    needed = pl.concat([pairs["left"], pairs["right"]]).unique()
+    subset = texts.filter(pl.col("doc_id").is_in(needed.implode()))
+    sets = dict(
+        zip(
+            subset["doc_id"].to_list(),
+            (set(s) for s in shingle(subset["clean_text"].to_list(), minhash, kind="word")),
+            strict=True,
+        )
+    )
+    values = []
+    for left, right in pairs.select("left", "right").iter_rows():
+        a, b = sets[left], sets[right]
+        values.append(len(a & b) / len(a | b) if a or b else 1.0)
+    return pl.Series("similarity", values, dtype=pl.Float64)
+
+
+def verify_pairs(
+    pairs: pl.DataFrame,
+    sig_frame: pl.DataFrame,
+    threshold: float,
+    exact: tuple[pl.DataFrame, MinHashConfig] | None = None,
+) -> pl.DataFrame:
+    """Keep candidate pairs whose Jaccard reaches `threshold`; add `similarity`.
+
+    The similarity is estimated from signatures, or, with `exact` = (this run's `doc_id` and
+    `clean_text`, shingle settings), computed exactly for pairs whose both ends are in it.
+    """
     if pairs.height == 0:
         return pairs.with_columns(similarity=pl.lit(None, pl.Float64))
     lookup = sig_frame.select("doc_id", "signature")
@@ -80,11 +107,16 @@ def verify_pairs(pairs: pl.DataFrame, sig_frame: pl.DataFrame, threshold: float)
     left = joined["_l"].to_numpy().reshape(-1, width)
     right = joined["_r"].to_numpy().reshape(-1, width)
     sim = estimated_jaccard(left, right)
-    return (
-        joined.drop("_l", "_r")
-        .with_columns(similarity=pl.Series(sim))
-        .filter(pl.col("similarity") >= threshold)
-    )
+    joined = joined.drop("_l", "_r").with_columns(similarity=pl.Series(sim))
+    if exact is not None:
+        texts, minhash = exact
+        ids = texts["doc_id"].implode()
+        local = pl.col("left").is_in(ids) & pl.col("right").is_in(ids)
+        inside = joined.filter(local)
+        if inside.height:
+            inside = inside.with_columns(exact_similarity(inside, texts, minhash))
+        joined = pl.concat([inside, joined.filter(~local)])
+    return joined.filter(pl.col("similarity") >= threshold).sort("left", "right")
 
 
 def near_duplicate_components(
@@ -289,7 +321,10 @@ def deduplicate(
         .collect()
     )
     all_sigs = pl.concat([sig_frame.select("doc_id", "signature"), hist_sigs])
-    verified = verify_pairs(pairs, all_sigs, config.threshold)
+    if config.verify not in ("estimated", "exact"):
+        raise ValueError(f"dedup.verify must be 'estimated' or 'exact', not {config.verify!r}")
+    exact = (docs.select("doc_id", "clean_text"), minhash) if config.verify == "exact" else None
+    verified = verify_pairs(pairs, all_sigs, config.threshold, exact)
     clustered = cluster_documents(docs, verified, history)
     documents = similarity_to_canonical(clustered, sig_frame, hist_sigs)
     return documents, sig_frame, verified

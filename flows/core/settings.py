@@ -9,6 +9,12 @@ from typing import Any
 from flows.core.errors import ConfigError
 
 
+def _check_unit(section: str, key: str, value: float) -> None:
+    """Raise ConfigError unless 0 < value <= 1."""
+    if not 0 < value <= 1:
+        raise ConfigError(f"[{section}] {key} = {value}: must be in (0, 1]")
+
+
 @dataclass(frozen=True)
 class IngestConfig:
     """Limits for reading inputs."""
@@ -38,9 +44,20 @@ class DedupConfig:
     # 0.7 estimated Jaccard on word 5-grams: the sample inbox's syndicated copies (edited lede,
     # changed sign-off, one typo) score 0.74-0.95; different stories on the same event score < 0.2.
     threshold: float = 0.7
+    # How LSH candidates are verified: "estimated" (signature agreement; +-0.04 at 128 perms)
+    # or "exact" (Jaccard of the shingle sets, for pairs within a run; pairs reaching history
+    # are estimated, as history keeps signatures, not shingles).
+    verify: str = "estimated"
     # Bands/rows: None chooses them from the threshold with datasketch's error integration.
     bands: int | None = None
     rows: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_unit("dedup", "threshold", self.threshold)
+        if self.verify not in ("estimated", "exact"):
+            raise ConfigError(f"[dedup] verify = {self.verify!r}: use 'estimated' or 'exact'")
+        if (self.bands is None) != (self.rows is None):
+            raise ConfigError("[dedup] give both bands and rows, or neither")
 
 
 @dataclass(frozen=True)
@@ -77,6 +94,12 @@ class BoilerplateConfig:
     # Documents whose boilerplate share exceeds this are flagged is_boilerplate_heavy.
     heavy_ratio: float = 0.6
 
+    def __post_init__(self) -> None:
+        for key in ("passage_threshold", "min_story_share", "same_story_threshold", "containment"):
+            _check_unit("boilerplate", key, getattr(self, key))
+        if self.min_support < 2:
+            raise ConfigError("[boilerplate] min_support must be at least 2")
+
 
 @dataclass(frozen=True)
 class ClaimsConfig:
@@ -107,8 +130,10 @@ _SECTIONS: dict[str, type] = {
 
 def _check_type(section: str, key: str, value: Any, default: Any) -> Any:
     """Return `value` if it fits the type of the default, else raise ConfigError."""
-    if default is None or isinstance(default, bool):
-        ok = default is None or isinstance(value, bool)
+    if default is None:  # optional integers (bands, rows)
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, bool):
+        ok = isinstance(value, bool)
     elif isinstance(default, float):
         ok = isinstance(value, int | float) and not isinstance(value, bool)
     elif isinstance(default, tuple):
@@ -117,7 +142,7 @@ def _check_type(section: str, key: str, value: Any, default: Any) -> Any:
     else:
         ok = isinstance(value, type(default)) and not isinstance(value, bool)
     if not ok:
-        expected = type(default).__name__
+        expected = "int" if default is None else type(default).__name__
         raise ConfigError(f"[{section}] {key} = {value!r}: expected {expected}")
     return value
 

@@ -1,0 +1,36 @@
+"""Settings overrides: unknown keys, wrong types and out-of-range values are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.core.errors import ConfigError
+from flows.core.settings import Settings, settings_from_dict
+
+
+def test_overrides_apply() -> None:
+    s = settings_from_dict(
+        {"dedup": {"threshold": 0.8, "verify": "exact"}, "boilerplate": {"min_support": 4}}
+    )
+    assert (s.dedup.threshold, s.dedup.verify, s.boilerplate.min_support) == (0.8, "exact", 4)
+    assert s.minhash == Settings().minhash
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"dedupe": {}}, "unknown config section"),
+        ({"dedup": {"treshold": 0.7}}, "unknown key"),
+        ({"dedup": {"threshold": "high"}}, "expected float"),
+        ({"dedup": {"threshold": 1.5}}, "must be in"),
+        ({"dedup": {"verify": "maybe"}}, "use 'estimated' or 'exact'"),
+        ({"dedup": {"bands": 16}}, "both bands and rows"),
+        ({"boilerplate": {"min_support": 1}}, "at least 2"),
+        ({"minhash": {"num_perm": True}}, "expected int"),
+        ({"ingest": "big"}, "must be a table"),
+        ({"dedup": {"bands": "16", "rows": 8}}, "expected int"),
+    ],
+)
+def test_bad_overrides_are_refused(data: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings_from_dict(data)
