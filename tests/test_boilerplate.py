@@ -164,3 +164,27 @@ def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> No
     assert out["clean_text"][0] == _filler(99)  # the varied appeal line went too
     assert table["known_support"].is_not_null().all() and (table["support"] >= BP.min_support).all()
     assert boilerplate_rows(table).height == 0  # nothing new to add to the index
+
+
+def test_a_quote_shared_by_several_reports_is_kept_while_their_kit_goes() -> None:
+    quote = "“We will not give up a single metre of the valley,” the governor told reporters."
+    texts = []
+    for i in range(4):
+        body = [_filler(200 + 10 * i + j, words=25) for j in range(4)]
+        body.insert(2, quote)  # mid-page, between different paragraphs in every report
+        texts.append("\n".join(APPEAL) + "\n\n" + "\n\n".join(body))
+    out, table = remove_boilerplate(_docs(texts), MH, BP)
+    assert all(quote in clean for clean in out["clean_text"])
+    assert not any(a in clean for clean in out["clean_text"] for a in APPEAL)
+    assert quote not in table["text"].to_list()
+    # without the exemption (it applies up to quote_max_support documents) the quote would go
+    strict = dataclasses.replace(BP, quote_max_support=2)
+    wiped, _ = remove_boilerplate(_docs(texts), MH, strict)
+    assert not any(quote in clean for clean in wiped["clean_text"])
+
+
+def test_a_recurring_blurb_at_the_page_edge_is_not_taken_for_a_quote() -> None:
+    blurb = "“Read our coverage of the valley, every day,” the editor wrote to our readers."
+    texts = [f"{_filler(300 + i)}\n\n{_filler(400 + i)}\n\n{blurb}" for i in range(4)]
+    out, _ = remove_boilerplate(_docs(texts), MH, BP)
+    assert not any(blurb in clean for clean in out["clean_text"])

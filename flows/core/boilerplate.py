@@ -119,14 +119,43 @@ def classify_passages(
         .group_by("group")
         .agg(stories=pl.col("story").n_unique())
     )
+    flagged = grouped.join(group_stories, on="group", how="left").with_columns(
+        _recurs=(pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k)
+    )
+    quotes = shared_quotes(flagged, config)
+    return flagged.with_columns(
+        is_boilerplate=(pl.col("_recurs") & ~pl.col("group").is_in(quotes.implode())) | known,
+        support=pl.max_horizontal("support", "known_support"),
+    ).drop("stories", "_recurs")
+
+
+def shared_quotes(flagged: pl.DataFrame, config: BoilerplateConfig) -> pl.Series:
+    """Return the recurring groups that look like a quotation shared by several reports.
+
+    Such a group's passages mostly stand alone in the middle of their pages (neither neighbour
+    recurs, not in the first or last `quote_edge` of the page), are long, and recur in at most
+    `quote_max_support` documents; boilerplate comes in blocks at the edges of a page.
+    """
+    last = pl.col("passage").max().over("doc_id")
+    rel = pl.col("passage") / pl.when(last > 0).then(last).otherwise(1)
+    before = pl.col("_recurs").shift(1).over("doc_id", order_by="passage").fill_null(False)
+    after = pl.col("_recurs").shift(-1).over("doc_id", order_by="passage").fill_null(False)
+    lonely = ~before & ~after
+    middle = (rel > config.quote_edge) & (rel < 1 - config.quote_edge)
     return (
-        grouped.join(group_stories, on="group", how="left")
-        .with_columns(
-            is_boilerplate=((pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k))
-            | known,
-            support=pl.max_horizontal("support", "known_support"),
+        flagged.with_columns(_inside=lonely & middle)
+        .filter(pl.col("_recurs"))
+        .group_by("group")
+        .agg(
+            inside=pl.col("_inside").mean(),
+            chars=(pl.col("end") - pl.col("start")).median(),
+            support=pl.col("support").first(),
         )
-        .drop("stories")
+        .filter(
+            (pl.col("inside") > 0.5)
+            & (pl.col("chars") >= config.quote_min_chars)
+            & (pl.col("support") <= config.quote_max_support)
+        )["group"]
     )
 
 
