@@ -23,7 +23,14 @@ from checks.quarantine import split_valid
 from flows.core import accounting
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.claims import extract_claims
-from flows.core.dedup import INDEX_COLUMNS, dedup_banding, deduplicate, doc_buckets, doc_signatures
+from flows.core.dedup import (
+    INDEX_COLUMNS,
+    dedup_banding,
+    deduplicate,
+    doc_buckets,
+    doc_signatures,
+    searchable,
+)
 from flows.core.drops import drop_where, forget_repeats
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
@@ -161,7 +168,10 @@ def dedup(
     started = time.perf_counter()
     banding = dedup_banding(settings.minhash, settings.dedup)
     sigs = doc_signatures(docs, settings.minhash)
-    match = match_history(history.snapshot, banding, doc_buckets(sigs, banding), settings.minhash)
+    new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
+    match = match_history(
+        history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
+    )
     documents, sigs, pairs = deduplicate(
         docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs
     )
@@ -238,12 +248,16 @@ def index_tables(
     rows = (
         documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
-        .join(sigs.select("doc_id", "signature", "n_shingles"), on="doc_id", how="inner")
+        .join(
+            sigs.select("doc_id", "signature", "n_tokens", "n_shingles"), on="doc_id", how="inner"
+        )
     )
     banding = dedup_banding(settings.minhash, settings.dedup)
     return {
-        SIGNATURES: rows.drop("n_shingles"),
-        bands_table(banding): doc_buckets(rows, banding).sort("band", "band_hash"),
+        SIGNATURES: rows,
+        bands_table(banding): doc_buckets(searchable(rows, settings.dedup), banding).sort(
+            "band", "band_hash"
+        ),
         BOILERPLATE_INDEX: boilerplate_rows(passages),
     }
 

@@ -101,7 +101,14 @@ def test_exact_copies_share_doc_id_and_one_is_canonical() -> None:
 def test_history_canonical_stays_canonical() -> None:
     first, sigs, _ = deduplicate(_docs([STORY], [dt.date(2025, 3, 5)], ids=["old"]), MH, DD)
     index = first.join(sigs, on="doc_id").select(
-        "doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars", "signature"
+        "doc_id",
+        "cluster_id",
+        "published_date",
+        "boilerplate_ratio",
+        "n_chars",
+        "signature",
+        "n_tokens",
+        "n_shingles",
     )
     later = _docs([STORY.replace("Tuesday", "Monday")], [dt.date(2025, 3, 1)], ids=["new"])
     out, _, _ = deduplicate(later, MH, DD, index)
@@ -136,7 +143,14 @@ def _index(out: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
         out.unique("doc_id", keep="first")
         .join(sigs, on="doc_id")
         .select(
-            "doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars", "signature"
+            "doc_id",
+            "cluster_id",
+            "published_date",
+            "boilerplate_ratio",
+            "n_chars",
+            "signature",
+            "n_tokens",
+            "n_shingles",
         )
     )
 
@@ -196,3 +210,26 @@ def test_exact_verification_recovers_a_pair_the_estimate_misses() -> None:
     exact, _, pairs = deduplicate(docs, MH, exact_config)
     assert exact["is_canonical"].sum() == 1
     assert pairs["similarity"].to_list() == [0.75]
+
+
+def test_a_truncated_copy_is_found_by_containment() -> None:
+    import random
+
+    rng = random.Random(7)
+    words = [f"w{rng.randrange(5000)}" for _ in range(300)]  # a long text that never repeats
+    long = " ".join(words)
+    truncated = " ".join(words[:180])  # the first 60%
+    docs = _docs([long, truncated])
+    out, _, pairs = deduplicate(docs, MH, DD)
+    assert out["is_canonical"].to_list() == [True, False]
+    assert pairs["similarity"][0] < DD.threshold  # Jaccard alone (about 0.6) misses it
+    assert pairs["containment"][0] >= DD.containment
+    jaccard_only, _, _ = deduplicate(docs, MH, DedupConfig(containment=1.0))
+    assert jaccard_only["is_canonical"].to_list() == [True, True]
+
+
+def test_tiny_remnants_are_matched_only_exactly() -> None:
+    docs = _docs(["Pay April three", "Pay April three.", "Pay April three"], ids=["a", "b", "a"])
+    out, _, pairs = deduplicate(docs, MH, DD)
+    assert pairs.height == 0
+    assert out["duplicate_kind"].to_list() == [None, None, "exact"]

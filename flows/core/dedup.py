@@ -27,8 +27,8 @@ def signature_dtype(minhash: MinHashConfig) -> pl.DataType:
 
 
 def _token_counts(texts: pl.Series) -> pl.Series:
-    """Return 1 for texts with at least one word token, 0 for texts that cannot be shingled."""
-    return prefold_series(texts).str.contains(r"[\p{L}\p{N}]").cast(pl.Int64)
+    """Count the word tokens of each text (as `flows.core.text.fold` cuts them)."""
+    return prefold_series(texts).str.count_matches(r"[\p{L}\p{N}]+").cast(pl.Int64)
 
 
 def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
@@ -44,18 +44,29 @@ def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
     Returns
     -------
     pl.DataFrame
-        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_shingles` (word tokens; documents
-        without any are left out of banding).
+        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_tokens` (words) and `n_shingles`
+        (word n-grams, counted with repeats: the set size that containment estimates use).
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
     texts = unique["clean_text"]
     sigs = fast_signatures(texts, minhash, kind="word")
+    tokens = _token_counts(texts)
     return pl.DataFrame(
         {
             "doc_id": unique["doc_id"],
             "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
-            "n_shingles": _token_counts(texts),
+            "n_tokens": tokens,
         }
+    ).with_columns(n_shingles=shingle_count(pl.col("n_tokens"), minhash.ngram))
+
+
+def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
+    """Return the number of word n-grams of a text of `n_tokens` words (one if fewer than n)."""
+    return (
+        pl.when(n_tokens <= 0)
+        .then(0)
+        .otherwise(pl.max_horizontal(n_tokens - ngram + 1, pl.lit(1)))
+        .cast(pl.Int64)
     )
 
 
@@ -91,18 +102,24 @@ def verify_pairs(
     sig_frame: pl.DataFrame,
     threshold: float,
     exact: tuple[pl.DataFrame, MinHashConfig] | None = None,
+    containment: float | None = None,
 ) -> pl.DataFrame:
-    """Keep candidate pairs whose Jaccard reaches `threshold`; add `similarity`.
+    """Keep candidate pairs whose Jaccard reaches `threshold`; add `similarity`, `containment`.
 
     The similarity is estimated from signatures, or, with `exact` = (this run's `doc_id` and
     `clean_text`, shingle settings), computed exactly for pairs whose both ends are in it.
+    `containment` is the share of the smaller shingle set inside the larger, from the Jaccard J
+    and the set sizes a <= b: |A & B| = J (a + b) / (1 + J); with a `containment` bound, pairs
+    reaching it are kept too (a truncated copy, a brief cut from a story).
     """
     if pairs.height == 0:
-        return pairs.with_columns(similarity=pl.lit(None, pl.Float64))
-    lookup = sig_frame.select("doc_id", "signature")
-    joined = pairs.join(lookup.rename({"doc_id": "left", "signature": "_l"}), on="left").join(
-        lookup.rename({"doc_id": "right", "signature": "_r"}), on="right"
-    )
+        return pairs.with_columns(
+            similarity=pl.lit(None, pl.Float64), containment=pl.lit(None, pl.Float64)
+        )
+    lookup = sig_frame.select("doc_id", "signature", "n_shingles")
+    joined = pairs.join(
+        lookup.rename({"doc_id": "left", "signature": "_l", "n_shingles": "_nl"}), on="left"
+    ).join(lookup.rename({"doc_id": "right", "signature": "_r", "n_shingles": "_nr"}), on="right")
     width = joined.schema["_l"].size  # type: ignore[attr-defined]
     left = joined["_l"].to_numpy().reshape(-1, width)
     right = joined["_r"].to_numpy().reshape(-1, width)
@@ -116,7 +133,18 @@ def verify_pairs(
         if inside.height:
             inside = inside.with_columns(exact_similarity(inside, texts, minhash))
         joined = pl.concat([inside, joined.filter(~local)])
-    return joined.filter(pl.col("similarity") >= threshold).sort("left", "right")
+    j = pl.col("similarity")
+    small = pl.min_horizontal("_nl", "_nr").cast(pl.Float64)
+    big = pl.max_horizontal("_nl", "_nr").cast(pl.Float64)
+    joined = joined.with_columns(
+        containment=pl.when(small > 0)
+        .then(pl.min_horizontal(j * (small + big) / (1 + j) / small, pl.lit(1.0)))
+        .otherwise(None)
+    ).drop("_nl", "_nr")
+    keep = j >= threshold
+    if containment is not None:
+        keep = keep | (pl.col("containment") >= containment)
+    return joined.filter(keep).sort("left", "right")
 
 
 def near_duplicate_components(
@@ -133,9 +161,9 @@ def near_duplicate_components(
             "signature": pl.Series(
                 fast_signatures(series, minhash, kind="word"), dtype=signature_dtype(minhash)
             ),
-            "n_shingles": _token_counts(series),
+            "n_tokens": _token_counts(series),
         }
-    )
+    ).with_columns(n_shingles=shingle_count(pl.col("n_tokens"), minhash.ngram))
     banding = choose_banding(threshold, minhash.num_perm)
     pairs = candidate_pairs(doc_buckets(sig_frame, banding).lazy()).collect()
     verified = verify_pairs(pairs, sig_frame, threshold)
@@ -250,7 +278,12 @@ def similarity_to_canonical(
 
 def dedup_banding(minhash: MinHashConfig, config: DedupConfig) -> Banding:
     """Return the banding of document-level near-duplicate search for these settings."""
-    return choose_banding(config.threshold, minhash.num_perm, config.bands, config.rows)
+    return choose_banding(config.candidate_threshold, minhash.num_perm, config.bands, config.rows)
+
+
+def searchable(sig_frame: pl.DataFrame, config: DedupConfig) -> pl.DataFrame:
+    """Return the signatures that take part in near-duplicate search (enough words)."""
+    return sig_frame.filter(pl.col("n_tokens") >= config.min_tokens)
 
 
 def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
@@ -263,6 +296,8 @@ def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
             "boilerplate_ratio": pl.Float64,
             "n_chars": pl.Int64,
             "signature": signature_dtype(minhash),
+            "n_tokens": pl.Int64,
+            "n_shingles": pl.Int64,
         }
     )
 
@@ -303,16 +338,16 @@ def deduplicate(
     docs = docs.with_columns(n_chars=pl.col("clean_text").str.len_chars().cast(pl.Int64))
     if history is None or history.height == 0:
         history = empty_index(minhash)
-    sig_frame = doc_signatures(docs, minhash)
-    banding = choose_banding(config.threshold, minhash.num_perm, config.bands, config.rows)
-    hist_sigs = history.select("doc_id", "signature")
+    if config.verify not in ("estimated", "exact"):
+        raise ValueError(f"dedup.verify must be 'estimated' or 'exact', not {config.verify!r}")
+    if sig_frame is None:
+        sig_frame = doc_signatures(docs, minhash)
+    banding = dedup_banding(minhash, config)
+    hist_sigs = history.select("doc_id", "signature", "n_shingles")
     if history_buckets is None:
-        history_buckets = doc_buckets(
-            hist_sigs.with_columns(n_shingles=pl.lit(1, pl.Int64)), banding
-        )
-    bucket_rows = pl.concat(
-        [doc_buckets(sig_frame, banding), history_buckets.select(BUCKET_COLUMNS)]
-    )
+        history_buckets = doc_buckets(searchable(history, config), banding)
+    new_buckets = doc_buckets(searchable(sig_frame, config), banding)
+    bucket_rows = pl.concat([new_buckets, history_buckets.select(BUCKET_COLUMNS)])
     new_ids = sig_frame["doc_id"].implode()
     pairs = (
         candidate_pairs(bucket_rows.lazy())
@@ -320,11 +355,11 @@ def deduplicate(
         .filter(pl.col("left").is_in(new_ids) | pl.col("right").is_in(new_ids))
         .collect()
     )
-    all_sigs = pl.concat([sig_frame.select("doc_id", "signature"), hist_sigs])
-    if config.verify not in ("estimated", "exact"):
-        raise ValueError(f"dedup.verify must be 'estimated' or 'exact', not {config.verify!r}")
+    all_sigs = pl.concat([sig_frame.select("doc_id", "signature", "n_shingles"), hist_sigs])
     exact = (docs.select("doc_id", "clean_text"), minhash) if config.verify == "exact" else None
-    verified = verify_pairs(pairs, all_sigs, config.threshold, exact)
+    verified = verify_pairs(pairs, all_sigs, config.threshold, exact, config.containment)
     clustered = cluster_documents(docs, verified, history)
-    documents = similarity_to_canonical(clustered, sig_frame, hist_sigs)
+    documents = similarity_to_canonical(
+        clustered, sig_frame, hist_sigs.select("doc_id", "signature")
+    )
     return documents, sig_frame, verified

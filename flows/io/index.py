@@ -58,7 +58,11 @@ def _files(snapshot: Path | None, table: str) -> list[Path]:
 
 
 def match_history(
-    snapshot: Path | None, banding: Banding, new_buckets: pl.DataFrame, minhash: MinHashConfig
+    snapshot: Path | None,
+    banding: Banding,
+    new_buckets: pl.DataFrame,
+    minhash: MinHashConfig,
+    min_tokens: int = 0,
 ) -> HistoryMatch:
     """Look up the history documents that share a bucket with this run's documents.
 
@@ -73,6 +77,8 @@ def match_history(
         This run's bucket rows (`id`, `band`, `band_hash`).
     minhash
         Signature settings (for an empty index's schema).
+    min_tokens
+        Documents with fewer words take no part in near-duplicate search (`DedupConfig`).
     """
     signature_files = _files(snapshot, SIGNATURES)
     if not signature_files or new_buckets.height == 0:
@@ -84,8 +90,11 @@ def match_history(
             keys, on=["band", "band_hash"], how="semi"
         )
     else:
-        signed = pl.read_parquet(signature_files, columns=["doc_id", "signature"])
-        rebuilt = doc_buckets(signed.with_columns(n_shingles=pl.lit(1, pl.Int64)), banding)
+        signed = pl.read_parquet(signature_files, columns=["doc_id", "signature", "n_tokens"])
+        rebuilt = doc_buckets(
+            signed.filter(pl.col("n_tokens") >= min_tokens).with_columns(n_shingles=pl.lit(1)),
+            banding,
+        )
         history_buckets = rebuilt.lazy().join(keys, on=["band", "band_hash"], how="semi")
     matched = history_buckets.select(BUCKET_COLUMNS).collect()
     index = pl.scan_parquet(signature_files)
