@@ -42,15 +42,11 @@ import numpy as np
 import polars as pl
 
 from flows.core.dedup import (
-    cluster_documents,
     dedup_banding,
     deduplicate,
     doc_buckets,
     doc_signatures,
-    empty_index,
     signature_dtype,
-    similarity_to_canonical,
-    verify_pairs,
 )
 from flows.core.lsh import candidate_pairs
 from flows.core.minhash import as_lean_minhash, fast_signatures, hashfunc, shingle, signatures
@@ -270,23 +266,6 @@ def child_one_size(corpus: Path, n: int, publish: Path | None) -> dict[str, Any]
     )
     peak_dedup = peak_rss_mb()
 
-    # The same stages deduplicate() runs after its signatures (empty history), one by one.
-    banding = dedup_banding(MH, DD)
-    none = empty_index(MH)
-    stages: dict[str, float] = {}
-    stages["buckets"], rows = timed(lambda: doc_buckets(sigs, banding))
-    stages["candidates"], pairs = timed(lambda: candidate_pairs(rows.lazy()).collect())
-    stages["verify"], ver = timed(
-        lambda: verify_pairs(pairs, sigs.select("doc_id", "signature"), DD.threshold)
-    )
-    with_chars = docs.with_columns(n_chars=pl.col("clean_text").str.len_chars().cast(pl.Int64))
-    stages["cluster+canonical"], clustered = timed(
-        lambda: similarity_to_canonical(
-            cluster_documents(with_chars, ver, none), sigs, none.select("doc_id", "signature")
-        )
-    )
-    peak_all = peak_rss_mb()
-
     out: dict[str, Any] = {
         "n": n,
         "numba_threads": numba.get_num_threads(),
@@ -296,15 +275,12 @@ def child_one_size(corpus: Path, n: int, publish: Path | None) -> dict[str, Any]
         "signatures_s": t_sig,
         "deduplicate_s": t_dedup,
         "peak_dedup_mb": peak_dedup,
-        "stages_s": stages,
-        "stages_total_s": sum(stages.values()),
-        "peak_all_mb": peak_all,
-        "bucket_rows": rows.height,
-        "candidate_pairs": pairs.height,
+        # deduplicate() is given the signatures: its time is banding, candidate pairs,
+        # verification, clustering and the canonical choice, the stages after signatures.
+        "stages_total_s": t_dedup,
         "verified_pairs": verified.height,
         "duplicates": documents.filter(~pl.col("is_canonical")).height,
         "clusters_gt1": documents.filter(~pl.col("is_canonical"))["cluster_id"].n_unique(),
-        "stage_duplicates": clustered.filter(~pl.col("is_canonical")).height,
     }
     if publish is not None:
         from flows.io.store import Store
@@ -652,20 +628,13 @@ def main() -> int:
                 per_size[n] = res
         rows = []
         for n, r in per_size.items():
-            st = r["stages_s"]
             rows.append(
                 [
                     f"{n:,}",
                     fmt(r["signatures_s"]),
                     fmt(r["deduplicate_s"]),
-                    fmt(st["buckets"]),
-                    fmt(st["candidates"]),
-                    fmt(st["verify"]),
-                    fmt(st["cluster+canonical"]),
-                    fmt(r["stages_total_s"]),
                     fmt(r["rss_loaded_mb"], 0),
                     fmt(r["peak_dedup_mb"], 0),
-                    f"{r['candidate_pairs']:,}",
                     f"{r['verified_pairs']:,}",
                     f"{r['duplicates']:,}",
                 ]
@@ -674,16 +643,10 @@ def main() -> int:
             [
                 "docs",
                 "doc_signatures s",
-                "deduplicate() s",
-                "buckets s",
-                "candidates s",
-                "verify s",
-                "cluster+canon s",
-                "stages sum s",
+                "deduplicate() s (band+verify+cluster)",
                 "RSS loaded MB",
                 "peak RSS MB",
-                "cand. pairs",
-                "verified",
+                "verified pairs",
                 "duplicates",
             ],
             rows,
@@ -694,18 +657,15 @@ def main() -> int:
                 f"children: numba {any_r['numba_threads']} threads, polars "
                 f"{any_r['polars_threads']} threads; kernel load {any_r['kernel_load_s']:.2f} s "
                 "(excluded). deduplicate() is timed as called, deduplicate(docs, minhash, config, "
-                "sig_frame=sigs); 'stages' re-run its steps after signatures one by one "
-                "(empty history). peak RSS = the child's VmHWM after deduplicate() (loading, "
-                "signatures and deduplicate(); ru_maxrss would include the parent's RSS)."
+                "sig_frame=sigs): banding, candidate pairs, verification, clustering, canonical "
+                "choice. peak RSS = the child's VmHWM after deduplicate() (loading, signatures "
+                "and deduplicate(); ru_maxrss would include the parent's RSS)."
             )
             for n, r in per_size.items():
                 rate = n / r["signatures_s"]
                 print(
-                    f"  {n:,}: doc_signatures {rate:,.0f} docs/s; deduplicate() - doc_signatures "
-                    f"= {r['deduplicate_s'] - r['signatures_s']:.2f} s; peak incl. stages "
-                    f"{r['peak_all_mb']:,.0f} MB; bucket rows {r['bucket_rows']:,}; clusters "
-                    f"with duplicates {r['clusters_gt1']:,}; stage re-run duplicates "
-                    f"{r['stage_duplicates']:,}"
+                    f"  {n:,}: doc_signatures {rate:,.0f} docs/s; clusters with duplicates "
+                    f"{r['clusters_gt1']:,}"
                     + (f"; index publish {r['publish_s']:.1f} s" if "publish_s" in r else "")
                 )
             print()

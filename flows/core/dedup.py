@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from flows.core.cluster import components
@@ -342,24 +343,84 @@ def deduplicate(
         raise ValueError(f"dedup.verify must be 'estimated' or 'exact', not {config.verify!r}")
     if sig_frame is None:
         sig_frame = doc_signatures(docs, minhash)
+    history = history.unique("doc_id", keep="first", maintain_order=True)
     banding = dedup_banding(minhash, config)
-    hist_sigs = history.select("doc_id", "signature", "n_shingles")
+    # Rows 0..n-1 are this run's documents, n.. history's: integer ids keep the bucket and pair
+    # frames small, and verification gathers rows of one signature matrix.
+    n = sig_frame.height
+    ids = pl.concat([sig_frame["doc_id"], history["doc_id"]])
+    matrix = _matrix(pl.concat([sig_frame["signature"], history["signature"]]), minhash)
+    sizes = pl.concat([sig_frame["n_shingles"], history["n_shingles"]]).to_numpy()
+    tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
+    new_rows = np.flatnonzero(tokens[:n] >= config.min_tokens)
+    new_buckets = buckets(pl.Series("id", new_rows, dtype=pl.Int64), matrix[new_rows], banding)
     if history_buckets is None:
-        history_buckets = doc_buckets(searchable(history, config), banding)
-    new_buckets = doc_buckets(searchable(sig_frame, config), banding)
-    bucket_rows = pl.concat([new_buckets, history_buckets.select(BUCKET_COLUMNS)])
-    new_ids = sig_frame["doc_id"].implode()
+        hist_rows = n + np.flatnonzero(tokens[n:] >= config.min_tokens)
+        old_buckets = buckets(
+            pl.Series("id", hist_rows, dtype=pl.Int64), matrix[hist_rows], banding
+        )
+    else:
+        position = pl.DataFrame(
+            {"id": history["doc_id"], "_row": pl.int_range(n, n + history.height, eager=True)}
+        )
+        old_buckets = (
+            history_buckets.select(BUCKET_COLUMNS)
+            .join(position, on="id", how="inner")
+            .select(id="_row", band="band", band_hash="band_hash")
+        )
     pairs = (
-        candidate_pairs(bucket_rows.lazy())
-        # Only pairs touching this run: history was clustered when it was published.
-        .filter(pl.col("left").is_in(new_ids) | pl.col("right").is_in(new_ids))
+        candidate_pairs(pl.concat([new_buckets, old_buckets]).lazy())
+        # Only pairs touching this run (left < right, so left is one of its rows): history
+        # was clustered when it was published.
+        .filter(pl.col("left") < n)
         .collect()
     )
-    all_sigs = pl.concat([sig_frame.select("doc_id", "signature", "n_shingles"), hist_sigs])
-    exact = (docs.select("doc_id", "clean_text"), minhash) if config.verify == "exact" else None
-    verified = verify_pairs(pairs, all_sigs, config.threshold, exact, config.containment)
+    left = pairs["left"].to_numpy()
+    right = pairs["right"].to_numpy()
+    similarity = _estimate(matrix, left, right)
+    if config.verify == "exact" and len(left):
+        local = right < n
+        texts = docs.select("doc_id", "clean_text")
+        local_pairs = pl.DataFrame(
+            {"left": ids.gather(left[local]), "right": ids.gather(right[local])}
+        )
+        if local_pairs.height:
+            similarity[local] = exact_similarity(local_pairs, texts, minhash).to_numpy()
+    small = np.minimum(sizes[left], sizes[right]).astype(np.float64)
+    big = np.maximum(sizes[left], sizes[right]).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        containment = np.where(
+            small > 0,
+            np.minimum(similarity * (small + big) / (1 + similarity) / small, 1.0),
+            np.nan,
+        )
+    keep = (similarity >= config.threshold) | (containment >= config.containment)
+    verified = pl.DataFrame(
+        {
+            "left": ids.gather(left[keep]),
+            "right": ids.gather(right[keep]),
+            "similarity": similarity[keep],
+            "containment": containment[keep],
+        }
+    ).sort("left", "right")
     clustered = cluster_documents(docs, verified, history)
-    documents = similarity_to_canonical(
-        clustered, sig_frame, hist_sigs.select("doc_id", "signature")
-    )
+    documents = similarity_to_canonical(clustered, sig_frame, history.select("doc_id", "signature"))
     return documents, sig_frame, verified
+
+
+def _matrix(signatures: pl.Series, minhash: MinHashConfig) -> np.ndarray:
+    """Return stored signatures as a `(n, num_perm)` uint32 matrix."""
+    if len(signatures) == 0:
+        return np.empty((0, minhash.num_perm), dtype=np.uint32)
+    return np.ascontiguousarray(signatures.to_numpy().reshape(len(signatures), -1), dtype=np.uint32)
+
+
+def _estimate(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Estimate the Jaccard of row pairs, a chunk at a time to bound memory."""
+    out = np.empty(len(left), dtype=np.float64)
+    step = 1 << 18  # 262k pairs x 128 values x 2 sides x 4 bytes = 256 MB at most
+    for i in range(0, len(left), step):
+        out[i : i + step] = estimated_jaccard(
+            matrix[left[i : i + step]], matrix[right[i : i + step]]
+        )
+    return out
