@@ -49,7 +49,7 @@ from flows.core.dedup import (
     signature_dtype,
 )
 from flows.core.lsh import candidate_pairs
-from flows.core.minhash import as_lean_minhash, fast_signatures, hashfunc, shingle, signatures
+from flows.core.minhash import as_lean_minhash, fast_signatures, shingle, signatures, word_hashfunc
 from flows.core.settings import DedupConfig, MinHashConfig, Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -369,7 +369,7 @@ def update_loop(texts: list[str]) -> np.ndarray:
 
     out = np.empty((len(texts), MH.num_perm), dtype=np.uint32)
     for i, shingles in enumerate(shingle(texts, MH)):
-        m = MinHash(num_perm=MH.num_perm, seed=MH.seed, hashfunc=hashfunc)
+        m = MinHash(num_perm=MH.num_perm, seed=MH.seed, hashfunc=word_hashfunc)
         for sh in shingles:
             m.update(sh)
         out[i] = m.hashvalues

@@ -1,9 +1,11 @@
 """Compiled MinHash kernel: shingle, hash and permute in one pass over UTF-8 bytes.
 
-Produces hash values bit-identical to datasketch 2.0's ``MinHash(num_perm, seed,
-hashfunc=xxh32)`` (scheme ``affine32``) updated with the same shingles: xxh32 (seed 0) of each
-shingle's UTF-8 bytes, datasketch's MurmurHash3 ``fmix32`` pre-mix, then ``a * h + b`` modulo
-2^32 per permutation, keeping the minimum.
+Produces hash values bit-identical to datasketch 2.0's ``MinHash(num_perm, seed, hashfunc=...)``
+(scheme ``affine32``) updated with the same shingles and the hash functions of
+`flows.core.minhash`: a character shingle hashes as xxh32 (seed 0) of its UTF-8 bytes; a word
+shingle as `combine` of its words' xxh32 values, so that each word is hashed once however many
+shingles it is part of. Then datasketch's MurmurHash3 ``fmix32`` pre-mix, ``a * h + b`` modulo
+2^32 per permutation, and the minimum.
 """
 
 from __future__ import annotations
@@ -68,6 +70,16 @@ def xxh32(buf: np.ndarray, start: int, end: int) -> np.uint64:
     h = (h * _P3) & _M32
     h ^= h >> np.uint64(16)
     return h
+
+
+_SEED = np.uint64(0x9E3779B1)
+_MIX = np.uint64(0x85EBCA77)
+
+
+@njit(inline="always")
+def combine(h: np.uint64, word: np.uint64) -> np.uint64:
+    """Fold one word's hash into a word shingle's running hash (order-sensitive)."""
+    return _rotl(((h ^ word) * _MIX) & _M32, 13)
 
 
 @njit(inline="always")
@@ -143,12 +155,16 @@ def word_signatures(
                 starts[t] = i + 1
         ends[t] = e
         t += 1
+        words = np.empty(t, dtype=np.uint64)
+        for i in range(t):
+            words[i] = xxh32(buf, starts[i], ends[i])
         mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
-        if t < n:
-            _update(mins, xxh32(buf, 0, e), a64, b64)
-        else:
-            for i in range(t - n + 1):
-                _update(mins, xxh32(buf, starts[i], ends[i + n - 1]), a64, b64)
+        width = min(n, t)  # a text of fewer than n words is one shingle: all of it
+        for i in range(t - width + 1):
+            h = _SEED
+            for j in range(i, i + width):
+                h = combine(h, words[j])
+            _update(mins, h, a64, b64)
         out[d, :] = mins.astype(np.uint32)
     return out
 
