@@ -107,16 +107,7 @@ def test_exact_copies_share_doc_id_and_one_is_canonical() -> None:
 
 def test_history_canonical_stays_canonical() -> None:
     first, sigs, _ = deduplicate(_docs([STORY], [dt.date(2025, 3, 5)], ids=["old"]), MH, DD)
-    index = first.join(sigs, on="doc_id").select(
-        "doc_id",
-        "cluster_id",
-        "published_date",
-        "boilerplate_ratio",
-        "n_chars",
-        "signature",
-        "n_tokens",
-        "n_shingles",
-    )
+    index = _index(first, sigs)
     later = _docs([STORY.replace("Tuesday", "Monday")], [dt.date(2025, 3, 1)], ids=["new"])
     out, _, _ = deduplicate(later, MH, DD, index)
     assert out["duplicate_of"].to_list() == ["old"]

@@ -126,15 +126,57 @@ def _compact(data: np.ndarray, s: int, e: int, buf: np.ndarray) -> int:
     return n
 
 
-@njit(parallel=True, cache=True)
-def word_signatures(
-    data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Sign each pre-folded text by its word n-grams (tokens joined by single spaces).
+@njit
+def _word_hashes(buf: np.ndarray, e: int, n: int) -> np.ndarray:
+    """Return the hash of every word n-gram of a compacted text (all of it if under n words)."""
+    starts = np.empty(e // 2 + 1, dtype=np.int64)
+    ends = np.empty(e // 2 + 1, dtype=np.int64)
+    t = 0
+    starts[0] = 0
+    for i in range(e):
+        if buf[i] == 32:
+            ends[t] = i
+            t += 1
+            starts[t] = i + 1
+    ends[t] = e
+    t += 1
+    words = np.empty(t, dtype=np.uint64)
+    for i in range(t):
+        words[i] = xxh32(buf, starts[i], ends[i])
+    width = min(n, t)
+    out = np.empty(t - width + 1, dtype=np.uint64)
+    for i in range(t - width + 1):
+        h = _SEED
+        for j in range(i, i + width):
+            h = combine(h, words[j])
+        out[i] = h
+    return out
 
-    A text with fewer than n tokens is one shingle: the whole text. An empty text keeps the
-    all-max signature of an empty datasketch MinHash.
-    """
+
+@njit
+def _char_hashes(buf: np.ndarray, e: int, n: int) -> np.ndarray:
+    """Return the xxh32 of every code point n-gram of a compacted text (all of it if n or less)."""
+    cps = np.empty(e + 1, dtype=np.int64)
+    c = 0
+    for i in range(e):
+        if (buf[i] & 0xC0) != 0x80:  # first byte of a UTF-8 code point
+            cps[c] = i
+            c += 1
+    cps[c] = e
+    if c <= n:
+        out = np.empty(1, dtype=np.uint64)
+        out[0] = xxh32(buf, 0, e)
+        return out
+    out = np.empty(c - n + 1, dtype=np.uint64)
+    for i in range(c - n + 1):
+        out[i] = xxh32(buf, cps[i], cps[i + n])
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _signatures(
+    data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray, words: bool
+) -> np.ndarray:
     docs = offsets.shape[0] - 1
     out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
     a64 = a.astype(np.uint64)
@@ -143,58 +185,24 @@ def word_signatures(
         buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
         e = _compact(data, offsets[d], offsets[d + 1], buf)
         if e == 0:
-            continue
-        starts = np.empty(e // 2 + 1, dtype=np.int64)
-        ends = np.empty(e // 2 + 1, dtype=np.int64)
-        t = 0
-        starts[0] = 0
-        for i in range(e):
-            if buf[i] == 32:
-                ends[t] = i
-                t += 1
-                starts[t] = i + 1
-        ends[t] = e
-        t += 1
-        words = np.empty(t, dtype=np.uint64)
-        for i in range(t):
-            words[i] = xxh32(buf, starts[i], ends[i])
+            continue  # an empty text keeps the all-max signature of an empty MinHash
+        hashes = _word_hashes(buf, e, n) if words else _char_hashes(buf, e, n)
         mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
-        width = min(n, t)  # a text of fewer than n words is one shingle: all of it
-        for i in range(t - width + 1):
-            h = _SEED
-            for j in range(i, i + width):
-                h = combine(h, words[j])
+        for h in hashes:
             _update(mins, h, a64, b64)
         out[d, :] = mins.astype(np.uint32)
     return out
 
 
-@njit(parallel=True, cache=True)
+def word_signatures(
+    data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
+) -> np.ndarray:
+    """Sign each pre-folded text (UTF-8 bytes, offsets) by its word n-grams."""
+    return _signatures(data, offsets, n, a, b, True)
+
+
 def char_signatures(
     data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
 ) -> np.ndarray:
-    """Sign each folded text by its character (code point) n-grams; short texts are one shingle."""
-    docs = offsets.shape[0] - 1
-    out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
-    a64 = a.astype(np.uint64)
-    b64 = b.astype(np.uint64)
-    for d in prange(docs):
-        buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
-        e = _compact(data, offsets[d], offsets[d + 1], buf)
-        if e == 0:
-            continue
-        cps = np.empty(e + 1, dtype=np.int64)
-        c = 0
-        for i in range(e):
-            if (buf[i] & 0xC0) != 0x80:  # first byte of a UTF-8 code point
-                cps[c] = i
-                c += 1
-        cps[c] = e
-        mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
-        if c <= n:
-            _update(mins, xxh32(buf, 0, e), a64, b64)
-        else:
-            for i in range(c - n + 1):
-                _update(mins, xxh32(buf, cps[i], cps[i + n]), a64, b64)
-        out[d, :] = mins.astype(np.uint32)
-    return out
+    """Sign each pre-folded text (UTF-8 bytes, offsets) by its code point n-grams."""
+    return _signatures(data, offsets, n, a, b, False)
