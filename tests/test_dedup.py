@@ -237,3 +237,27 @@ def test_tiny_remnants_are_matched_only_exactly() -> None:
     out, _, pairs = deduplicate(docs, MH, DD)
     assert pairs.height == 0
     assert out["duplicate_kind"].to_list() == [None, None, "exact"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(2, 200), st.integers(0, 2**31))
+def test_band_pairs_equal_the_group_by_pairs(n: int, seed: int) -> None:
+    from flows.core.lsh import Banding, band_hashes, band_pairs
+
+    rng = np.random.default_rng(seed)
+    banding = Banding(8, 2)
+    sig = rng.integers(0, 4, size=(n, 16), dtype=np.uint32)  # many shared buckets, some large
+    ids = np.arange(n, dtype=np.int64)
+    # the last rows come as long (id, band, hash) rows, like history from the band index
+    split = n // 2
+    long = buckets(pl.Series("id", ids[split:]), sig[split:], banding)
+    got = band_pairs(
+        ids[:split],
+        band_hashes(sig[:split], banding),
+        long["id"].to_numpy(),
+        long["band"].to_numpy(),
+        long["band_hash"].to_numpy(),
+        max_full_bucket=5,
+    )
+    ref = candidate_pairs(buckets(pl.Series("id", ids), sig, banding).lazy(), 5).collect()
+    assert set(map(tuple, got.tolist())) == set(zip(ref["left"], ref["right"], strict=True))

@@ -6,7 +6,14 @@ import numpy as np
 import polars as pl
 
 from flows.core.cluster import components
-from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
+from flows.core.lsh import (
+    Banding,
+    band_hashes,
+    band_pairs,
+    buckets,
+    candidate_pairs,
+    choose_banding,
+)
 from flows.core.minhash import estimated_jaccard, fast_signatures, shingle
 from flows.core.settings import DedupConfig, MinHashConfig
 from flows.core.text import prefold_series
@@ -248,33 +255,26 @@ def cluster_documents(
     return out
 
 
-def similarity_to_canonical(
-    docs: pl.DataFrame, sig_frame: pl.DataFrame, history_sigs: pl.DataFrame
-) -> pl.DataFrame:
-    """Add `similarity`: each duplicate's estimated Jaccard to its canonical (null if canonical)."""
-    lookup = pl.concat([sig_frame.select("doc_id", "signature"), history_sigs]).unique("doc_id")
-    joined = (
-        docs.with_row_index("_row")
-        .join(lookup.rename({"signature": "_own"}), on="doc_id", how="left")
-        .join(
-            lookup.rename({"doc_id": "duplicate_of", "signature": "_can"}),
-            on="duplicate_of",
-            how="left",
-        )
+def _similarity_to_canonical(
+    clustered: pl.DataFrame, ids: pl.Series, matrix: np.ndarray
+) -> pl.Series:
+    """Return each row's estimated Jaccard to its canonical (null for canonicals)."""
+    position = pl.DataFrame({"key": ids, "_pos": np.arange(len(ids), dtype=np.int64)}).unique(
+        "key", keep="first"
     )
-    dups = joined.filter(pl.col("_can").is_not_null() & pl.col("_own").is_not_null())
-    sim = pl.Series("similarity", [], dtype=pl.Float64)
-    if dups.height:
-        width = dups.schema["_own"].size  # type: ignore[attr-defined]
-        sim = pl.Series(
-            "similarity",
-            estimated_jaccard(
-                dups["_own"].to_numpy().reshape(-1, width),
-                dups["_can"].to_numpy().reshape(-1, width),
-            ),
+    own = clustered.select(key="doc_id").join(position, on="key", how="left", maintain_order="left")
+    can = clustered.select(key="duplicate_of").join(
+        position, on="key", how="left", maintain_order="left"
+    )
+    own_pos = own["_pos"].to_numpy(allow_copy=True)
+    can_pos = can["_pos"].to_numpy(allow_copy=True)
+    found = ~(np.isnan(own_pos.astype(np.float64)) | np.isnan(can_pos.astype(np.float64)))
+    values = np.full(len(clustered), np.nan)
+    if found.any():
+        values[found] = _estimate(
+            matrix, own_pos[found].astype(np.int64), can_pos[found].astype(np.int64)
         )
-    values = dups.select("_row").with_columns(sim)
-    return joined.join(values, on="_row", how="left").sort("_row").drop("_row", "_own", "_can")
+    return pl.Series("similarity", values).fill_nan(None)
 
 
 def dedup_banding(minhash: MinHashConfig, config: DedupConfig) -> Banding:
@@ -349,34 +349,33 @@ def deduplicate(
     # frames small, and verification gathers rows of one signature matrix.
     n = sig_frame.height
     ids = pl.concat([sig_frame["doc_id"], history["doc_id"]])
-    matrix = _matrix(pl.concat([sig_frame["signature"], history["signature"]]), minhash)
+    stored = sig_frame["signature"]
+    if history.height:  # a concat copies every signature: skip it when there is no history
+        stored = pl.concat([stored, history["signature"]])
+    matrix = _matrix(stored, minhash)
     sizes = pl.concat([sig_frame["n_shingles"], history["n_shingles"]]).to_numpy()
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
     new_rows = np.flatnonzero(tokens[:n] >= config.min_tokens)
-    new_buckets = buckets(pl.Series("id", new_rows, dtype=pl.Int64), matrix[new_rows], banding)
+    new_hashes = band_hashes(matrix[new_rows], banding)
     if history_buckets is None:
         hist_rows = n + np.flatnonzero(tokens[n:] >= config.min_tokens)
-        old_buckets = buckets(
-            pl.Series("id", hist_rows, dtype=pl.Int64), matrix[hist_rows], banding
-        )
+        old_ids = np.repeat(hist_rows, banding.bands)
+        old_bands = np.tile(np.arange(banding.bands, dtype=np.uint16), len(hist_rows))
+        old_hashes = band_hashes(matrix[hist_rows], banding).reshape(-1)
     else:
         position = pl.DataFrame(
             {"id": history["doc_id"], "_row": pl.int_range(n, n + history.height, eager=True)}
         )
-        old_buckets = (
-            history_buckets.select(BUCKET_COLUMNS)
-            .join(position, on="id", how="inner")
-            .select(id="_row", band="band", band_hash="band_hash")
-        )
-    pairs = (
-        candidate_pairs(pl.concat([new_buckets, old_buckets]).lazy())
-        # Only pairs touching this run (left < right, so left is one of its rows): history
-        # was clustered when it was published.
-        .filter(pl.col("left") < n)
-        .collect()
-    )
-    left = pairs["left"].to_numpy()
-    right = pairs["right"].to_numpy()
+        old = history_buckets.select(BUCKET_COLUMNS).join(position, on="id", how="inner")
+        old_ids = old["_row"].to_numpy()
+        old_bands = old["band"].to_numpy()
+        old_hashes = old["band_hash"].to_numpy()
+    pairs = band_pairs(new_rows, new_hashes, old_ids, old_bands, old_hashes)
+    # Only pairs touching this run (left < right, so left is one of its rows): history was
+    # clustered when it was published.
+    pairs = pairs[pairs[:, 0] < n]
+    left = pairs[:, 0]
+    right = pairs[:, 1]
     similarity = _estimate(matrix, left, right)
     if config.verify == "exact" and len(left):
         local = right < n
@@ -403,8 +402,13 @@ def deduplicate(
             "containment": containment[keep],
         }
     ).sort("left", "right")
-    clustered = cluster_documents(docs, verified, history)
-    documents = similarity_to_canonical(clustered, sig_frame, history.select("doc_id", "signature"))
+    # Cluster a slim frame (no texts), then attach the new columns to the documents in order.
+    slim = docs.select(
+        "doc_id", "source_uri", "published_date", "boilerplate_ratio", "n_chars"
+    ).with_row_index("_order")
+    clustered = cluster_documents(slim, verified, history).sort("_order")
+    columns = clustered.select("cluster_id", "is_canonical", "duplicate_of", "duplicate_kind")
+    documents = docs.hstack(columns).with_columns(_similarity_to_canonical(clustered, ids, matrix))
     return documents, sig_frame, verified
 
 

@@ -118,3 +118,73 @@ def candidate_pairs(bucket_rows: pl.LazyFrame, max_full_bucket: int = 32) -> pl.
     star = large.select(pl.col("first").alias("left"), pl.col("next").alias("right"))
     chain = large.select(pl.col("prev").alias("left"), pl.col("next").alias("right"))
     return pl.concat([small, star, chain]).filter(pl.col("left") != pl.col("right")).unique()
+
+
+def _run_pairs(ids: np.ndarray, hashes: np.ndarray, max_full_bucket: int) -> np.ndarray:
+    """Return pairs (k, 2) of ids sharing a hash: all pairs in small runs, star+chain in large."""
+    if len(ids) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    order = np.argsort(hashes, kind="stable")
+    sorted_hashes = hashes[order]
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_hashes)])
+    parts = []
+    for size in np.unique(sizes[sizes > 1]):
+        run_starts = starts[sizes == size]
+        if size <= max_full_bucket:
+            i, j = np.triu_indices(int(size), 1)
+            left = sorted_ids[run_starts[:, None] + i[None, :]].ravel()
+            right = sorted_ids[run_starts[:, None] + j[None, :]].ravel()
+        else:
+            k = np.arange(1, int(size))
+            first = np.repeat(sorted_ids[run_starts], len(k))
+            nxt = sorted_ids[(run_starts[:, None] + k[None, :]).ravel()]
+            prev = sorted_ids[(run_starts[:, None] + k[None, :] - 1).ravel()]
+            left = np.r_[first, prev]
+            right = np.r_[nxt, nxt]
+        parts.append(np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1))
+    if not parts:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.concatenate(parts)
+
+
+def band_pairs(
+    ids: np.ndarray,
+    hashes: np.ndarray,
+    extra_ids: np.ndarray,
+    extra_bands: np.ndarray,
+    extra_hashes: np.ndarray,
+    max_full_bucket: int = 32,
+) -> np.ndarray:
+    """Return candidate pairs, band by band, from a dense band-hash matrix plus extra rows.
+
+    Parameters
+    ----------
+    ids, hashes
+        Integer ids `(n,)` and their band hashes `(n, bands)` (`band_hashes`).
+    extra_ids, extra_bands, extra_hashes
+        Further (id, band, band_hash) rows, e.g. history rows looked up in the band index.
+    max_full_bucket
+        As in `candidate_pairs`: all pairs in buckets up to this size, star+chain above.
+
+    Returns
+    -------
+    np.ndarray
+        Distinct pairs `(k, 2)` of int64 ids with left < right: the same pairs as
+        `candidate_pairs` on the long bucket rows, one band at a time, so memory follows one
+        band's rows rather than all of them.
+    """
+    by_band = np.argsort(extra_bands, kind="stable")
+    bounds = np.searchsorted(extra_bands[by_band], np.arange(hashes.shape[1] + 1))
+    parts = []
+    for band in range(hashes.shape[1]):
+        sel = by_band[bounds[band] : bounds[band + 1]]
+        band_ids = np.r_[ids, extra_ids[sel]].astype(np.int64)
+        band_hashes = np.r_[hashes[:, band], extra_hashes[sel]].astype(np.uint64)
+        parts.append(_run_pairs(band_ids, band_hashes, max_full_bucket))
+    if not parts:
+        return np.empty((0, 2), dtype=np.int64)
+    pairs = np.concatenate(parts)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(pairs, axis=0)
