@@ -182,7 +182,7 @@ def dedup(
         .otherwise(pl.lit("duplicate")),
         run_id=pl.lit(state.run_id),
     ).select(list(DOCUMENTS))
-    state.notes["candidate_pairs"] = pairs.height
+    state.notes["verified_pairs"] = pairs.height
     _timed(state, "dedup", started)
     return documents, sigs, pairs
 

@@ -11,7 +11,6 @@ from flows.core.lsh import (
     band_hashes,
     band_pairs,
     buckets,
-    candidate_pairs,
     choose_banding,
 )
 from flows.core.minhash import estimated_jaccard, fast_signatures, shingle
@@ -105,56 +104,6 @@ def exact_similarity(pairs: pl.DataFrame, texts: pl.DataFrame, minhash: MinHashC
     return pl.Series("similarity", values, dtype=pl.Float64)
 
 
-def verify_pairs(
-    pairs: pl.DataFrame,
-    sig_frame: pl.DataFrame,
-    threshold: float,
-    exact: tuple[pl.DataFrame, MinHashConfig] | None = None,
-    containment: float | None = None,
-) -> pl.DataFrame:
-    """Keep candidate pairs whose Jaccard reaches `threshold`; add `similarity`, `containment`.
-
-    The similarity is estimated from signatures, or, with `exact` = (this run's `doc_id` and
-    `clean_text`, shingle settings), computed exactly for pairs whose both ends are in it.
-    `containment` is the share of the smaller shingle set inside the larger, from the Jaccard J
-    and the set sizes a <= b: |A & B| = J (a + b) / (1 + J); with a `containment` bound, pairs
-    reaching it are kept too (a truncated copy, a brief cut from a story).
-    """
-    if pairs.height == 0:
-        return pairs.with_columns(
-            similarity=pl.lit(None, pl.Float64), containment=pl.lit(None, pl.Float64)
-        )
-    lookup = sig_frame.select("doc_id", "signature", "n_shingles")
-    joined = pairs.join(
-        lookup.rename({"doc_id": "left", "signature": "_l", "n_shingles": "_nl"}), on="left"
-    ).join(lookup.rename({"doc_id": "right", "signature": "_r", "n_shingles": "_nr"}), on="right")
-    width = joined.schema["_l"].size  # type: ignore[attr-defined]
-    left = joined["_l"].to_numpy().reshape(-1, width)
-    right = joined["_r"].to_numpy().reshape(-1, width)
-    sim = estimated_jaccard(left, right)
-    joined = joined.drop("_l", "_r").with_columns(similarity=pl.Series(sim))
-    if exact is not None:
-        texts, minhash = exact
-        ids = texts["doc_id"].implode()
-        local = pl.col("left").is_in(ids) & pl.col("right").is_in(ids)
-        inside = joined.filter(local)
-        if inside.height:
-            inside = inside.with_columns(exact_similarity(inside, texts, minhash))
-        joined = pl.concat([inside, joined.filter(~local)])
-    j = pl.col("similarity")
-    small = pl.min_horizontal("_nl", "_nr").cast(pl.Float64)
-    big = pl.max_horizontal("_nl", "_nr").cast(pl.Float64)
-    joined = joined.with_columns(
-        containment=pl.when(small > 0)
-        .then(pl.min_horizontal(j * (small + big) / (1 + j) / small, pl.lit(1.0)))
-        .otherwise(None)
-    ).drop("_nl", "_nr")
-    keep = j >= threshold
-    if containment is not None:
-        keep = keep | (pl.col("containment") >= containment)
-    return joined.filter(keep).sort("left", "right")
-
-
 def near_duplicate_components(
     ids: pl.Series, texts: list[str], minhash: MinHashConfig, threshold: float
 ) -> pl.DataFrame:
@@ -163,19 +112,14 @@ def near_duplicate_components(
     Returns a frame of `id` and `component`, one row per id (ids must be unique).
     """
     series = pl.Series(texts, dtype=pl.String)
-    sig_frame = pl.DataFrame(
-        {
-            "doc_id": ids,
-            "signature": pl.Series(
-                fast_signatures(series, minhash, kind="word"), dtype=signature_dtype(minhash)
-            ),
-            "n_tokens": _token_counts(series),
-        }
-    ).with_columns(n_shingles=shingle_count(pl.col("n_tokens"), minhash.ngram))
+    matrix = fast_signatures(series, minhash, kind="word")
+    rows = np.flatnonzero(_token_counts(series).to_numpy() > 0)
     banding = choose_banding(threshold, minhash.num_perm)
-    pairs = candidate_pairs(doc_buckets(sig_frame, banding).lazy()).collect()
-    verified = verify_pairs(pairs, sig_frame, threshold)
-    return components(ids, verified)
+    none = np.empty(0, dtype=np.int64)
+    pairs = band_pairs(rows, band_hashes(matrix[rows], banding), none, none, none)
+    pairs = pairs[_estimate(matrix, pairs[:, 0], pairs[:, 1]) >= threshold]
+    edges = pl.DataFrame({"left": ids.gather(pairs[:, 0]), "right": ids.gather(pairs[:, 1])})
+    return components(ids, edges)
 
 
 def cluster_documents(
