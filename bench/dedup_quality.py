@@ -129,6 +129,12 @@ def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
     return len(a & b) / union if union else 0.0
 
 
+def containment(a: frozenset[int], b: frozenset[int]) -> float:
+    """Share of the smaller set's shingles found in the other (0 when either is empty)."""
+    small = min(len(a), len(b))
+    return len(a & b) / small if small else 0.0
+
+
 def exact_pairs(sets: Sequence[frozenset[int]], threshold: float) -> list[tuple[int, int, float]]:
     """Return all (i, j, jaccard) with exact Jaccard >= threshold.
 
@@ -354,6 +360,19 @@ def explain_errors(
             f"  {kind} pairs: {len(chosen)}; exact Jaccard by decile: of texts "
             f"{dict(sorted(text_band.items()))}, of clean texts {dict(sorted(clean_band.items()))}"
         )
+        if kind == "false":
+            # newsdq also merges truncated copies (the shorter text's shingles >= containment
+            # inside the longer one's), which a Jaccard-only gold counts as false.
+            contained = sum(
+                1
+                for i, j in chosen
+                if containment(clean_sets[i], clean_sets[j]) >= S.dedup.containment
+            )
+            print(
+                f"    of which {contained} have exact containment >= {S.dedup.containment} on "
+                "clean text (truncated or extended copies by newsdq's definition), "
+                f"{len(chosen) - contained} not"
+            )
         picks = sims[:2] + sims[-1:] if kind == "missed" else sims[-2:] + sims[:1]
         for full, cj, i, j in dict.fromkeys(picks):
             print(

@@ -260,7 +260,7 @@ def child_one_size(corpus: Path, n: int, publish: Path | None) -> dict[str, Any]
     kernel_load = warm_kernel()
     docs = pl.read_parquet(corpus, n_rows=n)
     rss_loaded = current_rss_mb()
-    t_sig, sigs = timed(lambda: doc_signatures(docs, MH))
+    t_sig, sigs = timed(lambda: doc_signatures(docs, MH, DD.short_tokens))
     t_dedup, (documents, sig_frame, verified) = timed(
         lambda: deduplicate(docs, MH, DD, sig_frame=sigs)
     )
@@ -315,7 +315,7 @@ def child_incremental(corpus: Path, history_n: int, store_root: Path) -> dict[st
     store = Store(store_root)
     banding = dedup_banding(MH, DD)
     start = time.perf_counter()
-    t_sig, sigs = timed(lambda: doc_signatures(new, MH))
+    t_sig, sigs = timed(lambda: doc_signatures(new, MH, DD.short_tokens))
     t_match, match = timed(
         lambda: match_history(store.current, banding, doc_buckets(sigs, banding), MH)
     )

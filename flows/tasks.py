@@ -25,6 +25,7 @@ from flows.core.boilerplate import remove_boilerplate
 from flows.core.claims import extract_claims
 from flows.core.dedup import (
     INDEX_COLUMNS,
+    SIGNATURE_COLUMNS,
     dedup_banding,
     deduplicate,
     doc_buckets,
@@ -167,7 +168,7 @@ def dedup(
     """Cluster exact and near-duplicates against each other and the history index."""
     started = time.perf_counter()
     banding = dedup_banding(settings.minhash, settings.dedup)
-    sigs = doc_signatures(docs, settings.minhash)
+    sigs = doc_signatures(docs, settings.minhash, settings.dedup.short_tokens)
     new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
     match = match_history(
         history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
@@ -248,9 +249,7 @@ def index_tables(
     rows = (
         documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
-        .join(
-            sigs.select("doc_id", "signature", "n_tokens", "n_shingles"), on="doc_id", how="inner"
-        )
+        .join(sigs.select(*SIGNATURE_COLUMNS), on="doc_id", how="inner")
     )
     banding = dedup_banding(settings.minhash, settings.dedup)
     return {

@@ -207,7 +207,13 @@ def test_exact_verification_decides_by_the_true_jaccard() -> None:
     assert estimate != 0.75
     # a threshold between the estimate and the truth: the two modes must disagree
     threshold = (estimate + 0.75) / 2
-    config = {"threshold": threshold, "candidate_threshold": 0.3, "containment": 1.0}
+    # word n-grams only: this 37-word text would also be compared on character n-grams
+    config = {
+        "threshold": threshold,
+        "candidate_threshold": 0.3,
+        "containment": 1.0,
+        "short_tokens": 0,
+    }
     docs = _docs(texts)
     estimated, _, _ = deduplicate(docs, MH, DedupConfig(**config))
     exact, _, pairs = deduplicate(docs, MH, DedupConfig(verify="exact", **config))
@@ -261,3 +267,44 @@ def test_band_pairs_equal_the_group_by_pairs(n: int, seed: int) -> None:
     )
     ref = candidate_pairs(buckets(pl.Series("id", ids), sig, banding).lazy(), 5).collect()
     assert set(map(tuple, got.tolist())) == set(zip(ref["left"], ref["right"], strict=True))
+
+
+BRIEFS = [
+    "Mansfeld lost at home to Leyton Orient on Saturday after a second-half goal from Andy "
+    "Colbert left the club without a win in nine league games.",
+    "Mansfeld lost at hmoe to Leyton Orient on Saturday after a second-half goal from Andy "
+    "Cobletr left the club without a win in nine lgeaue games.",
+    "Councillors in Dunmere voted on Monday to close the old swimming baths after a survey "
+    "found the roof unsafe and repairs too costly for the town.",
+]
+
+
+def test_short_texts_with_typos_match_on_character_ngrams() -> None:
+    out, sigs, pairs = deduplicate(_docs(BRIEFS), MH, DD)
+    assert out["duplicate_of"].to_list() == [None, "d0", None]
+    # reported similarity is the character estimate, far above the word one (~0.2)
+    assert out["similarity"][1] > 0.6
+    assert pairs["containment"][0] >= DD.containment
+    assert sigs["char_signature"].is_not_null().to_list() == [True, True, True]
+    # word 5-grams alone miss the pair: three typos break most of its 20 shingles
+    words_only, _, _ = deduplicate(_docs(BRIEFS), MH, DedupConfig(short_tokens=0))
+    assert words_only["duplicate_of"].to_list() == [None, None, None]
+
+
+def test_long_texts_carry_no_character_signature() -> None:
+    _, sigs, _ = deduplicate(_docs([STORY * 3, BRIEFS[0]]), MH, DD)
+    assert sigs["char_signature"].is_null().to_list() == [True, False]
+    assert sigs["n_char_shingles"][1] > 100
+
+
+def test_character_bands_do_not_share_band_ids_with_word_bands() -> None:
+    from flows.core.dedup import dedup_banding, doc_buckets, doc_signatures
+
+    banding = dedup_banding(MH, DD)
+    long_text = " ".join([STORY, OTHER, STORY.replace("Tuesday", "Friday")])
+    rows = doc_buckets(doc_signatures(_docs([long_text, BRIEFS[0]]), MH, DD.short_tokens), banding)
+    word = rows.filter(pl.col("band") < banding.bands)
+    char = rows.filter(pl.col("band") >= banding.bands)
+    assert word.height == 2 * banding.bands
+    assert char["id"].unique().to_list() == ["d1"]
+    assert char["band"].max() == 2 * banding.bands - 1

@@ -36,7 +36,7 @@ def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settin
 
 def _dedup(store: Store, docs: pl.DataFrame, settings: Settings):
     banding = dedup_banding(settings.minhash, settings.dedup)
-    sigs = doc_signatures(docs, settings.minhash)
+    sigs = doc_signatures(docs, settings.minhash, settings.dedup.short_tokens)
     match = match_history(store.current, banding, doc_buckets(sigs, banding), settings.minhash)
     return deduplicate(docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs)
 
@@ -71,3 +71,34 @@ def test_a_changed_banding_rebuilds_buckets_from_stored_signatures(tmp_path: Pat
 def test_an_empty_history_matches_nothing(tmp_path: Path) -> None:
     out, _, _ = _dedup(Store(tmp_path), _docs([STORY], ids=["a"]), S)
     assert out["is_canonical"].to_list() == [True]
+
+
+BRIEF = (
+    "Mansfeld lost at home to Leyton Orient on Saturday after a second-half goal from Andy "
+    "Colbert left the club without a win in nine league games."
+)
+
+
+def test_a_retyped_brief_matches_a_published_brief_through_the_character_bands(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path)
+    _publish_run(store, "r1", _docs([BRIEF, STORY], ids=["b", "s"]), S)
+    retyped = BRIEF.replace("Leyton", "Lyeton").replace("second-half", "secnod-half")
+    out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), S)
+    assert out["duplicate_of"].to_list() == ["b"]
+    words_only = dataclasses.replace(S, dedup=dataclasses.replace(S.dedup, short_tokens=0))
+    out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), words_only)
+    assert out["duplicate_of"].to_list() == [None]
+
+
+def test_an_index_written_before_character_signatures_is_still_read(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish_run(store, "r1", _docs([STORY], ids=["a"]), S)
+    # rewrite the published signature file as an older version wrote it
+    (old,) = sorted((store.current / "index" / "signatures").glob("*/*.parquet"))
+    frame = pl.read_parquet(old).drop("char_signature", "n_char_shingles")
+    old.unlink()
+    frame.write_parquet(old)
+    out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S)
+    assert out["duplicate_of"].to_list() == ["a"]

@@ -20,6 +20,16 @@ from flows.core.text import prefold_series
 # The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
 
+# The columns of `doc_signatures` (and of the index beyond `INDEX_COLUMNS`).
+SIGNATURE_COLUMNS = (
+    "doc_id",
+    "signature",
+    "n_tokens",
+    "n_shingles",
+    "char_signature",
+    "n_char_shingles",
+)
+
 # Columns of a bucket row: an item, a band, and the hash of its values in that band.
 BUCKET_COLUMNS = ("id", "band", "band_hash")
 
@@ -38,7 +48,9 @@ def _token_counts(texts: pl.Series) -> pl.Series:
     return prefold_series(texts).str.count_matches(r"[\p{L}\p{N}]+").cast(pl.Int64)
 
 
-def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
+def doc_signatures(
+    docs: pl.DataFrame, minhash: MinHashConfig, short_tokens: int = 0
+) -> pl.DataFrame:
     """Compute one signature per distinct `doc_id` from its `clean_text` (word n-grams).
 
     Parameters
@@ -46,25 +58,60 @@ def doc_signatures(docs: pl.DataFrame, minhash: MinHashConfig) -> pl.DataFrame:
     docs
         Frame with `doc_id` and `clean_text`; repeated doc_ids (exact copies) are signed once.
     minhash
-        Shingle size, permutations and seed.
+        Shingle sizes, permutations and seed.
+    short_tokens
+        Texts with at least one and fewer than this many words are also signed on character
+        n-grams (`DedupConfig.short_tokens`; 0 signs none).
 
     Returns
     -------
     pl.DataFrame
-        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_tokens` (words) and `n_shingles`
-        (word n-grams, counted with repeats: the set size that containment estimates use).
+        `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_tokens` (words), `n_shingles`
+        (word n-grams, counted with repeats: the set size that containment estimates use),
+        `char_signature` (`List[UInt32]`, null unless short) and `n_char_shingles`.
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
     texts = unique["clean_text"]
     sigs = fast_signatures(texts, minhash, kind="word")
     tokens = _token_counts(texts)
-    return pl.DataFrame(
+    frame = pl.DataFrame(
         {
             "doc_id": unique["doc_id"],
             "signature": pl.Series(sigs, dtype=signature_dtype(minhash)),
             "n_tokens": tokens,
         }
     ).with_columns(n_shingles=shingle_count(pl.col("n_tokens"), minhash.ngram))
+    return frame.hstack(_char_columns(texts, tokens, minhash, short_tokens))
+
+
+def _char_columns(
+    texts: pl.Series, tokens: pl.Series, minhash: MinHashConfig, short_tokens: int
+) -> list[pl.Series]:
+    """Return `char_signature` and `n_char_shingles` (null except for short texts)."""
+    short = np.flatnonzero(((tokens > 0) & (tokens < short_tokens)).to_numpy())
+    n = len(texts)
+    if len(short) == 0:
+        return [
+            pl.Series("char_signature", [None] * n, dtype=pl.List(pl.UInt32)),
+            pl.Series("n_char_shingles", [None] * n, dtype=pl.Int64),
+        ]
+    picked = texts.gather(short)
+    sigs = fast_signatures(picked, minhash, kind="char")
+    # The kernel shingles the words joined by single spaces; count its n-grams the same way.
+    joined = prefold_series(picked).str.extract_all(r"[\p{L}\p{N}]+").list.join(" ")
+    counts = np.maximum(joined.str.len_chars().to_numpy() - minhash.char_ngram + 1, 1)
+    full = pl.DataFrame({"_row": np.arange(n, dtype=np.int64)})
+    part = pl.DataFrame(
+        {
+            "_row": short.astype(np.int64),
+            "char_signature": pl.Series(sigs, dtype=signature_dtype(minhash)).cast(
+                pl.List(pl.UInt32)
+            ),
+            "n_char_shingles": counts.astype(np.int64),
+        }
+    )
+    out = full.join(part, on="_row", how="left", maintain_order="left")
+    return [out["char_signature"], out["n_char_shingles"]]
 
 
 def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
@@ -78,12 +125,23 @@ def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
 
 
 def doc_buckets(sig_frame: pl.DataFrame, banding: Banding) -> pl.DataFrame:
-    """Band signatures into (id, band, band_hash) rows; documents without shingles are left out."""
+    """Band signatures into (id, band, band_hash) rows; documents without shingles are left out.
+
+    Character signatures of short documents (`char_signature`, when present) band into bands
+    `banding.bands` and up, so one band table holds both spaces and they never share a bucket.
+    """
+    empty = pl.DataFrame(schema={"id": pl.String, "band": pl.UInt16, "band_hash": pl.UInt64})
     signed = sig_frame.filter(pl.col("n_shingles") > 0)
-    if signed.height == 0:
-        return pl.DataFrame(schema={"id": pl.String, "band": pl.UInt16, "band_hash": pl.UInt64})
-    matrix = signed["signature"].to_numpy().reshape(signed.height, -1)
-    return buckets(signed["doc_id"], matrix, banding)
+    parts = [empty]
+    if signed.height:
+        matrix = signed["signature"].to_numpy().reshape(signed.height, -1)
+        parts.append(buckets(signed["doc_id"], matrix, banding))
+    if "char_signature" in sig_frame.columns:
+        short = sig_frame.filter(pl.col("char_signature").is_not_null())
+        if short.height:
+            rows = buckets(short["doc_id"], _matrix(short["char_signature"], None), banding)
+            parts.append(rows.with_columns(pl.col("band") + banding.bands))
+    return pl.concat(parts)
 
 
 def exact_similarity(pairs: pl.DataFrame, texts: pl.DataFrame, minhash: MinHashConfig) -> pl.Series:
@@ -200,9 +258,12 @@ def cluster_documents(
 
 
 def _similarity_to_canonical(
-    clustered: pl.DataFrame, ids: pl.Series, matrix: np.ndarray
+    clustered: pl.DataFrame, ids: pl.Series, matrix: np.ndarray, chars: _CharSpace
 ) -> pl.Series:
-    """Return each row's estimated Jaccard to its canonical (null for canonicals)."""
+    """Return each row's estimated Jaccard to its canonical (null for canonicals).
+
+    For two short texts it is the higher of the word and the character n-gram estimate.
+    """
     position = pl.DataFrame({"key": ids, "_pos": np.arange(len(ids), dtype=np.int64)}).unique(
         "key", keep="first"
     )
@@ -215,9 +276,10 @@ def _similarity_to_canonical(
     found = ~(np.isnan(own_pos.astype(np.float64)) | np.isnan(can_pos.astype(np.float64)))
     values = np.full(len(clustered), np.nan)
     if found.any():
-        values[found] = _estimate(
-            matrix, own_pos[found].astype(np.int64), can_pos[found].astype(np.int64)
-        )
+        own_rows = own_pos[found].astype(np.int64)
+        can_rows = can_pos[found].astype(np.int64)
+        words = _estimate(matrix, own_rows, can_rows)
+        values[found] = np.fmax(words, chars.compare(own_rows, can_rows)[0])
     return pl.Series("similarity", values).fill_nan(None)
 
 
@@ -232,7 +294,7 @@ def searchable(sig_frame: pl.DataFrame, config: DedupConfig) -> pl.DataFrame:
 
 
 def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
-    """Return an empty signature index frame (`INDEX_COLUMNS` plus `signature`)."""
+    """Return an empty signature index frame (`INDEX_COLUMNS` plus the signature columns)."""
     return pl.DataFrame(
         schema={
             "doc_id": pl.String,
@@ -243,6 +305,8 @@ def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
             "signature": signature_dtype(minhash),
             "n_tokens": pl.Int64,
             "n_shingles": pl.Int64,
+            "char_signature": pl.List(pl.UInt32),
+            "n_char_shingles": pl.Int64,
         }
     )
 
@@ -286,8 +350,13 @@ def deduplicate(
     if config.verify not in ("estimated", "exact"):
         raise ValueError(f"dedup.verify must be 'estimated' or 'exact', not {config.verify!r}")
     if sig_frame is None:
-        sig_frame = doc_signatures(docs, minhash)
+        sig_frame = doc_signatures(docs, minhash, config.short_tokens)
     history = history.unique("doc_id", keep="first", maintain_order=True)
+    for name, dtype in (("char_signature", pl.List(pl.UInt32)), ("n_char_shingles", pl.Int64)):
+        if name not in sig_frame.columns:  # signatures computed without the character space
+            sig_frame = sig_frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
+        if name not in history.columns:
+            history = history.with_columns(pl.lit(None, dtype=dtype).alias(name))
     banding = dedup_banding(minhash, config)
     # Rows 0..n-1 are this run's documents, n.. history's: integer ids keep the bucket and pair
     # frames small, and verification gathers rows of one signature matrix.
@@ -299,22 +368,37 @@ def deduplicate(
     matrix = _matrix(stored, minhash)
     sizes = pl.concat([sig_frame["n_shingles"], history["n_shingles"]]).to_numpy()
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
-    new_rows = np.flatnonzero(tokens[:n] >= config.min_tokens)
+    searched = tokens >= config.min_tokens
+    chars = _CharSpace.of(sig_frame, history, searched, minhash)
+    new_rows = np.flatnonzero(searched[:n])
     new_hashes = band_hashes(matrix[new_rows], banding)
     if history_buckets is None:
-        hist_rows = n + np.flatnonzero(tokens[n:] >= config.min_tokens)
+        hist_rows = n + np.flatnonzero(searched[n:])
         old_ids = np.repeat(hist_rows, banding.bands)
         old_bands = np.tile(np.arange(banding.bands, dtype=np.uint16), len(hist_rows))
         old_hashes = band_hashes(matrix[hist_rows], banding).reshape(-1)
+        char_rows = chars.rows[chars.rows >= n]
+        char_ids = np.repeat(char_rows, banding.bands)
+        char_bands = np.tile(np.arange(banding.bands, dtype=np.uint16), len(char_rows))
+        char_hashes = band_hashes(chars.matrix[chars.pos[char_rows]], banding).reshape(-1)
     else:
         position = pl.DataFrame(
             {"id": history["doc_id"], "_row": pl.int_range(n, n + history.height, eager=True)}
         )
         old = history_buckets.select(BUCKET_COLUMNS).join(position, on="id", how="inner")
-        old_ids = old["_row"].to_numpy()
-        old_bands = old["band"].to_numpy()
-        old_hashes = old["band_hash"].to_numpy()
+        in_char = old["band"].to_numpy() >= banding.bands
+        old_ids = old["_row"].to_numpy()[~in_char]
+        old_bands = old["band"].to_numpy()[~in_char]
+        old_hashes = old["band_hash"].to_numpy()[~in_char]
+        char_ids = old["_row"].to_numpy()[in_char]
+        char_bands = old["band"].to_numpy()[in_char] - banding.bands
+        char_hashes = old["band_hash"].to_numpy()[in_char]
     pairs = band_pairs(new_rows, new_hashes, old_ids, old_bands, old_hashes)
+    new_short = chars.rows[chars.rows < n]
+    if len(new_short):
+        short_hashes = band_hashes(chars.matrix[chars.pos[new_short]], banding)
+        char_pairs = band_pairs(new_short, short_hashes, char_ids, char_bands, char_hashes)
+        pairs = np.unique(np.concatenate([pairs, char_pairs]), axis=0)
     # Only pairs touching this run (left < right, so left is one of its rows): history was
     # clustered when it was published.
     pairs = pairs[pairs[:, 0] < n]
@@ -329,15 +413,14 @@ def deduplicate(
         )
         if local_pairs.height:
             similarity[local] = exact_similarity(local_pairs, texts, minhash).to_numpy()
-    small = np.minimum(sizes[left], sizes[right]).astype(np.float64)
-    big = np.maximum(sizes[left], sizes[right]).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        containment = np.where(
-            small > 0,
-            np.minimum(similarity * (small + big) / (1 + similarity) / small, 1.0),
-            np.nan,
-        )
+    containment = _containment(similarity, sizes[left], sizes[right])
     keep = (similarity >= config.threshold) | (containment >= config.containment)
+    # Short texts are also compared on character n-grams, which a typo or a changed word
+    # disturbs far less than word n-grams: a pair counts when either space says so.
+    c_sim, c_cont = chars.compare(left, right)
+    keep |= (c_sim >= config.threshold) | (c_cont >= config.containment)
+    similarity = np.fmax(similarity, c_sim)
+    containment = np.fmax(containment, c_cont)
     verified = pl.DataFrame(
         {
             "left": ids.gather(left[keep]),
@@ -352,15 +435,72 @@ def deduplicate(
     ).with_row_index("_order")
     clustered = cluster_documents(slim, verified, history).sort("_order")
     columns = clustered.select("cluster_id", "is_canonical", "duplicate_of", "duplicate_kind")
-    documents = docs.hstack(columns).with_columns(_similarity_to_canonical(clustered, ids, matrix))
+    documents = docs.hstack(columns).with_columns(
+        _similarity_to_canonical(clustered, ids, matrix, chars)
+    )
     return documents, sig_frame, verified
 
 
-def _matrix(signatures: pl.Series, minhash: MinHashConfig) -> np.ndarray:
-    """Return stored signatures as a `(n, num_perm)` uint32 matrix."""
+def _containment(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimate how much the smaller of two sets lies in the larger from Jaccard and sizes."""
+    small = np.minimum(a, b).astype(np.float64)
+    big = np.maximum(a, b).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            small > 0,
+            np.minimum(similarity * (small + big) / (1 + similarity) / small, 1.0),
+            np.nan,
+        )
+
+
+class _CharSpace:
+    """Character-n-gram signatures of the short documents among a run's and history's rows."""
+
+    def __init__(self, rows: np.ndarray, pos: np.ndarray, matrix: np.ndarray, sizes: np.ndarray):
+        self.rows = rows  # row ids (into the run + history rows) that have a character signature
+        self.pos = pos  # per row id: its row in `matrix`, or -1
+        self.matrix = matrix
+        self.sizes = sizes  # per row of `matrix`: its number of character n-grams
+
+    @classmethod
+    def of(
+        cls,
+        sig_frame: pl.DataFrame,
+        history: pl.DataFrame,
+        searched: np.ndarray,
+        minhash: MinHashConfig,
+    ) -> _CharSpace:
+        """Collect the character signatures of searchable rows (run first, then history)."""
+        column = pl.concat([sig_frame["char_signature"], history["char_signature"]])
+        sizes = pl.concat([sig_frame["n_char_shingles"], history["n_char_shingles"]])
+        rows = np.flatnonzero(column.is_not_null().to_numpy() & searched)
+        pos = np.full(len(column), -1, dtype=np.int64)
+        pos[rows] = np.arange(len(rows))
+        matrix = _matrix(column.gather(rows), minhash)
+        return cls(rows, pos, matrix, sizes.gather(rows).to_numpy().astype(np.int64))
+
+    def compare(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return estimated Jaccard and containment of row pairs (NaN unless both are short)."""
+        sim = np.full(len(left), np.nan)
+        cont = np.full(len(left), np.nan)
+        both = (self.pos[left] >= 0) & (self.pos[right] >= 0)
+        if both.any():
+            i, j = self.pos[left[both]], self.pos[right[both]]
+            sim[both] = _estimate(self.matrix, i, j)
+            cont[both] = _containment(sim[both], self.sizes[i], self.sizes[j])
+        return sim, cont
+
+
+def _matrix(signatures: pl.Series, minhash: MinHashConfig | None) -> np.ndarray:
+    """Return stored signatures (Array or List of equal length) as a `(n, num_perm)` matrix."""
     if len(signatures) == 0:
-        return np.empty((0, minhash.num_perm), dtype=np.uint32)
-    return np.ascontiguousarray(signatures.to_numpy().reshape(len(signatures), -1), dtype=np.uint32)
+        width = minhash.num_perm if minhash is not None else 0
+        return np.empty((0, width), dtype=np.uint32)
+    if isinstance(signatures.dtype, pl.List):
+        flat = signatures.explode().to_numpy()
+    else:
+        flat = signatures.to_numpy()
+    return np.ascontiguousarray(flat.reshape(len(signatures), -1), dtype=np.uint32)
 
 
 def _estimate(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -94,17 +94,24 @@ def _fmix32(h: np.uint64) -> np.uint64:
 
 @njit(inline="always")
 def _update(mins: np.ndarray, hv: np.uint64, a: np.ndarray, b: np.ndarray) -> None:
-    # Branch-free so the loop over permutations vectorises.
-    h = _fmix32(hv)
+    # Branch-free and in 32-bit lanes (a * h + b wraps modulo 2^32 exactly as datasketch's
+    # affine32 does), so the loop over permutations vectorises.
+    h = np.uint32(_fmix32(hv))
     for k in range(a.shape[0]):
-        mins[k] = min(mins[k], (a[k] * h + b[k]) & _M32)
+        mins[k] = min(mins[k], np.uint32(a[k] * h + b[k]))
+
+
+# Word bytes as a table: ASCII letters and digits, and every byte of a non-ASCII character.
+_WORD_BYTE = np.array(
+    [c >= 128 or 48 <= c <= 57 or 97 <= c <= 122 or 65 <= c <= 90 for c in range(256)],
+    dtype=np.bool_,
+)
 
 
 @njit(inline="always")
 def _is_word_byte(c: np.uint8) -> np.bool_:
-    # ASCII letters and digits, and every byte of a non-ASCII character: the text was pre-folded
-    # so that the only non-ASCII characters left are letters and digits.
-    return c >= 128 or (48 <= c <= 57) or (97 <= c <= 122) or (65 <= c <= 90)
+    # The text was pre-folded so that the only non-ASCII characters left are letters and digits.
+    return _WORD_BYTE[c]
 
 
 @njit
@@ -127,30 +134,36 @@ def _compact(data: np.ndarray, s: int, e: int, buf: np.ndarray) -> int:
 
 
 @njit
-def _word_hashes(buf: np.ndarray, e: int, n: int) -> np.ndarray:
-    """Return the hash of every word n-gram of a compacted text (all of it if under n words)."""
-    starts = np.empty(e // 2 + 1, dtype=np.int64)
-    ends = np.empty(e // 2 + 1, dtype=np.int64)
+def _word_minhash(
+    data: np.ndarray, s: int, e: int, n: int, a: np.ndarray, b: np.ndarray, mins: np.ndarray
+) -> bool:
+    """Fold every word n-gram of data[s:e] into mins; return False when the text has no word.
+
+    Words are the runs of word bytes, hashed in place: no compacted copy of the text is made.
+    """
+    words = np.empty((e - s) // 2 + 1, dtype=np.uint64)
     t = 0
-    starts[0] = 0
-    for i in range(e):
-        if buf[i] == 32:
-            ends[t] = i
-            t += 1
-            starts[t] = i + 1
-    ends[t] = e
-    t += 1
-    words = np.empty(t, dtype=np.uint64)
-    for i in range(t):
-        words[i] = xxh32(buf, starts[i], ends[i])
+    i = s
+    while i < e:
+        while i < e and not _is_word_byte(data[i]):
+            i += 1
+        if i >= e:
+            break
+        j = i + 1
+        while j < e and _is_word_byte(data[j]):
+            j += 1
+        words[t] = xxh32(data, i, j)
+        t += 1
+        i = j
+    if t == 0:
+        return False
     width = min(n, t)
-    out = np.empty(t - width + 1, dtype=np.uint64)
     for i in range(t - width + 1):
         h = _SEED
         for j in range(i, i + width):
             h = combine(h, words[j])
-        out[i] = h
-    return out
+        _update(mins, h, a, b)
+    return True
 
 
 @njit
@@ -179,18 +192,24 @@ def _signatures(
 ) -> np.ndarray:
     docs = offsets.shape[0] - 1
     out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
-    a64 = a.astype(np.uint64)
-    b64 = b.astype(np.uint64)
+    a32 = a.astype(np.uint32)
+    b32 = b.astype(np.uint32)
+    if words:  # words are hashed where they lie; character n-grams need the compacted text
+        for d in prange(docs):
+            mins = np.full(a.shape[0], _EMPTY, dtype=np.uint32)
+            if _word_minhash(data, offsets[d], offsets[d + 1], n, a32, b32, mins):
+                out[d, :] = mins
+        return out
     for d in prange(docs):
         buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
         e = _compact(data, offsets[d], offsets[d + 1], buf)
         if e == 0:
             continue  # an empty text keeps the all-max signature of an empty MinHash
-        hashes = _word_hashes(buf, e, n) if words else _char_hashes(buf, e, n)
-        mins = np.full(a.shape[0], np.uint64(0xFFFFFFFF), dtype=np.uint64)
+        hashes = _char_hashes(buf, e, n)
+        mins = np.full(a.shape[0], _EMPTY, dtype=np.uint32)
         for h in hashes:
-            _update(mins, h, a64, b64)
-        out[d, :] = mins.astype(np.uint32)
+            _update(mins, h, a32, b32)
+        out[d, :] = mins
     return out
 
 

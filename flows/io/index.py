@@ -57,6 +57,11 @@ def _files(snapshot: Path | None, table: str) -> list[Path]:
     return sorted((snapshot / table).glob("*/*.parquet"))
 
 
+def scan_signatures(files: list[Path], minhash: MinHashConfig) -> pl.LazyFrame:
+    """Scan signature index files, giving files written before a column existed nulls for it."""
+    return pl.scan_parquet(files, schema=empty_index(minhash).schema, missing_columns="insert")
+
+
 def match_history(
     snapshot: Path | None,
     banding: Banding,
@@ -90,14 +95,18 @@ def match_history(
             keys, on=["band", "band_hash"], how="semi"
         )
     else:
-        signed = pl.read_parquet(signature_files, columns=["doc_id", "signature", "n_tokens"])
+        signed = (
+            scan_signatures(signature_files, minhash)
+            .select("doc_id", "signature", "n_tokens", "char_signature")
+            .collect()
+        )
         rebuilt = doc_buckets(
             signed.filter(pl.col("n_tokens") >= min_tokens).with_columns(n_shingles=pl.lit(1)),
             banding,
         )
         history_buckets = rebuilt.lazy().join(keys, on=["band", "band_hash"], how="semi")
     matched = history_buckets.select(BUCKET_COLUMNS).collect()
-    index = pl.scan_parquet(signature_files)
+    index = scan_signatures(signature_files, minhash)
     rows = index.filter(pl.col("doc_id").is_in(matched["id"].unique().implode())).collect()
     canonicals = index.filter(
         pl.col("doc_id").is_in(rows["cluster_id"].unique().implode())
