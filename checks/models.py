@@ -79,6 +79,8 @@ class DocumentModel(NormalisedDocModel):
     duplicate_of: str = pa.Field(nullable=True)
     duplicate_kind: str = pa.Field(nullable=True, isin=list(DUPLICATE_KINDS))
     similarity: float = pa.Field(nullable=True, in_range={"min_value": 0.0, "max_value": 1.0})
+    contained_in: str = pa.Field(nullable=True)
+    containment: float = pa.Field(nullable=True, in_range={"min_value": 0.0, "max_value": 1.0})
     status: str = pa.Field(isin=list(STATUSES))
     run_id: str = pa.Field(nullable=True)
 
@@ -127,6 +129,17 @@ class DocumentModel(NormalisedDocModel):
         """duplicate_kind is null exactly on canonical rows."""
         expr = pl.col("duplicate_kind").is_null() == pl.col("is_canonical")
         return data.lazyframe.select(expr.alias("duplicate_kind_null_iff_canonical"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def contained_in_only_on_published_rows(cls, data: PolarsData) -> pl.LazyFrame:
+        """contained_in is set only on canonical rows, never to itself, with its share."""
+        set_ = pl.col("contained_in").is_not_null()
+        expr = ~set_ | (
+            pl.col("is_canonical")
+            & (pl.col("contained_in") != pl.col("doc_id"))
+            & pl.col("containment").is_not_null()
+        )
+        return data.lazyframe.select(expr.alias("contained_in_only_on_published_rows"))
 
     @pa.dataframe_check(ignore_na=False)
     def status_matches_canonical(cls, data: PolarsData) -> pl.LazyFrame:

@@ -23,6 +23,7 @@ from checks.quarantine import split_valid
 from flows.core import accounting
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.claims import extract_claims
+from flows.core.containment import find_containers
 from flows.core.dedup import (
     INDEX_COLUMNS,
     SIGNATURE_COLUMNS,
@@ -177,6 +178,16 @@ def dedup(
         docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs
     )
     state.notes["history_matches"] = match.documents.height
+    contained = find_containers(
+        documents.filter(pl.col("is_canonical")),
+        sigs,
+        settings.minhash,
+        settings.containment,
+        settings.dedup.min_tokens,
+        settings.dedup.containment_min_ratio,
+    )
+    state.notes["contained_in"] = contained.height
+    documents = documents.join(contained, on="doc_id", how="left", maintain_order="left")
     documents = documents.with_columns(
         status=pl.when(pl.col("is_canonical"))
         .then(pl.lit("published"))

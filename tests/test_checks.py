@@ -49,6 +49,8 @@ def doc(n: int, **changes: Any) -> dict[str, Any]:
         "duplicate_of": None,
         "duplicate_kind": None,
         "similarity": None,
+        "contained_in": None,
+        "containment": None,
         "status": "published",
         "run_id": "run-1",
     }
@@ -129,10 +131,12 @@ def test_bad_document_rows_are_quarantined_with_reasons() -> None:
         doc(7, duplicate_of=_id(1)),
         doc(8),
         dup(9, of=8),
+        doc(10, contained_in=_id(1), containment=0.93),
+        dup(11, of=8, contained_in=_id(1), containment=0.9),
     )
     valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
 
-    assert valid["doc_id"].to_list() == [_id(1), _id(8), _id(9)]
+    assert valid["doc_id"].to_list() == [_id(1), _id(8), _id(9), _id(10)]
     assert valid.schema == df.schema
     assert reasons(quarantine) == {
         "inbox/2.txt": "schema:in_range",
@@ -141,6 +145,7 @@ def test_bad_document_rows_are_quarantined_with_reasons() -> None:
         "inbox/5.txt": "schema:one_canonical_per_cluster",
         "inbox/6.txt": "schema:one_canonical_per_cluster",
         "inbox/7.txt": "schema:duplicate_of_null_iff_canonical",
+        "inbox/11.txt": "schema:contained_in_only_on_published_rows",
     }
     assert set(quarantine["stage"]) == {"validate"}
     assert set(quarantine["run_id"]) == {"run-1"}

@@ -51,8 +51,8 @@ def test_run_publishes_everything_and_accounts_for_bad_files(
     c = summary["counts"]
     assert c["ingested"] == c["published"] + c["duplicates"] + c["quarantined"]
     assert c["inputs"] == c["ingested"] + c["already_ingested"]
-    # 18 sample records + 5 bad-file records + 1 good JSONL record + 1 HTML page
-    assert c["inputs"] == 25
+    # 19 sample records + 5 bad-file records + 1 good JSONL record + 1 HTML page
+    assert c["inputs"] == 26
     reasons = summary["quarantine_by_reason"]
     for reason in (
         "unreadable:binary",

@@ -97,7 +97,7 @@ def test_an_index_written_before_character_signatures_is_still_read(tmp_path: Pa
     _publish_run(store, "r1", _docs([STORY], ids=["a"]), S)
     # rewrite the published signature file as an older version wrote it
     (old,) = sorted((store.current / "index" / "signatures").glob("*/*.parquet"))
-    frame = pl.read_parquet(old).drop("char_signature", "n_char_shingles")
+    frame = pl.read_parquet(old).drop("char_signature", "char_numbers")
     old.unlink()
     frame.write_parquet(old)
     out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S)

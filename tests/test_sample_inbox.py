@@ -70,6 +70,19 @@ def test_duplicate_groups_match_labels(published) -> None:
         assert {kinds[a], kinds[b]} == {None, "exact"}
 
 
+def test_contained_in_matches_labels(published) -> None:
+    docs = published["documents"]
+    doc_of = _by_uri(docs, "doc_id")
+    found = {
+        uri: container
+        for uri, container in zip(docs["source_uri"], docs["contained_in"], strict=True)
+        if container is not None
+    }
+    assert found == {f: doc_of[c] for f, c in LABELS["contained_in"].items()}
+    # a contained report stays published: it is not a copy of the live blog
+    assert all(_by_uri(docs, "is_canonical")[f] for f in LABELS["contained_in"])
+
+
 def test_titles_and_dates_match_labels(published) -> None:
     docs = published["documents"]
     titles, dates = _by_uri(docs, "title"), _by_uri(docs, "published_date")
@@ -90,6 +103,7 @@ def _golden_view(published) -> dict:
                 "title": r["title"],
                 "canonical": r["is_canonical"],
                 "duplicate_of": by_doc.get(r["duplicate_of"]) if r["duplicate_of"] else None,
+                "contained_in": by_doc.get(r["contained_in"]) if r["contained_in"] else None,
                 "boilerplate_heavy": r["is_boilerplate_heavy"],
                 "boilerplate_ratio": round(r["boilerplate_ratio"], 2),
             }

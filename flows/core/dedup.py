@@ -27,7 +27,7 @@ SIGNATURE_COLUMNS = (
     "n_tokens",
     "n_shingles",
     "char_signature",
-    "n_char_shingles",
+    "char_numbers",
 )
 
 # Columns of a bucket row: an item, a band, and the hash of its values in that band.
@@ -68,7 +68,8 @@ def doc_signatures(
     pl.DataFrame
         `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_tokens` (words), `n_shingles`
         (word n-grams, counted with repeats: the set size that containment estimates use),
-        `char_signature` (`List[UInt32]`, null unless short) and `n_char_shingles`.
+        `char_signature` (`List[UInt32]`, null unless short) and `char_numbers` (the short
+        text's numbers, `numbers_key`).
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
     texts = unique["clean_text"]
@@ -87,19 +88,16 @@ def doc_signatures(
 def _char_columns(
     texts: pl.Series, tokens: pl.Series, minhash: MinHashConfig, short_tokens: int
 ) -> list[pl.Series]:
-    """Return `char_signature` and `n_char_shingles` (null except for short texts)."""
+    """Return `char_signature` and `char_numbers` (null except for short texts)."""
     short = np.flatnonzero(((tokens > 0) & (tokens < short_tokens)).to_numpy())
     n = len(texts)
     if len(short) == 0:
         return [
             pl.Series("char_signature", [None] * n, dtype=pl.List(pl.UInt32)),
-            pl.Series("n_char_shingles", [None] * n, dtype=pl.Int64),
+            pl.Series("char_numbers", [None] * n, dtype=pl.String),
         ]
     picked = texts.gather(short)
     sigs = fast_signatures(picked, minhash, kind="char")
-    # The kernel shingles the words joined by single spaces; count its n-grams the same way.
-    joined = prefold_series(picked).str.extract_all(r"[\p{L}\p{N}]+").list.join(" ")
-    counts = np.maximum(joined.str.len_chars().to_numpy() - minhash.char_ngram + 1, 1)
     full = pl.DataFrame({"_row": np.arange(n, dtype=np.int64)})
     part = pl.DataFrame(
         {
@@ -107,11 +105,31 @@ def _char_columns(
             "char_signature": pl.Series(sigs, dtype=signature_dtype(minhash)).cast(
                 pl.List(pl.UInt32)
             ),
-            "n_char_shingles": counts.astype(np.int64),
+            "char_numbers": numbers_key(picked),
         }
     )
     out = full.join(part, on="_row", how="left", maintain_order="left")
-    return [out["char_signature"], out["n_char_shingles"]]
+    return [out["char_signature"], out["char_numbers"]]
+
+
+# Digits (1,500 / 8.18 / 16-3/8 as 16 and 3/8) and number words, which short news items often
+# spell out ("seven grain ships loading").
+_NUMBER = (
+    r"\d+(?:[.,/]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion)\b"
+)
+
+
+def numbers_key(texts: pl.Series) -> pl.Series:
+    """Return the distinct numbers of each text, sorted and joined ("" when it has none)."""
+    found = (
+        texts.str.to_lowercase()
+        .str.extract_all(_NUMBER)
+        .list.eval(pl.element().str.replace_all(",", ""))
+        .list.unique()
+        .list.sort()
+    )
+    return found.list.join(" ").fill_null("").alias("char_numbers")
 
 
 def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
@@ -174,7 +192,7 @@ def near_duplicate_components(
     rows = np.flatnonzero(_token_counts(series).to_numpy() > 0)
     banding = choose_banding(threshold, minhash.num_perm)
     none = np.empty(0, dtype=np.int64)
-    pairs = band_pairs(rows, band_hashes(matrix[rows], banding), none, none, none)
+    pairs = band_pairs(rows, band_hashes(matrix, banding, rows), none, none, none)
     pairs = pairs[_estimate(matrix, pairs[:, 0], pairs[:, 1]) >= threshold]
     edges = pl.DataFrame({"left": ids.gather(pairs[:, 0]), "right": ids.gather(pairs[:, 1])})
     return components(ids, edges)
@@ -279,7 +297,7 @@ def _similarity_to_canonical(
         own_rows = own_pos[found].astype(np.int64)
         can_rows = can_pos[found].astype(np.int64)
         words = _estimate(matrix, own_rows, can_rows)
-        values[found] = np.fmax(words, chars.compare(own_rows, can_rows)[0])
+        values[found] = np.fmax(words, chars.compare(own_rows, can_rows))
     return pl.Series("similarity", values).fill_nan(None)
 
 
@@ -306,7 +324,7 @@ def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
             "n_tokens": pl.Int64,
             "n_shingles": pl.Int64,
             "char_signature": pl.List(pl.UInt32),
-            "n_char_shingles": pl.Int64,
+            "char_numbers": pl.String,
         }
     )
 
@@ -352,7 +370,11 @@ def deduplicate(
     if sig_frame is None:
         sig_frame = doc_signatures(docs, minhash, config.short_tokens)
     history = history.unique("doc_id", keep="first", maintain_order=True)
-    for name, dtype in (("char_signature", pl.List(pl.UInt32)), ("n_char_shingles", pl.Int64)):
+    char_columns = (
+        ("char_signature", pl.List(pl.UInt32)),
+        ("char_numbers", pl.String),
+    )
+    for name, dtype in char_columns:
         if name not in sig_frame.columns:  # signatures computed without the character space
             sig_frame = sig_frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
         if name not in history.columns:
@@ -371,16 +393,16 @@ def deduplicate(
     searched = tokens >= config.min_tokens
     chars = _CharSpace.of(sig_frame, history, searched, minhash)
     new_rows = np.flatnonzero(searched[:n])
-    new_hashes = band_hashes(matrix[new_rows], banding)
+    new_hashes = band_hashes(matrix, banding, new_rows)
     if history_buckets is None:
         hist_rows = n + np.flatnonzero(searched[n:])
         old_ids = np.repeat(hist_rows, banding.bands)
         old_bands = np.tile(np.arange(banding.bands, dtype=np.uint16), len(hist_rows))
-        old_hashes = band_hashes(matrix[hist_rows], banding).reshape(-1)
+        old_hashes = band_hashes(matrix, banding, hist_rows).reshape(-1)
         char_rows = chars.rows[chars.rows >= n]
         char_ids = np.repeat(char_rows, banding.bands)
         char_bands = np.tile(np.arange(banding.bands, dtype=np.uint16), len(char_rows))
-        char_hashes = band_hashes(chars.matrix[chars.pos[char_rows]], banding).reshape(-1)
+        char_hashes = band_hashes(chars.matrix, banding, chars.pos[char_rows]).reshape(-1)
     else:
         position = pl.DataFrame(
             {"id": history["doc_id"], "_row": pl.int_range(n, n + history.height, eager=True)}
@@ -396,7 +418,7 @@ def deduplicate(
     pairs = band_pairs(new_rows, new_hashes, old_ids, old_bands, old_hashes)
     new_short = chars.rows[chars.rows < n]
     if len(new_short):
-        short_hashes = band_hashes(chars.matrix[chars.pos[new_short]], banding)
+        short_hashes = band_hashes(chars.matrix, banding, chars.pos[new_short])
         char_pairs = band_pairs(new_short, short_hashes, char_ids, char_bands, char_hashes)
         pairs = np.unique(np.concatenate([pairs, char_pairs]), axis=0)
     # Only pairs touching this run (left < right, so left is one of its rows): history was
@@ -414,13 +436,21 @@ def deduplicate(
         if local_pairs.height:
             similarity[local] = exact_similarity(local_pairs, texts, minhash).to_numpy()
     containment = _containment(similarity, sizes[left], sizes[right])
-    keep = (similarity >= config.threshold) | (containment >= config.containment)
+    # A much shorter text inside a longer one is not its copy (a report inside a live blog):
+    # containment makes duplicates only down to this length ratio; `contained_in` covers the rest.
+    ratio = np.minimum(sizes[left], sizes[right]) / np.maximum(
+        np.maximum(sizes[left], sizes[right]), 1
+    )
+    contained_copy = (containment >= config.containment) & (ratio > config.containment_min_ratio)
+    keep = (similarity >= config.threshold) | contained_copy
     # Short texts are also compared on character n-grams, which a typo or a changed word
     # disturbs far less than word n-grams: a pair counts when either space says so.
-    c_sim, c_cont = chars.compare(left, right)
-    keep |= (c_sim >= config.threshold) | (c_cont >= config.containment)
+    # Only on Jaccard: a short text's character n-grams are common enough that containment
+    # would merge templated notices (Reuters-21578: "said its board declared a three-for-two
+    # stock split" from different companies).
+    c_sim = chars.compare(left, right)
+    keep |= c_sim >= config.threshold
     similarity = np.fmax(similarity, c_sim)
-    containment = np.fmax(containment, c_cont)
     verified = pl.DataFrame(
         {
             "left": ids.gather(left[keep]),
@@ -456,11 +486,17 @@ def _containment(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.nda
 class _CharSpace:
     """Character-n-gram signatures of the short documents among a run's and history's rows."""
 
-    def __init__(self, rows: np.ndarray, pos: np.ndarray, matrix: np.ndarray, sizes: np.ndarray):
+    def __init__(
+        self,
+        rows: np.ndarray,
+        pos: np.ndarray,
+        matrix: np.ndarray,
+        numbers: np.ndarray,
+    ):
         self.rows = rows  # row ids (into the run + history rows) that have a character signature
         self.pos = pos  # per row id: its row in `matrix`, or -1
         self.matrix = matrix
-        self.sizes = sizes  # per row of `matrix`: its number of character n-grams
+        self.numbers = numbers  # per row of `matrix`: a code for its `char_numbers`
 
     @classmethod
     def of(
@@ -472,23 +508,25 @@ class _CharSpace:
     ) -> _CharSpace:
         """Collect the character signatures of searchable rows (run first, then history)."""
         column = pl.concat([sig_frame["char_signature"], history["char_signature"]])
-        sizes = pl.concat([sig_frame["n_char_shingles"], history["n_char_shingles"]])
         rows = np.flatnonzero(column.is_not_null().to_numpy() & searched)
         pos = np.full(len(column), -1, dtype=np.int64)
         pos[rows] = np.arange(len(rows))
         matrix = _matrix(column.gather(rows), minhash)
-        return cls(rows, pos, matrix, sizes.gather(rows).to_numpy().astype(np.int64))
+        numbers = pl.concat([sig_frame["char_numbers"], history["char_numbers"]]).gather(rows)
+        codes = numbers.fill_null("").rank("dense").to_numpy()  # equal numbers, equal code
+        return cls(rows, pos, matrix, codes)
 
-    def compare(self, left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Return estimated Jaccard and containment of row pairs (NaN unless both are short)."""
+    def compare(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Return the estimated Jaccard of row pairs (NaN unless both are short, same numbers)."""
         sim = np.full(len(left), np.nan)
-        cont = np.full(len(left), np.nan)
         both = (self.pos[left] >= 0) & (self.pos[right] >= 0)
+        # Short texts that differ in their numbers report different facts (templated notices:
+        # "help today of 136 mln stg" against "412 mln stg"), however alike their letters are.
+        both[both] = self.numbers[self.pos[left[both]]] == self.numbers[self.pos[right[both]]]
         if both.any():
             i, j = self.pos[left[both]], self.pos[right[both]]
             sim[both] = _estimate(self.matrix, i, j)
-            cont[both] = _containment(sim[both], self.sizes[i], self.sizes[j])
-        return sim, cont
+        return sim
 
 
 def _matrix(signatures: pl.Series, minhash: MinHashConfig | None) -> np.ndarray:

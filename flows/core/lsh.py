@@ -11,6 +11,8 @@ from datasketch.lsh import _optimal_param
 # 64-bit FNV-1a constants: a fixed, platform-independent mix, so stored band hashes stay valid.
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
+# Signatures hashed per block by `band_hashes` (64k x 128 x 8 bytes = 64 MB of working copy).
+_HASH_BLOCK = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -60,16 +62,29 @@ def choose_banding(
     return Banding(int(b), int(r))
 
 
-def band_hashes(signatures: np.ndarray, banding: Banding) -> np.ndarray:
-    """Hash each band of each signature to 64 bits; returns shape `(n, bands)` `uint64`."""
-    n = signatures.shape[0]
-    used = signatures[:, : banding.bands * banding.rows].astype(np.uint64)
-    cube = used.reshape(n, banding.bands, banding.rows)
-    h = np.full((n, banding.bands), _FNV_OFFSET, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for k in range(banding.rows):
-            h = (h ^ cube[:, :, k]) * _FNV_PRIME
-    return h
+def band_hashes(
+    signatures: np.ndarray, banding: Banding, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Hash each band of each signature to 64 bits; returns shape `(n, bands)` `uint64`.
+
+    `rows` picks signatures by index (all when None). Rows are hashed a block at a time, so
+    the 64-bit working copies stay small whatever the number of signatures (1M signatures at
+    once took 2 GB of temporaries).
+    """
+    n = signatures.shape[0] if rows is None else len(rows)
+    out = np.empty((n, banding.bands), dtype=np.uint64)
+    width = banding.bands * banding.rows
+    for start in range(0, n, _HASH_BLOCK):
+        stop = min(start + _HASH_BLOCK, n)
+        block = signatures[start:stop] if rows is None else signatures[rows[start:stop]]
+        cube = block[:, :width].astype(np.uint64).reshape(stop - start, banding.bands, banding.rows)
+        h = np.full((stop - start, banding.bands), _FNV_OFFSET, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(banding.rows):
+                h ^= cube[:, :, k]
+                h *= _FNV_PRIME
+        out[start:stop] = h
+    return out
 
 
 def buckets(ids: pl.Series, signatures: np.ndarray, banding: Banding) -> pl.DataFrame:

@@ -52,6 +52,10 @@ DOCUMENTS = pl.Schema(
         "duplicate_of": pl.String,
         "duplicate_kind": pl.String,  # exact, near, or null for canonicals
         "similarity": pl.Float64,  # estimated Jaccard to the canonical; null for canonicals
+        # a much longer published text of the run holding >= containment.threshold of this
+        # one's word 5-grams (an article inside a live blog); null when none
+        "contained_in": pl.String,
+        "containment": pl.Float64,  # that share; null with contained_in
         "status": pl.String,  # published (in `articles`) or duplicate
         "run_id": pl.String,
     }

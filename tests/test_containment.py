@@ -1,0 +1,84 @@
+"""Texts contained in longer published texts (`contained_in`)."""
+
+from __future__ import annotations
+
+import random
+
+import polars as pl
+
+from flows.core.containment import find_containers
+from flows.core.dedup import doc_signatures
+from flows.core.settings import ContainmentConfig, MinHashConfig
+from tests.test_dedup import OTHER, STORY
+
+MH = MinHashConfig()
+WORDS = [
+    "harbour",
+    "council",
+    "ferry",
+    "budget",
+    "winter",
+    "station",
+    "school",
+    "bridge",
+    "market",
+    "river",
+    "festival",
+    "road",
+    "library",
+    "tram",
+    "museum",
+    "court",
+    "hospital",
+    "tower",
+    "garden",
+    "factory",
+    "airport",
+    "union",
+    "park",
+    "chapel",
+    "stadium",
+    "quay",
+    "mill",
+    "theatre",
+    "office",
+    "clinic",
+    "depot",
+    "canal",
+    "square",
+    "hall",
+    "village",
+]
+
+
+def _filler(seed: int, n: int = 60) -> str:
+    rng = random.Random(seed)
+    return " ".join(rng.choice(WORDS) for _ in range(n)) + "."
+
+
+def _find(texts: dict[str, str], config: ContainmentConfig | None = None) -> dict[str, str]:
+    docs = pl.DataFrame({"doc_id": list(texts), "clean_text": list(texts.values())})
+    out = find_containers(docs, doc_signatures(docs, MH), MH, config or ContainmentConfig())
+    assert out["containment"].is_between(0, 1).all()
+    return dict(zip(out["doc_id"], out["contained_in"], strict=True))
+
+
+def test_an_article_inside_a_live_blog_is_contained_in_it() -> None:
+    blog = "\n\n".join([_filler(1), STORY, _filler(2), OTHER, _filler(3)])
+    found = _find({"blog": blog, "story": STORY, "other": OTHER, "unrelated": _filler(4)})
+    assert found == {"story": "blog", "other": "blog"}
+
+
+def test_half_shared_text_and_close_lengths_are_not_containment() -> None:
+    blog = "\n\n".join([_filler(1), STORY, _filler(2), _filler(3), _filler(5)])
+    half = STORY[: len(STORY) // 2] + " " + _filler(6, 25)
+    truncated = blog[: int(len(blog) * 0.8)]  # a truncated copy: the dedup stage's business
+    assert _find({"blog": blog, "half": half, "truncated": truncated}) == {}
+
+
+def test_the_tightest_container_wins_and_the_stage_can_be_switched_off() -> None:
+    blog = "\n\n".join([_filler(1), STORY, _filler(2)])
+    digest = "\n\n".join([blog, _filler(7), _filler(8), _filler(9)])
+    texts = {"digest": digest, "blog": blog, "story": STORY}
+    assert _find(texts)["story"] == "blog"
+    assert _find(texts, ContainmentConfig(enabled=False)) == {}
