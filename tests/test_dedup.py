@@ -184,6 +184,17 @@ def test_kernel_signatures_are_bit_identical_to_datasketch(ts: list[str]) -> Non
         assert np.array_equal(fast, reference), kind
 
 
+@settings(max_examples=150, deadline=None)
+@given(st.lists(unicode_text, min_size=1, max_size=6))
+def test_kernel_word_counts_are_the_folded_words(ts: list[str]) -> None:
+    from flows.core.minhash import signatures_and_word_counts
+    from flows.core.text import fold
+
+    _, counts = signatures_and_word_counts(pl.Series(ts, dtype=pl.String), MH)
+    expected = pl.select(fold(pl.lit(pl.Series(ts, dtype=pl.String)))).to_series()
+    assert counts.tolist() == [len(t.split()) for t in expected.to_list()]
+
+
 def test_kernel_matches_per_shingle_datasketch_update() -> None:
     texts = [STORY, OTHER, "Zürich’s “big” day — 10,000 troops, ÉTÉ"]
     for kind, func in (("word", word_hashfunc), ("char", hashfunc)):

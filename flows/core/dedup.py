@@ -12,10 +12,15 @@ from flows.core.lsh import (
     band_pairs,
     buckets,
     choose_banding,
+    unique_pairs,
 )
-from flows.core.minhash import estimated_jaccard, fast_signatures, shingle
+from flows.core.minhash import (
+    estimated_jaccard,
+    fast_signatures,
+    shingle,
+    signatures_and_word_counts,
+)
 from flows.core.settings import DedupConfig, MinHashConfig
-from flows.core.text import prefold_series
 
 # The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
@@ -43,11 +48,6 @@ def signature_dtype(minhash: MinHashConfig) -> pl.DataType:
     return pl.Array(pl.UInt32, minhash.num_perm)
 
 
-def _token_counts(texts: pl.Series) -> pl.Series:
-    """Count the word tokens of each text (as `flows.core.text.fold` cuts them)."""
-    return prefold_series(texts).str.count_matches(r"[\p{L}\p{N}]+").cast(pl.Int64)
-
-
 def doc_signatures(
     docs: pl.DataFrame, minhash: MinHashConfig, short_tokens: int = 0
 ) -> pl.DataFrame:
@@ -73,8 +73,8 @@ def doc_signatures(
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
     texts = unique["clean_text"]
-    sigs = fast_signatures(texts, minhash, kind="word")
-    tokens = _token_counts(texts)
+    sigs, counts = signatures_and_word_counts(texts, minhash)
+    tokens = pl.Series("n_tokens", counts)
     frame = pl.DataFrame(
         {
             "doc_id": unique["doc_id"],
@@ -188,8 +188,8 @@ def near_duplicate_components(
     Returns a frame of `id` and `component`, one row per id (ids must be unique).
     """
     series = pl.Series(texts, dtype=pl.String)
-    matrix = fast_signatures(series, minhash, kind="word")
-    rows = np.flatnonzero(_token_counts(series).to_numpy() > 0)
+    matrix, counts = signatures_and_word_counts(series, minhash)
+    rows = np.flatnonzero(counts > 0)
     banding = choose_banding(threshold, minhash.num_perm)
     none = np.empty(0, dtype=np.int64)
     pairs = band_pairs(rows, band_hashes(matrix, banding, rows), none, none, none)
@@ -420,10 +420,53 @@ def deduplicate(
     if len(new_short):
         short_hashes = band_hashes(chars.matrix, banding, chars.pos[new_short])
         char_pairs = band_pairs(new_short, short_hashes, char_ids, char_bands, char_hashes)
-        pairs = np.unique(np.concatenate([pairs, char_pairs]), axis=0)
+        pairs = unique_pairs(np.concatenate([pairs, char_pairs]))
     # Only pairs touching this run (left < right, so left is one of its rows): history was
     # clustered when it was published.
     pairs = pairs[pairs[:, 0] < n]
+    # Verified a block at a time: the temporaries of millions of candidates stay bounded.
+    blocks = [
+        _verify(pairs[i : i + _VERIFY_BLOCK], n, ids, docs, matrix, sizes, chars, minhash, config)
+        for i in range(0, len(pairs), _VERIFY_BLOCK)
+    ]
+    left = np.concatenate([b[0] for b in blocks]) if blocks else np.empty(0, dtype=np.int64)
+    right = np.concatenate([b[1] for b in blocks]) if blocks else np.empty(0, dtype=np.int64)
+    verified = pl.DataFrame(
+        {
+            "left": ids.gather(left),
+            "right": ids.gather(right),
+            "similarity": np.concatenate([b[2] for b in blocks]) if blocks else np.empty(0),
+            "containment": np.concatenate([b[3] for b in blocks]) if blocks else np.empty(0),
+        }
+    ).sort("left", "right")
+    # Cluster a slim frame (no texts), then attach the new columns to the documents in order.
+    slim = docs.select(
+        "doc_id", "source_uri", "published_date", "boilerplate_ratio", "n_chars"
+    ).with_row_index("_order")
+    clustered = cluster_documents(slim, verified, history).sort("_order")
+    columns = clustered.select("cluster_id", "is_canonical", "duplicate_of", "duplicate_kind")
+    documents = docs.hstack(columns).with_columns(
+        _similarity_to_canonical(clustered, ids, matrix, chars)
+    )
+    return documents, sig_frame, verified
+
+
+# Candidate pairs verified at a time (4M pairs: ~200 MB of temporaries).
+_VERIFY_BLOCK = 1 << 22
+
+
+def _verify(
+    pairs: np.ndarray,
+    n: int,
+    ids: pl.Series,
+    docs: pl.DataFrame,
+    matrix: np.ndarray,
+    sizes: np.ndarray,
+    chars: _CharSpace,
+    minhash: MinHashConfig,
+    config: DedupConfig,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return the accepted pairs of a block: left, right, similarity, containment."""
     left = pairs[:, 0]
     right = pairs[:, 1]
     similarity = _estimate(matrix, left, right)
@@ -451,24 +494,7 @@ def deduplicate(
     c_sim = chars.compare(left, right)
     keep |= c_sim >= config.threshold
     similarity = np.fmax(similarity, c_sim)
-    verified = pl.DataFrame(
-        {
-            "left": ids.gather(left[keep]),
-            "right": ids.gather(right[keep]),
-            "similarity": similarity[keep],
-            "containment": containment[keep],
-        }
-    ).sort("left", "right")
-    # Cluster a slim frame (no texts), then attach the new columns to the documents in order.
-    slim = docs.select(
-        "doc_id", "source_uri", "published_date", "boilerplate_ratio", "n_chars"
-    ).with_row_index("_order")
-    clustered = cluster_documents(slim, verified, history).sort("_order")
-    columns = clustered.select("cluster_id", "is_canonical", "duplicate_of", "duplicate_kind")
-    documents = docs.hstack(columns).with_columns(
-        _similarity_to_canonical(clustered, ids, matrix, chars)
-    )
-    return documents, sig_frame, verified
+    return left[keep], right[keep], similarity[keep], containment[keep]
 
 
 def _containment(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -136,8 +136,8 @@ def _compact(data: np.ndarray, s: int, e: int, buf: np.ndarray) -> int:
 @njit
 def _word_minhash(
     data: np.ndarray, s: int, e: int, n: int, a: np.ndarray, b: np.ndarray, mins: np.ndarray
-) -> bool:
-    """Fold every word n-gram of data[s:e] into mins; return False when the text has no word.
+) -> int:
+    """Fold every word n-gram of data[s:e] into mins; return the number of words.
 
     Words are the runs of word bytes, hashed in place: no compacted copy of the text is made.
     """
@@ -156,14 +156,14 @@ def _word_minhash(
         t += 1
         i = j
     if t == 0:
-        return False
+        return 0
     width = min(n, t)
     for i in range(t - width + 1):
         h = _SEED
         for j in range(i, i + width):
             h = combine(h, words[j])
         _update(mins, h, a, b)
-    return True
+    return t
 
 
 @njit
@@ -189,17 +189,19 @@ def _char_hashes(buf: np.ndarray, e: int, n: int) -> np.ndarray:
 @njit(parallel=True, cache=True)
 def _signatures(
     data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray, words: bool
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     docs = offsets.shape[0] - 1
     out = np.full((docs, a.shape[0]), _EMPTY, dtype=np.uint32)
+    counts = np.zeros(docs, dtype=np.int64)  # words per text (word shingles only)
     a32 = a.astype(np.uint32)
     b32 = b.astype(np.uint32)
     if words:  # words are hashed where they lie; character n-grams need the compacted text
         for d in prange(docs):
             mins = np.full(a.shape[0], _EMPTY, dtype=np.uint32)
-            if _word_minhash(data, offsets[d], offsets[d + 1], n, a32, b32, mins):
+            counts[d] = _word_minhash(data, offsets[d], offsets[d + 1], n, a32, b32, mins)
+            if counts[d]:
                 out[d, :] = mins
-        return out
+        return out, counts
     for d in prange(docs):
         buf = np.empty(offsets[d + 1] - offsets[d], dtype=np.uint8)
         e = _compact(data, offsets[d], offsets[d + 1], buf)
@@ -210,13 +212,16 @@ def _signatures(
         for h in hashes:
             _update(mins, h, a32, b32)
         out[d, :] = mins
-    return out
+    return out, counts
 
 
 def word_signatures(
     data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
-) -> np.ndarray:
-    """Sign each pre-folded text (UTF-8 bytes, offsets) by its word n-grams."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sign each pre-folded text (UTF-8 bytes, offsets) by its word n-grams.
+
+    Returns the signatures and the number of words of each text.
+    """
     return _signatures(data, offsets, n, a, b, True)
 
 
@@ -224,4 +229,4 @@ def char_signatures(
     data: np.ndarray, offsets: np.ndarray, n: int, a: np.ndarray, b: np.ndarray
 ) -> np.ndarray:
     """Sign each pre-folded text (UTF-8 bytes, offsets) by its code point n-grams."""
-    return _signatures(data, offsets, n, a, b, False)
+    return _signatures(data, offsets, n, a, b, False)[0]

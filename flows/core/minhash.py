@@ -116,16 +116,39 @@ def fast_signatures(texts: pl.Series, config: MinHashConfig, kind: str = "word")
     """
     if kind not in ("word", "char"):
         raise ValueError(f"unknown shingle kind {kind!r}; use 'word' or 'char'")
+    if kind == "word":
+        return signatures_and_word_counts(texts, config)[0]
     out = np.empty((len(texts), config.num_perm), dtype=np.uint32)
     a, b = permutations(config.num_perm, config.seed)
-    sign = kernel.word_signatures if kind == "word" else kernel.char_signatures
-    n = config.ngram if kind == "word" else config.char_ngram
     # Shards bound the memory of the folded copies, whatever the number of texts.
     for start in range(0, len(texts), SHARD_TEXTS):
         shard = texts.slice(start, SHARD_TEXTS).cast(pl.String)
         data, offsets = _utf8_buffers(prefold_series(shard))
-        out[start : start + len(shard)] = sign(data, offsets, n, a, b)
+        out[start : start + len(shard)] = kernel.char_signatures(
+            data, offsets, config.char_ngram, a, b
+        )
     return out
+
+
+def signatures_and_word_counts(
+    texts: pl.Series, config: MinHashConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return word-shingle signatures (as `fast_signatures`) and each text's number of words.
+
+    The words are those `flows.core.text.fold` cuts, counted by the kernel as it hashes them, so
+    no second folded copy of the texts is made to count them.
+    """
+    out = np.empty((len(texts), config.num_perm), dtype=np.uint32)
+    counts = np.empty(len(texts), dtype=np.int64)
+    a, b = permutations(config.num_perm, config.seed)
+    for start in range(0, len(texts), SHARD_TEXTS):
+        shard = texts.slice(start, SHARD_TEXTS).cast(pl.String)
+        data, offsets = _utf8_buffers(prefold_series(shard))
+        stop = start + len(shard)
+        out[start:stop], counts[start:stop] = kernel.word_signatures(
+            data, offsets, config.ngram, a, b
+        )
+    return out, counts
 
 
 def signatures(
