@@ -197,6 +197,16 @@ class ClaimModel(pa.DataFrameModel):
         return data.lazyframe.select((pl.col("end") > pl.col("start")).alias("end_after_start"))
 
 
+class ClaimRowModel(ClaimModel):
+    """Claims being validated, with where each row came from (dropped before publishing)."""
+
+    source_uri: str = pa.Field(nullable=True)  # claims/<file>#<n> for external rows
+    article_uri: str = pa.Field(nullable=True)  # the article an external row names by path
+
+    class Config:
+        name = "claims"
+
+
 class QuarantineModel(pa.DataFrameModel):
     """The published `quarantine` table (flows.core.schema.QUARANTINE)."""
 

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import tasks
 from flows.core.errors import ValidationBlockedError
 from flows.core.settings import settings_to_dict
+from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
 from flows.io.report import write_run_files
@@ -74,6 +75,7 @@ def curate_news(
         run_dir = store.staging_dir(run_id) / "run"
         history = tasks.read_history(store)
         ingested = tasks.ingest(Path(inbox), settings, history, state)
+        external = tasks.external_claims(Path(inbox), history, state)
         crash_point("stage:ingest")
         docs = tasks.normalise(ingested.docs, history, state)
         docs, passages = tasks.boilerplate(docs, settings, history, state)
@@ -81,7 +83,9 @@ def curate_news(
         documents, sigs, _pairs = tasks.dedup(docs, settings, history, state)
         found = tasks.claims(documents, settings, state)
         crash_point("stage:claims")
-        tables, checkpoint = tasks.validate(documents, found, passages, run_dir, state)
+        tables, checkpoint = tasks.validate(
+            documents, found, external, passages, run_dir, history, state
+        )
         context = {
             "inbox": str(inbox),
             "out": str(out),
@@ -105,6 +109,7 @@ def curate_news(
         tables["index/files"] = ingested.files.filter(pl.col("outcome") == "read").with_columns(
             run_id=pl.lit(run_id)
         )
+        tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
         write_run_files(run_dir, summary, tables, quarantine)
         crash_point("stage:publish")
         publish(store, run_id, tables, run_dir)

@@ -12,10 +12,11 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from checks.expectations import CheckpointResult, run_documents_checkpoint
+from checks.grounding import ground_claims, resolve_doc_ids
 from checks.models import (
     ArticleModel,
     BoilerplateModel,
-    ClaimModel,
+    ClaimRowModel,
     DocumentModel,
     NormalisedDocModel,
 )
@@ -37,6 +38,14 @@ from flows.core.drops import drop_where, forget_repeats
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
+from flows.io.claim_tables import (
+    CLAIM_FILES,
+    EXTERNAL,
+    ExternalClaims,
+    claim_id,
+    history_articles,
+    read_claim_tables,
+)
 from flows.io.index import (
     BOILERPLATE as BOILERPLATE_INDEX,
 )
@@ -59,6 +68,7 @@ class History:
     """What earlier runs published that this run compares against."""
 
     files: pl.DataFrame | None
+    claim_files: pl.DataFrame | None
     doc_ids: pl.Series
     snapshot: Path | None
     quarantine: pl.DataFrame | None
@@ -97,6 +107,7 @@ def read_history(store: Store) -> History:
     doc_ids = pl.Series([], dtype=pl.String) if documents is None else documents["doc_id"].unique()
     return History(
         files=store.scan("index/files"),
+        claim_files=store.scan(CLAIM_FILES),
         doc_ids=doc_ids,
         snapshot=store.current,
         quarantine=store.scan("quarantine"),
@@ -110,6 +121,18 @@ def ingest(inbox: Path, settings: Settings, history: History, state: RunState) -
     result = read_inbox(inbox, settings.ingest, seen=history.files)
     state.quarantine.append(result.quarantine)
     _timed(state, "ingest", started)
+    return result
+
+
+@task(name="external-claims", **STAGE)
+def external_claims(inbox: Path, history: History, state: RunState) -> ExternalClaims:
+    """Read the claim tables of the inbox's claims/ folder; unreadable rows go to quarantine."""
+    started = time.perf_counter()
+    result = read_claim_tables(inbox, seen=history.claim_files)
+    state.quarantine.append(result.quarantine)
+    state.notes["external_claim_rows"] = result.rows.height + result.quarantine.height
+    state.notes["external_claim_rows_already_read"] = result.already_read
+    _timed(state, "external_claims", started)
     return result
 
 
@@ -213,8 +236,10 @@ def claims(documents: pl.DataFrame, settings: Settings, state: RunState) -> pl.D
 def validate(
     documents: pl.DataFrame,
     claims_found: pl.DataFrame,
+    external: ExternalClaims,
     passages: pl.DataFrame,
     run_dir: Path,
+    history: History,
     state: RunState,
 ) -> tuple[dict[str, pl.DataFrame], CheckpointResult]:
     """Validate every published table; failing rows are quarantined, not dropped."""
@@ -228,12 +253,8 @@ def validate(
     documents = documents.filter(
         ~((pl.col("status") == "published") & pl.col("doc_id").is_in(rejected["doc_id"].implode()))
     )
-    known_docs = articles["doc_id"].implode()
-    claims_ok, bad_claims = split_valid(
-        claims_found.filter(pl.col("doc_id").is_in(known_docs)),
-        ClaimModel,
-        stage="claims",
-        uri_column="doc_id",
+    claims_ok, bad_claims = _validate_claims(
+        documents, articles, claims_found, external, history, state
     )
     passages_ok, bad_passages = split_valid(
         passages.select(list(BOILERPLATE)),
@@ -270,6 +291,45 @@ def index_tables(
         ),
         BOILERPLATE_INDEX: boilerplate_rows(passages),
     }
+
+
+def _validate_claims(
+    documents: pl.DataFrame,
+    articles: pl.DataFrame,
+    claims_found: pl.DataFrame,
+    external: ExternalClaims,
+    history: History,
+    state: RunState,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Ground built-in and external claims in their articles, then check the claims contract."""
+    rows = external.rows
+    referenced = history_articles(
+        history.snapshot, rows["doc_id"].drop_nulls(), rows["article_uri"].drop_nulls()
+    )
+    known = pl.concat([articles.select("doc_id", "source_uri", "clean_text"), referenced]).unique(
+        "doc_id", keep="first", maintain_order=True
+    )
+    # An article named by path resolves to its canonical: a claim about a copy is a claim about
+    # the article that is published (grounding then checks the sentence is in that text).
+    paths = pl.concat(
+        [
+            documents.select("source_uri", doc_id=pl.coalesce("duplicate_of", "doc_id")),
+            referenced.select("source_uri", "doc_id"),
+        ]
+    )
+    rows = resolve_doc_ids(rows, paths).with_columns(
+        claim_id=claim_id(), run_id=pl.lit(state.run_id)
+    )
+    built_in = claims_found.with_columns(
+        source_uri=pl.col("doc_id"), article_uri=pl.lit(None, dtype=pl.String)
+    )
+    both = pl.concat([built_in.select(list(EXTERNAL)), rows.select(list(EXTERNAL))])
+    grounded, ungrounded = ground_claims(both, known.select("doc_id", "clean_text"))
+    valid, invalid = split_valid(grounded, ClaimRowModel, stage="claims")
+    state.notes["claims_external_published"] = int(
+        valid["extractor"].str.starts_with("external:").sum()
+    )
+    return valid.select(list(CLAIMS)), pl.concat([ungrounded, invalid])
 
 
 @task(name="summarise", **STAGE)

@@ -189,3 +189,54 @@ def test_growing_feed_does_not_requarantine_old_bad_lines(newsdq, tmp_path: Path
     assert counts["already_ingested"] == 2 and counts["ingested"] == 1
     assert _table(out, "quarantine").height == 1
     assert _table(out, "documents").height == 2
+
+
+def test_external_claims_publish_the_good_rows_and_quarantine_the_bad(
+    newsdq, sample_inbox: Path, tmp_path: Path
+) -> None:
+    sentence = (
+        "Nearly 800 families have signed up for Hallin's voluntary evacuation scheme since "
+        "Monday, local officials said."
+    )
+    article = "courier-2025-03-14-border-buildup.txt"
+    rows = [
+        {"source_uri": article, "sentence": sentence, "quantity": 800, "claim_id": "good-1",
+         "unit": "families", "source": "local officials"},
+        {"source_uri": article, "sentence": sentence, "quantity": "many", "claim_id": "type"},
+        {"source_uri": article, "sentence": "Nearly 800 families left.", "quantity": 800,
+         "claim_id": "ungrounded"},
+        {"doc_id": "0123456789abcdef", "sentence": sentence, "quantity": 800,
+         "claim_id": "unknown"},
+        {"source_uri": article, "sentence": sentence, "quantity": -800, "claim_id": "negative"},
+        {"source_uri": article, "sentence": sentence, "quantity": 800, "claim_id": "twice",
+         "qualifier": "nearly"},
+        {"source_uri": article, "sentence": sentence, "quantity": 800, "claim_id": "twice",
+         "qualifier": "nearly"},
+    ]  # fmt: skip
+    (sample_inbox / "claims").mkdir()
+    (sample_inbox / "claims" / "llm.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in rows), "utf-8"
+    )
+    out = tmp_path / "out"
+    result = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert result.code == 0, result.stderr
+    claims = _table(out, "claims")
+    external = claims.filter(pl.col("extractor") == "external:llm.jsonl")
+    assert external["claim_id"].to_list() == ["good-1"]
+    good = external.row(0, named=True)
+    assert good["quantity_text"] == "800" and good["start"] is not None
+    documents = _table(out, "documents")
+    text = documents.filter(pl.col("doc_id") == good["doc_id"])["clean_text"][0]
+    assert text[good["start"] : good["end"]] == sentence
+    quarantine = _table(out, "quarantine").filter(pl.col("source_uri").str.starts_with("claims/"))
+    reasons = dict(zip(quarantine["source_uri"], quarantine["reason"], strict=True))
+    assert reasons["claims/llm.jsonl#2"] == "schema:dtype"
+    assert reasons["claims/llm.jsonl#3"] == "grounding:sentence_not_in_text"
+    assert reasons["claims/llm.jsonl#4"] == "grounding:unknown_doc_id"
+    assert reasons["claims/llm.jsonl#5"].startswith(("grounding:", "schema:"))
+    assert reasons["claims/llm.jsonl#6"] == reasons["claims/llm.jsonl#7"] == "schema:unique"
+    assert len(reasons) == len(rows) - 1  # every row is published or quarantined
+    # a second run reads the claim file no more
+    again = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert again.code == 0, again.stderr
+    assert _table(out, "claims").height == claims.height

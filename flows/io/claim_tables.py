@@ -1,0 +1,185 @@
+"""External claim tables dropped into the inbox's `claims/` folder (CSV, JSON lines, Parquet).
+
+Claims extracted elsewhere (by a language model, by hand) join the built-in ones and pass the
+same validation. A row names its article by `doc_id` or by `source_uri` (the article's inbox
+path, as in `documents.source_uri`) and carries at least `sentence` and `quantity`; `start`,
+`end`, `quantity_text`, `qualifier` (default `exact`), `unit`, `source`, `verb`, `claim_id`
+and `extractor` (default `external:<file name>`) are optional. A file is read once: its
+(path, sha256) goes to the `index/claim_files` ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from flows.core.schema import CLAIMS, QUARANTINE
+
+CLAIMS_DIR = "claims"
+CLAIM_FILES = "index/claim_files"  # the ledger table of claim files read
+STAGE = "external_claims"
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+LEDGER = pl.Schema({"source_uri": pl.String, "file_sha256": pl.String, "n_records": pl.Int64})
+# Claim rows before grounding: CLAIMS plus where each row came from.
+EXTERNAL = pl.Schema({**CLAIMS, "source_uri": pl.String, "article_uri": pl.String})
+_INTS = ("start", "end")
+_STRINGS = ("doc_id", "sentence", "quantity_text", "qualifier", "unit", "source", "verb",
+            "claim_id", "extractor")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ExternalClaims:
+    """Rows read from the claim tables, rows refused while reading, and the file ledger."""
+
+    rows: pl.DataFrame  # EXTERNAL
+    quarantine: pl.DataFrame  # QUARANTINE
+    files: pl.DataFrame  # LEDGER rows of the files read this run
+    already_read: int  # records of files read by an earlier run
+
+
+def read_claim_tables(inbox: Path, seen: pl.DataFrame | None = None) -> ExternalClaims:
+    """Read every claim table under `inbox/claims/` not already in the `seen` ledger."""
+    folder = inbox / CLAIMS_DIR
+    known = (
+        {}
+        if seen is None
+        else {
+            (u, s): n
+            for u, s, n in seen.select("source_uri", "file_sha256", "n_records").iter_rows()
+        }
+    )
+    rows: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    ledger: list[tuple[str, str, int]] = []
+    already = 0
+    paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    for path in paths:
+        uri = path.relative_to(inbox).as_posix()
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest()
+        if (uri, sha) in known:
+            already += known[(uri, sha)]
+            continue
+        records, refused = _records(uri, path.suffix.lower(), data)
+        ledger.append((uri, sha, len(records) + len(refused)))
+        for n, record in records:
+            row, why = _claim_row(record, f"{uri}#{n}", path.name)
+            if why is None:
+                rows.append(row)
+            else:
+                refused.append(_refusal(f"{uri}#{n}", why[0], why[1], record))
+        bad += refused
+    return ExternalClaims(
+        rows=pl.DataFrame(rows, schema=EXTERNAL),
+        quarantine=pl.DataFrame(bad, schema=QUARANTINE),
+        files=pl.DataFrame(ledger, schema=LEDGER, orient="row"),
+        already_read=already,
+    )
+
+
+def _records(uri: str, ext: str, data: bytes) -> tuple[list[tuple[int, dict]], list[dict]]:
+    """Parse a file into numbered records; a file or line that cannot be read is refused."""
+    fmt = FORMATS.get(ext)
+    if fmt is None:
+        return [], [_refusal(uri, "unreadable:unsupported_format", f"extension {ext!r}", None)]
+    try:
+        if fmt == "csv":
+            frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+            return list(enumerate(frame.to_dicts(), 1)), []
+        if fmt == "parquet":
+            return list(enumerate(pl.read_parquet(io.BytesIO(data)).to_dicts(), 1)), []
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        return [], [_refusal(uri, f"unreadable:bad_{fmt}", str(exc)[:300], None)]
+    records, refused = [], []
+    for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as exc:
+            refused.append(_refusal(f"{uri}#{n}", "unreadable:malformed_json", str(exc), None))
+            continue
+        if isinstance(value, dict):
+            records.append((n, value))
+        else:
+            refused.append(
+                _refusal(f"{uri}#{n}", "unreadable:not_an_object", type(value).__name__, None)
+            )
+    return records, refused
+
+
+def _claim_row(
+    record: dict[str, Any], uri: str, file_name: str
+) -> tuple[dict[str, Any], tuple[str, str] | None]:
+    """Type one record as an EXTERNAL row, or say why it cannot be (reason, detail)."""
+    row: dict[str, Any] = {"source_uri": uri, "article_uri": _text(record.get("source_uri"))}
+    for key in _STRINGS:
+        row[key] = _text(record.get(key))
+    for key in _INTS:
+        value = record.get(key)
+        try:
+            row[key] = None if _blank(value) else int(str(value).strip())
+        except ValueError:
+            return row, ("schema:dtype", f"{key}={value!r} is not an integer")
+    value = record.get("quantity")
+    try:
+        row["quantity"] = None if _blank(value) else float(str(value).replace(",", ""))
+    except ValueError:
+        return row, ("schema:dtype", f"quantity={value!r} is not a number")
+    if row["quantity"] is None or not math.isfinite(row["quantity"]):
+        return row, ("schema:not_nullable", f"quantity={value!r}: a finite number is required")
+    if not row["sentence"]:
+        return row, ("schema:not_nullable", "sentence is missing")
+    if row["doc_id"] is None and row["article_uri"] is None:
+        return row, ("schema:not_nullable", "neither doc_id nor source_uri names the article")
+    row["qualifier"] = row["qualifier"] or "exact"
+    row["extractor"] = row["extractor"] or f"external:{file_name}"
+    row["run_id"] = None
+    return row, None
+
+
+def claim_id() -> pl.Expr:
+    """Return the given claim_id, else a stable id from the article, sentence, quantity, source."""
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("doc_id", "sentence", "quantity")]
+    key = pl.concat_str([*parts, pl.col("source").fill_null("")], separator="\x1f")
+    derived = key.map_elements(
+        lambda k: "x" + hashlib.blake2b(k.encode(), digest_size=8).hexdigest(),
+        return_dtype=pl.String,
+    )
+    return pl.coalesce(pl.col("claim_id"), derived)
+
+
+def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series) -> pl.DataFrame:
+    """Return published articles (`doc_id`, `source_uri`, `clean_text`) named by external rows."""
+    columns = {"doc_id": pl.String, "source_uri": pl.String, "clean_text": pl.String}
+    files = sorted((snapshot / "articles").glob("*/*.parquet")) if snapshot else []
+    if not files or (doc_ids.len() == 0 and uris.len() == 0):
+        return pl.DataFrame(schema=columns)
+    wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
+    return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str | None:
+    return None if _blank(value) else str(value).strip()
+
+
+def _refusal(uri: str, reason: str, detail: str, record: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "source_uri": uri,
+        "stage": STAGE,
+        "reason": reason,
+        "detail": detail,
+        "record": None if record is None else json.dumps(record, default=str)[:2000],
+        "run_id": None,
+    }
