@@ -8,8 +8,10 @@ written where the caller says. The polars frame is converted to pandas at this o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -20,6 +22,7 @@ from typing import Any
 import polars as pl
 
 from checks.errors import SchemaContractError
+from flows.core.claims import QUALIFIERS
 
 ERROR = "error"
 WARNING = "warning"
@@ -46,6 +49,16 @@ class ExpectationOutcome:
     severity: str  # "error" or "warning"
     unexpected_count: int | None
     sample: list[str]  # a few failing values, "<value> (doc_id=<id>)"; an exception message
+    suite: str = "documents"  # the table it was checked on
+
+
+@dataclass(frozen=True)
+class Suite:
+    """One table checked by the checkpoint: its name, rows and expectations."""
+
+    name: str
+    frame: pl.DataFrame
+    expectations: Sequence[ExpectationSpec]
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,68 @@ DOCUMENTS_EXPECTATIONS: tuple[ExpectationSpec, ...] = (
 )
 
 
+def claims_expectations(
+    n_articles: int, max_per_article: float = 50.0
+) -> tuple[ExpectationSpec, ...]:
+    """Return the claims suite for a run that published `n_articles` articles."""
+    return (
+        # A page of tables can carry many figures; far more than this per article is an
+        # extractor (or an external file) gone wrong, which a reviewer should look at.
+        ExpectationSpec(
+            "ExpectTableRowCountToBeBetween",
+            None,
+            WARNING,
+            {"min_value": 0, "max_value": max(1, int(max_per_article * n_articles))},
+        ),
+        ExpectationSpec(_NOT_NULL, "claim_id", ERROR),
+        ExpectationSpec("ExpectColumnValuesToBeUnique", "claim_id", ERROR),
+        ExpectationSpec(_NOT_NULL, "doc_id", ERROR),
+        ExpectationSpec(_NOT_NULL, "sentence", ERROR),
+        ExpectationSpec(_NOT_NULL, "quantity", ERROR),
+        ExpectationSpec("ExpectColumnValuesToBeBetween", "quantity", ERROR, {"min_value": 0}),
+        ExpectationSpec(
+            "ExpectColumnValuesToBeInSet", "qualifier", ERROR, {"value_set": list(QUALIFIERS)}
+        ),
+        # Null rates: most news figures are attributed and count something; a drop in either
+        # means the extractor lost its footing on new input.
+        ExpectationSpec(_NOT_NULL, "unit", WARNING, {"mostly": 0.7}),
+        ExpectationSpec(_NOT_NULL, "source", WARNING, {"mostly": 0.4}),
+        # Quantity distribution: the typical figure is a count of people or things, not a
+        # year or an amount of money mistaken for one.
+        ExpectationSpec(
+            "ExpectColumnMedianToBeBetween", "quantity", WARNING, {"min_value": 1, "max_value": 1e5}
+        ),
+    )
+
+
+def expectation_key(suite: str, spec: ExpectationSpec) -> str:
+    """Return the name a config uses for an expectation: `<suite>.<snake_type>[.<column>]`."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", spec.expectation).lower()
+    return f"{suite}.{name}" + (f".{spec.column}" if spec.column else "")
+
+
+def with_severities(
+    suites: Sequence[Suite], warn: Sequence[str] = (), block: Sequence[str] = ()
+) -> list[Suite]:
+    """Override severities by key (`expectation_key`): `warn` only reports, `block` blocks.
+
+    Raises ValueError for a key no suite has, so a typo in the config cannot pass silently.
+    """
+    keys = {expectation_key(s.name, e) for s in suites for e in s.expectations}
+    unknown = sorted(set(warn) - keys | set(block) - keys)
+    if unknown:
+        raise ValueError(f"unknown expectation(s) {unknown}; known: {sorted(keys)}")
+    out = []
+    for suite in suites:
+        specs = []
+        for spec in suite.expectations:
+            key = expectation_key(suite.name, spec)
+            severity = ERROR if key in block else WARNING if key in warn else spec.severity
+            specs.append(dataclasses.replace(spec, severity=severity))
+        out.append(Suite(suite.name, suite.frame, tuple(specs)))
+    return out
+
+
 def run_documents_checkpoint(
     documents: pl.DataFrame,
     docs_dir: Path,
@@ -83,17 +158,23 @@ def run_documents_checkpoint(
     suite_name: str = "documents",
     expectations: Sequence[ExpectationSpec] = DOCUMENTS_EXPECTATIONS,
 ) -> CheckpointResult:
-    """Run the documents suite as a checkpoint; write Data Docs to `docs_dir` (index.html).
+    """Run the documents suite alone as a checkpoint (see `run_checkpoint`)."""
+    return run_checkpoint([Suite(suite_name, documents, expectations)], docs_dir)
 
-    Raises SchemaContractError, before importing GE, when a column the suite reads is missing.
+
+def run_checkpoint(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:
+    """Run the suites as one checkpoint; write one Data Docs site to `docs_dir` (index.html).
+
+    Raises SchemaContractError, before importing GE, when a column a suite reads is missing.
     Works offline. The Data Docs pages reference CSS/JS on external hosts, so offline they render
     unstyled; the outcomes returned here are the reviewable result.
     """
-    missing = sorted({s.column for s in expectations if s.column} - set(documents.columns))
-    if missing:
-        raise SchemaContractError(
-            f"{suite_name} checkpoint: missing column(s) {', '.join(map(repr, missing))}"
-        )
+    for one in suites:
+        missing = sorted({s.column for s in one.expectations if s.column} - set(one.frame.columns))
+        if missing:
+            raise SchemaContractError(
+                f"{one.name} checkpoint: missing column(s) {', '.join(map(repr, missing))}"
+            )
     docs_dir = Path(docs_dir).resolve()
     docs_dir.mkdir(parents=True, exist_ok=True)
     with _quiet(), tempfile.TemporaryDirectory(prefix="newsdq-gx-") as project_dir:
@@ -119,58 +200,67 @@ def run_documents_checkpoint(
         }
         context.add_data_docs_site("newsdq", site_config)
 
-        batch_definition = (
-            context.data_sources.add_pandas("newsdq")
-            .add_dataframe_asset(suite_name)
-            .add_batch_definition_whole_dataframe("whole")
-        )
-        suite = context.suites.add(gx.ExpectationSuite(name=suite_name))
-        specs_by_id: dict[str, tuple[int, ExpectationSpec]] = {}
-        for position, spec in enumerate(expectations):
-            kwargs = dict(spec.kwargs)
-            if spec.column is not None:
-                kwargs["column"] = spec.column
-            expectation = getattr(gxe, spec.expectation)(
-                severity=_GX_SEVERITY[spec.severity], **kwargs
-            )
-            added = suite.add_expectation(expectation)
-            specs_by_id[str(added.id)] = (position, spec)
-        validation = context.validation_definitions.add(
-            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=suite)
-        )
-        checkpoint = context.checkpoints.add(
-            gx.Checkpoint(
-                name=suite_name,
-                validation_definitions=[validation],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-                result_format={
-                    "result_format": "SUMMARY",
-                    "partial_unexpected_count": _SAMPLE_SIZE,
-                },
-            )
-        )
-        result = checkpoint.run(batch_parameters={"dataframe": documents.to_pandas()})
-
-    doc_ids = documents["doc_id"] if "doc_id" in documents.columns else None
-    ranked: list[tuple[int, ExpectationOutcome]] = []
-    for run_result in result.run_results.values():
-        for item in run_result.results:
-            config = item.expectation_config
-            assert config is not None
-            position, spec = specs_by_id[str(config.id)]
-            ranked.append(
+        source = context.data_sources.add_pandas("newsdq")
+        specs_by_id: dict[str, tuple[int, ExpectationSpec, Suite]] = {}
+        validations = []
+        position = 0
+        for one in suites:
+            asset = source.add_dataframe_asset(one.name)
+            batch_definition = asset.add_batch_definition_whole_dataframe("whole")
+            suite = context.suites.add(gx.ExpectationSuite(name=one.name))
+            for spec in one.expectations:
+                kwargs = dict(spec.kwargs)
+                if spec.column is not None:
+                    kwargs["column"] = spec.column
+                expectation = getattr(gxe, spec.expectation)(
+                    severity=_GX_SEVERITY[spec.severity], **kwargs
+                )
+                added = suite.add_expectation(expectation)
+                specs_by_id[str(added.id)] = (position, spec, one)
+                position += 1
+            validations.append(
                 (
-                    position,
-                    ExpectationOutcome(
-                        expectation=str(config.type),
-                        column=config.kwargs.get("column"),
-                        success=bool(item.success),
-                        severity=spec.severity,
-                        unexpected_count=_unexpected_count(item.result),
-                        sample=_sample(item, doc_ids),
+                    one,
+                    context.validation_definitions.add(
+                        gx.ValidationDefinition(name=one.name, data=batch_definition, suite=suite)
                     ),
                 )
             )
+        ranked: list[tuple[int, ExpectationOutcome]] = []
+        for one, validation in validations:
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=one.name,
+                    validation_definitions=[validation],
+                    actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+                    result_format={
+                        "result_format": "SUMMARY",
+                        "partial_unexpected_count": _SAMPLE_SIZE,
+                    },
+                )
+            )
+            result = checkpoint.run(batch_parameters={"dataframe": one.frame.to_pandas()})
+            doc_ids = one.frame["doc_id"] if "doc_id" in one.frame.columns else None
+            for run_result in result.run_results.values():
+                for item in run_result.results:
+                    config = item.expectation_config
+                    assert config is not None
+                    rank, spec, _ = specs_by_id[str(config.id)]
+                    ranked.append(
+                        (
+                            rank,
+                            ExpectationOutcome(
+                                expectation=str(config.type),
+                                column=config.kwargs.get("column"),
+                                success=bool(item.success),
+                                severity=spec.severity,
+                                unexpected_count=_unexpected_count(item.result),
+                                sample=_sample(item, doc_ids),
+                                suite=one.name,
+                            ),
+                        )
+                    )
+
     outcomes = [outcome for _, outcome in sorted(ranked, key=lambda pair: pair[0])]
     index = docs_dir / "index.html"
     return CheckpointResult(

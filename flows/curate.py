@@ -84,7 +84,7 @@ def curate_news(
         found = tasks.claims(documents, settings, state)
         crash_point("stage:claims")
         tables, checkpoint = tasks.validate(
-            documents, found, external, passages, run_dir, history, state
+            documents, found, external, passages, run_dir, history, settings, state
         )
         context = {
             "inbox": str(inbox),

@@ -11,7 +11,14 @@ import polars as pl
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from checks.expectations import CheckpointResult, run_documents_checkpoint
+from checks.expectations import (
+    DOCUMENTS_EXPECTATIONS,
+    CheckpointResult,
+    Suite,
+    claims_expectations,
+    run_checkpoint,
+    with_severities,
+)
 from checks.grounding import ground_claims, resolve_doc_ids
 from checks.models import (
     ArticleModel,
@@ -35,15 +42,18 @@ from flows.core.dedup import (
     searchable,
 )
 from flows.core.drops import drop_where, forget_repeats
+from flows.core.errors import ConfigError
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
+from flows.core.timeline import claim_timeline, topic_of
 from flows.io.claim_tables import (
     CLAIM_FILES,
     EXTERNAL,
     ExternalClaims,
     claim_id,
     history_articles,
+    history_timeline,
     read_claim_tables,
 )
 from flows.io.index import (
@@ -240,6 +250,7 @@ def validate(
     passages: pl.DataFrame,
     run_dir: Path,
     history: History,
+    settings: Settings,
     state: RunState,
 ) -> tuple[dict[str, pl.DataFrame], CheckpointResult]:
     """Validate every published table; failing rows are quarantined, not dropped."""
@@ -263,12 +274,29 @@ def validate(
         uri_column="doc_id",
     )
     state.quarantine += [bad_docs, bad_articles, bad_claims, bad_passages]
-    checkpoint = run_documents_checkpoint(documents, run_dir / "data_docs")
+    suites = [
+        Suite("documents", documents, DOCUMENTS_EXPECTATIONS),
+        Suite(
+            "claims",
+            claims_ok,
+            claims_expectations(articles.height, settings.validation.max_claims_per_article),
+        ),
+    ]
+    try:
+        suites = with_severities(suites, settings.validation.warn, settings.validation.block)
+    except ValueError as exc:
+        raise ConfigError(f"[validation] {exc}") from exc
+    checkpoint = run_checkpoint(suites, run_dir / "data_docs")
     _timed(state, "validate", started)
+    dates = state.notes.pop("claim_dates")
+    topics = claims_ok.select(topic_of(pl.col("unit")).drop_nulls().unique()).to_series()
+    timeline = claim_timeline(claims_ok, dates, history_timeline(history.snapshot, topics))
+    state.notes["claim_conflicts"] = int(timeline["conflict"].sum())
     tables = {
         "documents": documents,
         "articles": articles,
         "claims": claims_ok,
+        "claim_timeline": timeline.with_columns(run_id=pl.lit(state.run_id)),
         "boilerplate": passages_ok,
     }
     return tables, checkpoint
@@ -306,9 +334,9 @@ def _validate_claims(
     referenced = history_articles(
         history.snapshot, rows["doc_id"].drop_nulls(), rows["article_uri"].drop_nulls()
     )
-    known = pl.concat([articles.select("doc_id", "source_uri", "clean_text"), referenced]).unique(
-        "doc_id", keep="first", maintain_order=True
-    )
+    known = pl.concat(
+        [articles.select("doc_id", "source_uri", "clean_text", "published_date"), referenced]
+    ).unique("doc_id", keep="first", maintain_order=True)
     # An article named by path resolves to its canonical: a claim about a copy is a claim about
     # the article that is published (grounding then checks the sentence is in that text).
     paths = pl.concat(
@@ -329,6 +357,7 @@ def _validate_claims(
     state.notes["claims_external_published"] = int(
         valid["extractor"].str.starts_with("external:").sum()
     )
+    state.notes["claim_dates"] = known.select("doc_id", "published_date")
     return valid.select(list(CLAIMS)), pl.concat([ungrounded, invalid])
 
 
@@ -369,6 +398,7 @@ def summarise(
         "tables": {name: frame.height for name, frame in tables.items()},
         "expectations": [
             {
+                "suite": o.suite,
                 "expectation": o.expectation,
                 "column": o.column,
                 "severity": o.severity,

@@ -321,3 +321,47 @@ def test_checkpoint_reports_failed_expectations(tmp_path: Path) -> None:
 def test_checkpoint_rejects_frames_without_the_suite_columns(tmp_path: Path) -> None:
     with pytest.raises(SchemaContractError, match="clean_text"):
         run_documents_checkpoint(documents(doc(1)).drop("clean_text"), tmp_path)
+
+
+def test_claims_suite_blocks_on_errors_and_severities_can_be_overridden(tmp_path: Path) -> None:
+    from checks.expectations import Suite, claims_expectations, run_checkpoint, with_severities
+
+    bad = pl.DataFrame(
+        [claim(1, source=None), claim(2, claim_id="claim-1", qualifier="roughly", source=None)],
+        schema=CLAIMS,
+    )
+    suites = [Suite("claims", bad, claims_expectations(n_articles=2))]
+    result = run_checkpoint(suites, tmp_path / "docs")
+    failed = {(o.expectation, o.column) for o in result.outcomes if not o.success}
+    assert failed == {
+        ("expect_column_values_to_be_unique", "claim_id"),
+        ("expect_column_values_to_be_in_set", "qualifier"),
+        ("expect_column_values_to_not_be_null", "source"),
+    }
+    assert not result.success and {o.suite for o in result.outcomes} == {"claims"}
+    relaxed = with_severities(
+        suites,
+        warn=[
+            "claims.expect_column_values_to_be_unique.claim_id",
+            "claims.expect_column_values_to_be_in_set.qualifier",
+        ],
+    )
+    assert run_checkpoint(relaxed, tmp_path / "docs2").success
+    # a warning can be made blocking too, and a mistyped key is refused
+    strict = with_severities(suites, block=["claims.expect_column_values_to_not_be_null.source"])
+    severity = {(e.expectation, e.column): e.severity for e in strict[0].expectations}
+    assert severity[("ExpectColumnValuesToNotBeNull", "source")] == "error"
+    with pytest.raises(ValueError, match="unknown expectation"):
+        with_severities(suites, warn=["claims.expect_nothing"])
+
+
+def test_too_many_claims_per_article_is_a_warning(tmp_path: Path) -> None:
+    from checks.expectations import Suite, claims_expectations, run_checkpoint
+
+    many = pl.DataFrame([claim(n) for n in range(1, 8)], schema=CLAIMS)
+    result = run_checkpoint(
+        [Suite("claims", many, claims_expectations(n_articles=1, max_per_article=5))],
+        tmp_path / "docs",
+    )
+    count = next(o for o in result.outcomes if o.expectation.startswith("expect_table_row"))
+    assert not count.success and count.severity == "warning" and result.success

@@ -159,10 +159,10 @@ def test_split_sentences_covers_every_visible_character(text: str, max_chars: in
         ("Ostrel sent 10,000 troops to the border.", 10_000, "10,000", "troops"),
         ("Officials counted 3000 refugees at the crossing.", 3000, "3000", "refugees"),
         ("Rebels fired 1.5 million rounds last year.", 1_500_000, "1.5 million", "rounds"),
-        ("The convoy carried 11k litres of fuel.", 11_000, "11k", "litres"),
+        ("The storm cut power to 11k households.", 11_000, "11k", "households"),
         ("One million people fled the city.", 1_000_000, "One million", "people"),
         ("The strike killed six soldiers.", 6, "six", "soldiers"),
-        ("A dozen drones were shot down.", 12, "A dozen", "drones"),
+        ("A dozen drones were shot down.", 12, "A dozen", "drones shot down"),
         (
             "A couple of thousand volunteers arrived.",
             2000,
@@ -189,7 +189,7 @@ def test_split_sentences_covers_every_visible_character(text: str, max_chars: in
         ("It hit three military training sites.", 3, "three", "military training sites"),
         ("Rebels freed 40 of the hostages.", 40, "40", "hostages"),
         ("A couple of thousand more were heading there.", 2000, "A couple of thousand", None),
-        ("Losses were upwards of 500,000 at this point.", 500_000, "500,000", None),
+        ("Losses were upwards of 500,000 at this point.", 500_000, "500,000", "Losses"),
     ],
 )
 def test_quantity_forms(text: str, quantity: float, quantity_text: str, unit: str | None) -> None:
@@ -513,6 +513,250 @@ def test_nested_attribution_prefers_the_nearest_reporting_verb() -> None:
     )
     row = only_claim(text)
     assert (row["source"], row["verb"]) == ("Sources in Varnia", "claimed")
+
+
+# --------------------------------------------------------------------------------------------
+# The patterns of the extraction issue, one invented sentence each
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity", "qualifier", "unit"),
+    [
+        pytest.param(
+            "Marovia sent 10,000 soldiers north.", 10_000, "exact", "soldiers", id="comma"
+        ),
+        pytest.param("Storms cut power to 11k homes in Quell.", 11_000, "exact", "homes", id="11k"),
+        pytest.param("The raid killed six guards.", 6, "exact", "guards", id="six"),
+        pytest.param(
+            "One million leaflets fell on Dravny.", 1_000_000, "exact", "leaflets", id="one-million"
+        ),
+        pytest.param(
+            "A couple of thousand sappers dug in.",
+            2000,
+            "approximate",
+            "sappers",
+            id="couple-of-thousand-is-approximate",
+        ),
+        pytest.param("About 90 barges sank.", 90, "approximate", "barges", id="approximate"),
+        pytest.param("At least 17 medics died.", 17, "at_least", "medics died", id="at-least"),
+        pytest.param("More than 300 rafts left.", 300, "more_than", "rafts", id="more-than"),
+        pytest.param("At most 40 inspectors may enter.", 40, "at_most", "inspectors", id="at-most"),
+        pytest.param("Fewer than 70 pilots remain.", 70, "at_most", "pilots", id="fewer-than"),
+        pytest.param("Up to 2,500 conscripts may follow.", 2500, "up_to", "conscripts", id="up-to"),
+        pytest.param("As many as 900 cadets enrolled.", 900, "up_to", "cadets", id="as-many-as"),
+        pytest.param("Nearly 450 lorries queued.", 450, "nearly", "lorries", id="nearly"),
+    ],
+)
+def test_issue_number_formats_and_qualifiers(
+    text: str, quantity: float, qualifier: str, unit: str
+) -> None:
+    row = only_claim(text)
+    assert (row["quantity"], row["qualifier"], row["unit"]) == (quantity, qualifier, unit)
+
+
+@pytest.mark.parametrize(
+    ("text", "quantity", "unit", "source", "verb"),
+    [
+        pytest.param(
+            "The Quell Border Agency said 4,300 herders had crossed.",
+            4300,
+            "herders",
+            "The Quell Border Agency",
+            "said",
+            id="source-before",
+        ),
+        pytest.param(
+            "Some 800 frigates are at sea, the Dravny Admiralty claimed.",
+            800,
+            "frigates",
+            "the Dravny Admiralty",
+            "claimed",
+            id="source-after",
+        ),
+        pytest.param(
+            "“We lost 35 trucks on the pass,” said quartermaster Olek Brin.",
+            35,
+            "trucks",
+            "quartermaster Olek Brin",
+            "said",
+            id="across-quote",
+        ),
+        pytest.param(
+            "According to Marovia's Coastguard Office, 62 sailors were rescued.",
+            62,
+            "sailors rescued",
+            "Marovia's Coastguard Office",
+            "according to",
+            id="according-to",
+        ),
+        pytest.param(
+            "The harbour board estimated that 7,400 crates were lost.",
+            7400,
+            "crates",
+            "The harbour board",
+            "estimated",
+            id="estimated",
+        ),
+        pytest.param(
+            "Dravny's navy confirmed 12 patrol boats had been sunk.",
+            12,
+            "patrol boats",
+            "Dravny's navy",
+            "confirmed",
+            id="confirmed",
+        ),
+        pytest.param(
+            "The Tollan Courier reported that 140 cadets deserted.",
+            140,
+            "cadets",
+            "The Tollan Courier",
+            "reported",
+            id="reported",
+        ),
+        pytest.param(
+            "Mayor Ines Kovar told reporters 55 families had been evacuated.",
+            55,
+            "families evacuated",
+            "Mayor Ines Kovar",
+            "told",
+            id="told",
+        ),
+        pytest.param(
+            "The guild put the figure lower, saying roughly 2,700 weavers had walked out.",
+            2700,
+            "weavers",
+            "The guild",
+            "saying",
+            id="participle-reports-for-the-subject",
+        ),
+        pytest.param(
+            "The mill had closed, Rena Vost said, adding that 430 looms were idle.",
+            430,
+            "looms",
+            "Rena Vost",
+            "adding",
+            id="participle-after-attribution",
+        ),
+    ],
+)
+def test_issue_attribution_patterns(
+    text: str, quantity: float, unit: str, source: str, verb: str
+) -> None:
+    row = only_claim(text)
+    assert (row["quantity"], row["unit"], row["source"], row["verb"]) == (
+        quantity,
+        unit,
+        source,
+        verb,
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param(
+            "The Quell Farmers' League, which has 9,000 members, said that prices fell.", id="aside"
+        ),
+        pytest.param(
+            "Pell Arvid told a rally of some 6,000 supporters that he would win.", id="audience"
+        ),
+    ],
+)
+def test_numbers_the_writer_adds_around_an_attribution_are_unattributed(text: str) -> None:
+    row = only_claim(text)
+    assert (row["source"], row["verb"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("Convoys from Quell arrived on 4 May, the agency said.", id="date"),
+        pytest.param("The dam was finished in 1964, officials said.", id="year"),
+        pytest.param("The bridge was built in 1857.", id="old-year"),
+        pytest.param("The 71-year-old admiral resigned, the navy said.", id="age"),
+        pytest.param("The skipper has sailed since he was 14.", id="age-since-he-was"),
+        pytest.param("Pensions go to people over 67 in Dravny.", id="age-people-over"),
+        pytest.param("Turnout fell to 41% in Marovia, the commission said.", id="percentage"),
+        pytest.param("The port lost $4.2 billion, the harbour board said.", id="money"),
+        pytest.param("The barrage began at 04:15, the army said.", id="time-colon"),
+        pytest.param("Curfew starts at 9pm, police said.", id="time-pm"),
+        pytest.param("The column stopped 15 kilometres from Tollan.", id="distance"),
+        pytest.param("Floods covered 8,000 hectares of rye.", id="area"),
+        pytest.param("Up to 90 millimetres of rain fell overnight.", id="rainfall"),
+        pytest.param("The Quell index closed at 4812.37 on Friday.", id="index-value"),
+        pytest.param("The bloc ended three short of a majority.", id="short-of"),
+        pytest.param("One Dravny official said talks would resume.", id="counts-the-source"),
+    ],
+)
+def test_issue_exclusions_are_never_counted(text: str) -> None:
+    assert claims_of(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "The bloc would take 88 of the 150 seats.",
+            [(88, "seats"), (150, "seats")],
+            id="partitive-number",
+        ),
+        pytest.param(
+            "Cranes are planned at two of the harbour's six quays.",
+            [(2, "quays"), (6, "quays")],
+            id="partitive-possessive",
+        ),
+        pytest.param(
+            "About 700 of Tollan's 5,200 residents left.",
+            [(700, "residents"), (5200, "residents")],
+            id="partitive-name-possessive",
+        ),
+        pytest.param(
+            "Nine drones came over, and two of them were shot down.",
+            [(9, "drones"), (2, "shot down")],
+            id="partitive-pronoun-outcome",
+        ),
+        pytest.param(
+            "Four guards were killed and 19 were injured.",
+            [(4, "guards killed"), (19, "injured")],
+            id="outcome-without-noun",
+        ),
+        pytest.param(
+            "Marovian casualties and losses are “upwards of 80,000”.",
+            [(80_000, "Marovian casualties and losses")],
+            id="copula-subject",
+        ),
+        pytest.param(
+            "The motion passed by 212 votes to 31.",
+            [(212, "votes"), (31, "votes")],
+            id="elliptical-same-sentence",
+        ),
+        pytest.param(
+            "Quell says it holds 460 prisoners. Dravny says it holds fewer than 300.",
+            [(460, "prisoners"), (300, "prisoners")],
+            id="elliptical-next-sentence",
+        ),
+        pytest.param(
+            "Marovia sent 500 engineers. Roads were shut. Rain fell. Snow fell. Later 700 came.",
+            [(500, "engineers"), (700, None)],
+            id="elliptical-too-far-back",
+        ),
+        pytest.param(
+            "The broadcaster sent 12 vans. It airs on Radio 4.",
+            [(12, "vans"), (4, None)],
+            id="no-unit-for-a-label",
+        ),
+        pytest.param(
+            "Guards killed 14 intruders, local officials said.",
+            [(14, "intruders")],
+            id="outcome-before-number-stays-out",
+        ),
+    ],
+)
+def test_units_of_partitives_outcomes_and_ellipses(
+    text: str, expected: list[tuple[float, str | None]]
+) -> None:
+    assert [(r["quantity"], r["unit"]) for r in claims_of(text)] == expected
 
 
 # --------------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def published(newsdq, tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.
     result = newsdq("run", "--inbox", str(inbox), "--out", str(out))
     assert result.code == 0, result.stderr
     return {
-        t: pl.read_parquet(f"{out}/{t}/**/*.parquet") for t in ("documents", "articles", "claims")
+        t: pl.read_parquet(f"{out}/{t}/**/*.parquet")
+        for t in ("documents", "articles", "claims", "claim_timeline")
     }
 
 
@@ -81,6 +82,16 @@ def test_contained_in_matches_labels(published) -> None:
     assert found == {f: doc_of[c] for f, c in LABELS["contained_in"].items()}
     # a contained report stays published: it is not a copy of the live blog
     assert all(_by_uri(docs, "is_canonical")[f] for f in LABELS["contained_in"])
+
+
+def test_claim_timeline_covers_the_claims_with_a_counted_thing(published) -> None:
+    claims, timeline = published["claims"], published["claim_timeline"]
+    with_unit = claims.filter(pl.col("unit").is_not_null())["claim_id"].sort().to_list()
+    assert timeline["claim_id"].sort().to_list() == with_unit
+    assert (timeline["conflict"] == (timeline["conflicts_with"].list.len() > 0)).all()
+    # a conflict is symmetric within a run: both figures are flagged
+    flagged = set(timeline.filter(pl.col("conflict"))["claim_id"])
+    assert {c for cs in timeline["conflicts_with"].to_list() for c in cs} <= flagged
 
 
 def test_titles_and_dates_match_labels(published) -> None:

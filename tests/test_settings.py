@@ -34,3 +34,12 @@ def test_overrides_apply() -> None:
 def test_bad_overrides_are_refused(data: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         settings_from_dict(data)
+
+
+def test_validation_severities_are_lists_of_keys_and_not_both() -> None:
+    s = settings_from_dict({"validation": {"warn": ["claims.expect_x"], "block": []}})
+    assert s.validation.warn == ("claims.expect_x",)
+    with pytest.raises(ConfigError, match="both warn and block"):
+        settings_from_dict({"validation": {"warn": ["a.b"], "block": ["a.b"]}})
+    with pytest.raises(ConfigError, match="expected tuple"):
+        settings_from_dict({"validation": {"warn": "claims.expect_x"}})

@@ -3,13 +3,17 @@
 `extract_claims` splits each document's `clean_text` into sentences (`split_sentences`), finds the
 counted quantities in every sentence ("about 12,000 troops", "a couple of thousand", "six
 soldiers") and attributes each to a source ("the Pentagon said", "according to police", a quote
-followed by "the minister said"). Numbers that are not counts are skipped: years, dates, ages,
-percentages, money, clock times, durations, ordinals and compound modifiers ("three-year"), numbers
-in names ("G7", "F-16", "Resolution 2231"), "one" used as a pronoun, and vague amounts ("hundreds
-of", "thousands of", "dozens").
+followed by "the minister said", "..., saying"). Numbers that are not counts are skipped: years,
+dates, ages, percentages, money, clock times, durations, measurements ("20 kilometres"), index
+values ("closed at 6709.93"), ordinals and compound modifiers ("three-year"), numbers in names
+("G7", "F-16", "Resolution 2231"), "one" used as a pronoun, numbers that count the sources
+("one official said"), and vague amounts ("hundreds of", "thousands of", "dozens").
 
 Everything here is a heuristic over surface text (no tagger, no coreference): pronoun sources stay
-pronouns ("he"), and units are the words after the number up to the first function word or verb.
+pronouns ("he"), and units are the words after the number up to the first function word or verb;
+a count without such words takes the outcome after it ("27 were injured"), the subject before a
+copula ("losses were upwards of 500,000"), or, when elliptical ("141 votes to 52", "fewer than
+200."), the unit of the count just before it.
 """
 
 from __future__ import annotations
@@ -242,6 +246,8 @@ _ATTRIBUTION_VERBS = frozenset(
         "declared", "disclosed", "revealed", "reveals", "tweeted", "asked",
     }
 )  # fmt: skip
+# Participles that attribute to the sentence's subject after a comma ("..., saying 300 ...").
+_PARTICIPLE_VERBS = frozenset({"saying", "adding", "warning", "claiming", "estimating"})
 _BY_VERBS = frozenset({"reported", "confirmed", "estimated", "claimed", "stated", "announced"})
 # A short attribution clause after a closing quote, up to the next terminator.
 _ATTRIBUTION_TAIL_RE = re.compile(
@@ -343,7 +349,7 @@ _OUTCOMES = frozenset(
         "killed", "wounded", "injured", "dead", "died", "missing", "displaced", "detained",
         "arrested", "captured", "evacuated", "rescued", "hospitalised", "hospitalized",
         "executed", "abducted", "kidnapped", "deported", "imprisoned", "jailed", "freed",
-        "released", "affected", "infected", "stranded", "hurt", "slain",
+        "released", "affected", "infected", "stranded", "hurt", "slain", "downed", "shot down",
     }
 )  # fmt: skip
 # -ed words that also work as adjectives before a noun ("armed men", "displaced people").
@@ -377,6 +383,21 @@ _DURATIONS = frozenset(
         "decades", "century", "centuries", "millennium", "millennia", "night", "nights",
     }
 )  # fmt: skip
+# Units of measure: "20 kilometres", "25,000 hectares", "180 millimetres of rain" are sizes, not
+# counts of things (mass stays: "900 tonnes of aid" is how aid deliveries are counted; "foot"
+# stays out for "500 foot soldiers").
+_MEASURES = frozenset(
+    {
+        "metre", "metres", "meter", "meters", "kilometre", "kilometres", "kilometer",
+        "kilometers", "km", "kms", "centimetre", "centimetres", "centimeter", "centimeters", "cm",
+        "millimetre", "millimetres", "millimeter", "millimeters", "mm", "mile", "miles", "yard",
+        "yards", "feet", "ft", "inch", "inches", "hectare", "hectares", "ha", "acre",
+        "acres", "litre", "litres", "liter", "liters", "gallon", "gallons", "barrel", "barrels",
+        "degree", "degrees", "knots", "mph", "kph", "km/h", "square", "cubic", "sq",
+    }
+)  # fmt: skip
+# Words after a number that are no counted thing ("four short of a majority", "two apiece").
+_NOT_UNIT_AFTER_RE = re.compile(r"\s+(?i:(?:short|shy)\s+of|apiece)\b")
 # Heads of a source noun phrase that may carry a prepositional tail ("officials in Kyiv",
 # "sources on the Ukrainian side", "the mayor of Kharkiv").
 _SOURCE_HEADS = frozenset(
@@ -545,6 +566,14 @@ _YEAR_CONTEXT_RE = re.compile(
 )
 _AGE_BEFORE_RE = re.compile(r"(?i:\b(?:aged|age|ages)\s*)$")
 _AGE_AFTER_RE = re.compile(r"^\s*(?i:years?|yrs)[\s-]+old\b")
+_LABEL_NAME_BEFORE_RE = re.compile(r"(?<=\S)\s+[A-Z][\w’'\-]*\s+$|(?i:\bthe\s+)$")
+_NUMBER_AFTER_RE = re.compile(r"[\s,\-–]*[0-9]")
+_DECIMAL_RE = re.compile(r"[0-9,]+\.[0-9]+")
+_AGE_PRONOUN_BEFORE_RE = re.compile(
+    r"(?i:\b(?:he|she|I|they|we)\s+(?:was|were|is|turned|turns|had\s+turned)\s*"
+    r"|\b(?:people|voters|those|men|women|adults|workers|anyone|everyone)\s+(?:over|under"
+    r"|above|below)\s+(?:the\s+age\s+of\s+)?)$"
+)
 _APPOSITIVE_AGE_RE = re.compile(r"[A-Z][\w’'-]+,\s*$")
 _LABEL_BEFORE_RE = re.compile(r"(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$")
 _NAME_BEFORE_RE = re.compile(r"[^\W\d_][-‑]$")
@@ -584,17 +613,31 @@ _QUALIFIER_RE = re.compile(
     + "|".join(f"(?P<{name}>{pattern})" for name, pattern in _QUALIFIER_PATTERNS)
     + r")[\s“\"(]*$"
 )
+# "Russian casualties and losses are “upwards of 500,000”": the subject names what is counted.
+_COPULA_SUBJECT_RE = re.compile(
+    r"(?<![\w’'])(?P<subject>(?:[A-Za-z]+\s+)?[A-Za-z]+(?:\s+and\s+[A-Za-z]+)?)\s+"
+    r"(?:are|were|is|was|stood\s+at|stands\s+at|totalled|totaled|totals|numbered|numbers)"
+    r"[\s“\"(]*(?i:(?:" + "|".join(pattern for _, pattern in _QUALIFIER_PATTERNS) + r")\b)?"
+    r"[\s“\"(]*$"
+)
 
 _UNIT_WORD_RE = re.compile(r"[ \t\u00a0]+([^\W\d_][\w’'\-]*)")
 _FILLER_RE = re.compile(r"[ \t\u00a0]+(?i:more|additional|extra|other|further|new|fresh)\b")
+# "40 of the hostages", "two of them", "5,000 of Hallin's", "two of the port's": the count is of
+# what follows (a second number there lends its unit: "97 of the 200 seats").
 _PARTITIVE_RE = re.compile(
-    r"[ \t\u00a0]+of[ \t\u00a0]+(?:the|these|those|its|their|his|her|our)(?=[ \t\u00a0])"
+    r"[ \t\u00a0]+of[ \t\u00a0]+(?:(?:the|these|those|its|their|his|her|our|them|us)\b"
+    r"(?:[ \t\u00a0]+[^\W\d_][\w\-]*[’']s\b)?|[^\W\d_][\w\-]*[’']s\b)(?=[ \t\u00a0])"
 )
 _OUTCOME_TAIL_RE = re.compile(
     r"[ \t\u00a0]+(?:(?:had|have|has)\s+been\s+|were\s+|was\s+|are\s+|is\s+|been\s+|being\s+)?"
     r"(?:[a-z]+ly\s+)?(" + "|".join(sorted(_OUTCOMES)) + r")\b"
 )
 
+
+# How many sentences back an elliptical count ("A couple of thousand more were heading there")
+# looks for the unit it borrows.
+_CONTEXT_SENTENCES = 2
 
 _KINDS = ("vague", "couple", "half", "single", "digits", "words")
 
@@ -636,8 +679,8 @@ def _unit_word_ok(word: str, following: str | None, after_plural: bool) -> str:
         if after_plural or lw not in _ED_ADJECTIVES or f is None or f in _FUNCTION_WORDS:
             return "outcome"
         return "ok"
-    if lw in _FUNCTION_WORDS:
-        return "stop"
+    if lw in _FUNCTION_WORDS and lw not in _ED_ADJECTIVES:
+        return "stop"  # ("confirmed", "reported" are attribution verbs and adjectives)
     verbish = (
         (lw.endswith("ed") and len(lw) > 3 and lw not in _ED_ADJECTIVES)
         or (lw.endswith("ing") and len(lw) > 4)
@@ -663,6 +706,10 @@ def _parse_unit(sentence: str, pos: int) -> str | None:
     partitive = _PARTITIVE_RE.match(sentence, pos)
     if partitive is not None:
         pos = partitive.end()
+        if partitive.group().split()[-1].lower() in ("them", "us"):
+            # "two of them were shot down": a verb follows, never a noun.
+            tail = _OUTCOME_TAIL_RE.match(sentence, pos)
+            return tail.group(1) if tail is not None else None
     matches = []
     cursor = pos
     while True:
@@ -700,7 +747,9 @@ def _parse_unit(sentence: str, pos: int) -> str | None:
         words.append(word)
         end = m.end()
     if not words:
-        return None
+        # "27 were injured", "two of them were shot down": the outcome is what was counted.
+        tail = _OUTCOME_TAIL_RE.match(sentence, pos)
+        return tail.group(1) if tail is not None else None
     if words[-1].lower() in ("and", "&"):
         words.pop()
     tail = _OUTCOME_TAIL_RE.match(sentence, end)
@@ -741,6 +790,10 @@ class _Attribution:
     end: int  # end of the verb phrase
     source: str
     verb: str
+    source_span: tuple[int, int]  # of the source noun phrase in the sentence
+    # An aside between source and verb ("The party, which won 14 seats, said"): numbers in it
+    # are the writer's, not the source's.
+    aside: tuple[int, int] | None = None
 
 
 _NP_TRIM = frozenset({"and", "&", "of", "in", "on", "at", "from", "for"})
@@ -910,6 +963,24 @@ def _span_text(sentence: str, tokens: list[_Token], np: list[int]) -> str:
     return " ".join(sentence[tokens[np[0]].start : tokens[np[-1]].end].split())
 
 
+def _attribution(
+    sentence: str,
+    tokens: list[_Token],
+    np: list[int],
+    verb: tuple[int, int, str],
+    aside: tuple[int, int] | None = None,
+) -> _Attribution:
+    start, end, lemma = verb
+    span = (tokens[np[0]].start, tokens[np[-1]].end)
+    return _Attribution(start, end, _span_text(sentence, tokens, np), lemma, span, aside)
+
+
+_AUDIENCE_VERBS = frozenset({"told", "tells"})
+_AUDIENCE_RE = re.compile(
+    r"\s+(?i:a|an|the|his|her|their|its)\s+(?:[\w’'\-]+\s+){0,3}?(?i:of|with)\s+"
+    r"(?:(?i:some|about|around|roughly|nearly|almost|more\s+than|over|at\s+least)\s+)?"
+)
+
 # Words allowed between a source and its verb ("the Pentagon has already said").
 _SUBJECT_VERB_GAP = frozenset(
     {
@@ -950,8 +1021,25 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
         if lw == "according" and v + 1 < n and tokens[v + 1].lower == "to":
             np = _np_forward(tokens, v + 2, inside)
             if _valid_source(tokens, np):
-                source = _span_text(sentence, tokens, np)
-                found.append(_Attribution(tok.start, tokens[v + 1].end, source, "according to"))
+                verb = (tok.start, tokens[v + 1].end, "according to")
+                found.append(_attribution(sentence, tokens, np, verb))
+            continue
+        if lw in _PARTICIPLE_VERBS and v > 0 and tokens[v - 1].text == ",":
+            # "The authority put the figure lower, saying roughly 3,100 workers ...": the
+            # participle reports for the subject that opens the sentence, or for the source of
+            # an attribution just before it ("..., he said, adding that ...").
+            if found and found[-1].end <= tok.start:
+                prior = found[-1]
+                found.append(_Attribution(tok.start, tok.end, prior.source, lw, prior.source_span))
+                continue
+            np = _np_forward(tokens, 0, inside)
+            if (
+                _valid_source(tokens, np)
+                and np[-1] + 1 < v
+                and tokens[np[-1] + 1].is_word
+                and tokens[np[0]].lower not in _OBJECT_PRONOUNS
+            ):
+                found.append(_attribution(sentence, tokens, np, (tok.start, tok.end, lw)))
             continue
         if tok.text not in _ATTRIBUTION_VERBS:
             continue
@@ -959,7 +1047,7 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
         if lw in _BY_VERBS and v + 1 < n and tokens[v + 1].lower == "by":
             np = _np_forward(tokens, v + 2, inside)
             if _valid_source(tokens, np):
-                found.append(_Attribution(tok.start, tok.end, _span_text(sentence, tokens, np), lw))
+                found.append(_attribution(sentence, tokens, np, (tok.start, tok.end, lw)))
             continue
         prev = tokens[v - 1] if v > 0 else None
         # Inverted: "..., said Andrei Lankov, director of ..." / "...,” said the minister."
@@ -968,13 +1056,15 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
             if (
                 _valid_source(tokens, np)
                 and tokens[np[0]].lower not in _OBJECT_PRONOUNS
+                and tokens[np[0]].lower != "that"  # "..., said that prices fell."
                 and _TERMINAL_RE.match(sentence, tokens[np[-1]].end) is not None
             ):
-                found.append(_Attribution(tok.start, tok.end, _span_text(sentence, tokens, np), lw))
+                found.append(_attribution(sentence, tokens, np, (tok.start, tok.end, lw)))
                 continue
         j = _skip_adverbials_backward(tokens, v - 1)
         if j < 0 or tokens[j].lower in _ATTRIBUTION_BLOCKERS:
             continue
+        aside = None
         if tokens[j].text == ",":
             # Appositive: "The Wall Street Journal, citing unnamed sources, reported ..."
             k = j - 1
@@ -982,19 +1072,33 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
                 k -= 1
             if k < 0 or tokens[k].text != ",":
                 continue
+            aside = (tokens[k].start, tokens[j].end)
             j = k - 1
             if j < 0:
                 continue
         np = _np_backward(tokens, j, inside)
         if _valid_source(tokens, np):
-            found.append(_Attribution(tok.start, tok.end, _span_text(sentence, tokens, np), lw))
+            found.append(_attribution(sentence, tokens, np, (tok.start, tok.end, lw), aside))
     return found
 
 
+def _governs(sentence: str, a: _Attribution, pos: int) -> bool:
+    """Whether attribution `a` may govern the number at `pos` at all."""
+    if a.aside is not None and a.aside[0] <= pos < a.aside[1]:
+        return False
+    # "she told a rally of some 20,000 supporters": the number sizes the audience.
+    return not (
+        a.verb in _AUDIENCE_VERBS
+        and a.end <= pos
+        and _AUDIENCE_RE.fullmatch(sentence, a.end, pos) is not None
+    )
+
+
 def _choose_attribution(
-    found: list[_Attribution], pos: int, region: tuple[int, int] | None
+    sentence: str, found: list[_Attribution], pos: int, region: tuple[int, int] | None
 ) -> _Attribution | None:
     """The attribution that governs the number at `pos` (inside quotation `region`, if any)."""
+    found = [a for a in found if _governs(sentence, a, pos)]
     if not found:
         return None
     if region is not None:
@@ -1082,10 +1186,22 @@ def _skip_reason(
             head = unit.split()[-1] if unit else ""
             if _YEAR_CONTEXT_RE.search(before) or not unit or not _is_plural(head):
                 return "year"
+        if num.plain_int and 1000 <= int(num.text) < 1900 and not unit:
+            return "year"  # "until 1857": counts of a thousand or more are written with commas
+        if not unit and _DECIMAL_RE.fullmatch(num.text):
+            return "decimal"  # "closed at 10,385.48", "rose to 61.5": an index, not a count
         if not before.strip() and _LIST_MARKER_AFTER_RE.match(after):
             return "list_marker"
-    if unit is not None and unit.split()[0].lower() in _DURATIONS:
-        return "duration"
+        if unit is None and _AGE_PRONOUN_BEFORE_RE.search(before):
+            return "age"  # "since he was 19"
+    if unit is not None:
+        head = unit.split()[0].lower().rstrip("’'")
+        if head in _DURATIONS:
+            return "duration"
+        if head in _MEASURES:
+            return "measure"
+    if _NOT_UNIT_AFTER_RE.match(after):
+        return "not_a_unit"
     if num.kind == "words":
         if num.text.lower() == "one" and (
             _ONE_PRONOUN_AFTER_RE.match(after) or _ONE_PRONOUN_BEFORE_RE.search(before)
@@ -1098,7 +1214,39 @@ def _skip_reason(
     return None
 
 
-def _sentence_claims(sentence: str) -> list[_Claim]:
+def _copula_subject(sentence: str, pos: int) -> str | None:
+    """The plural subject of "<subject> were (upwards of) N" before `pos`, as the unit of N."""
+    m = _COPULA_SUBJECT_RE.search(sentence, max(0, pos - _WINDOW), pos)
+    if m is None:
+        return None
+    words = m.group("subject").split()
+    while words and words[0].lower() in _FUNCTION_WORDS:
+        words.pop(0)
+    if not words or any(w.lower() in _FUNCTION_WORDS for w in words if w.lower() != "and"):
+        return None
+    head = words[-1].lower()
+    return " ".join(words) if _is_plural(head) or head in ("toll", "tally") else None
+
+
+def _may_borrow_unit(sentence: str, num: _Number) -> bool:
+    """Whether a count without a unit is elliptical rather than a label ("Radio 4", "the 147,
+    156 and 166 models", "10 737-800 planes")."""
+    before = sentence[max(0, num.start - _WINDOW) : num.start]
+    if _LABEL_NAME_BEFORE_RE.search(before):
+        return False
+    return _NUMBER_AFTER_RE.match(sentence, num.end) is None
+
+
+def _without_outcome(unit: str) -> str:
+    """`unit` without a trailing outcome ("people killed" -> "people"), to lend it elsewhere."""
+    for outcome in _OUTCOMES:
+        if unit.endswith(" " + outcome):
+            return unit[: -len(outcome) - 1]
+    return unit
+
+
+def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Claim]:
+    """The claims of one sentence; `context_unit` is the unit of the last claim just before it."""
     numbers = _find_numbers(sentence)
     if not numbers:
         return []
@@ -1136,12 +1284,28 @@ def _sentence_claims(sentence: str) -> list[_Claim]:
         ):
             range_qualifier[i] = "at_least"
             range_qualifier[i + 1] = "up_to"
+    for i, num in enumerate(numbers):
+        if num.kind == "vague":
+            continue
+        part = _PARTITIVE_RE.match(sentence, num.end)
+        if (
+            part is not None
+            and i + 1 < len(numbers)
+            and units[i + 1] is not None
+            and not sentence[part.end() : numbers[i + 1].start].strip()
+        ):
+            units[i] = units[i + 1]  # "97 of the 200 seats"
+        elif units[i] is None and (num.kind != "words" or (num.value or 0) >= 100):
+            # "losses were upwards of 500,000" (not "the debate was one for politicians")
+            units[i] = _copula_subject(sentence, num.start)
 
-    claims = []
+    claims: list[_Claim] = []
     for i, num in enumerate(numbers):
         unit = units[i]
         if _skip_reason(sentence, num, unit, range_end[i], dates) is not None:
             continue
+        if any(a.source_span[0] <= num.start < a.source_span[1] for a in found):
+            continue  # "One official said ...": the number counts the sources, not a claim
         # The second of two joined numbers shares the first's context ("October 27–28",
         # "$3-5 million", "aged 54 to 60").
         if i > 0 and range_end[i - 1] == num.end:
@@ -1154,8 +1318,15 @@ def _sentence_claims(sentence: str) -> list[_Claim]:
             range_qualifier.get(i) == "at_least" and qualifier == "exact"
         ):
             qualifier = range_qualifier[i]
+        if num.kind == "couple" and qualifier == "exact":
+            qualifier = "approximate"  # "a couple of thousand" is a round figure
+        if unit is None and _may_borrow_unit(sentence, num):
+            # An elliptical count borrows the unit of the count before it: "141 votes to 52",
+            # "up to 350 prisoners. Ostrel says it holds fewer than 200."
+            previous = next((c.unit for c in reversed(claims) if c.unit), context_unit)
+            unit = _without_outcome(previous) if previous else None
         region = _region_containing(regions, num.start)
-        attribution = _choose_attribution(found, num.start, region)
+        attribution = _choose_attribution(sentence, found, num.start, region)
         claims.append(
             _Claim(
                 offset=num.start,
@@ -1200,9 +1371,17 @@ def extract_claims(
     data: dict[str, list[object]] = {name: [] for name in CLAIMS.names()}
     offsets: list[int] = []
     for doc_id, text in rows.iter_rows():
-        for start, end in split_sentences(text, max_chars=max_sentence_chars):
+        last_unit: tuple[int, str] | None = None  # (sentence index, unit) of the last claim
+        spans = split_sentences(text, max_chars=max_sentence_chars)
+        for index, (start, end) in enumerate(spans):
             sentence = text[start:end]
-            for claim in _sentence_claims(sentence):
+            context = None
+            if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
+                context = last_unit[1]
+            found = _sentence_claims(sentence, context)
+            for claim in found:
+                if claim.unit:
+                    last_unit = (index, claim.unit)
                 offset = start + claim.offset
                 offsets.append(offset)
                 data["claim_id"].append(_claim_id(doc_id, start, offset))

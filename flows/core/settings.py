@@ -125,6 +125,26 @@ class ContainmentConfig:
 
 
 @dataclass(frozen=True)
+class ValidationConfig:
+    """Severities of the great-expectations suites (`checks/expectations.py`)."""
+
+    # Expectations, by key `<suite>.<expectation>[.<column>]` (e.g.
+    # "claims.expect_column_values_to_not_be_null.source"), that only warn, and ones that block
+    # the run; the others keep the severity the suite gives them. An unknown key fails the run.
+    warn: tuple[str, ...] = ()
+    block: tuple[str, ...] = ()
+    # More claims than this per published article is reported (a runaway extractor or file).
+    max_claims_per_article: float = 50.0
+
+    def __post_init__(self) -> None:
+        both = sorted(set(self.warn) & set(self.block))
+        if both:
+            raise ConfigError(f"[validation] {both} are in both warn and block")
+        if self.max_claims_per_article <= 0:
+            raise ConfigError("[validation] max_claims_per_article must be > 0")
+
+
+@dataclass(frozen=True)
 class BoilerplateConfig:
     """Passage-level boilerplate detection."""
 
@@ -198,6 +218,7 @@ class Settings:
     containment: ContainmentConfig = field(default_factory=ContainmentConfig)
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
 
 
 _SECTIONS: dict[str, type] = {
@@ -207,6 +228,7 @@ _SECTIONS: dict[str, type] = {
     "containment": ContainmentConfig,
     "boilerplate": BoilerplateConfig,
     "claims": ClaimsConfig,
+    "validation": ValidationConfig,
 }
 
 

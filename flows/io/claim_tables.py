@@ -157,8 +157,13 @@ def claim_id() -> pl.Expr:
 
 
 def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series) -> pl.DataFrame:
-    """Return published articles (`doc_id`, `source_uri`, `clean_text`) named by external rows."""
-    columns = {"doc_id": pl.String, "source_uri": pl.String, "clean_text": pl.String}
+    """Return the published articles that external rows name, with their text and date."""
+    columns = {
+        "doc_id": pl.String,
+        "source_uri": pl.String,
+        "clean_text": pl.String,
+        "published_date": pl.Date,
+    }
     files = sorted((snapshot / "articles").glob("*/*.parquet")) if snapshot else []
     if not files or (doc_ids.len() == 0 and uris.len() == 0):
         return pl.DataFrame(schema=columns)
@@ -183,3 +188,11 @@ def _refusal(uri: str, reason: str, detail: str, record: dict[str, Any] | None) 
         "record": None if record is None else json.dumps(record, default=str)[:2000],
         "run_id": None,
     }
+
+
+def history_timeline(snapshot: Path | None, topics: pl.Series) -> pl.DataFrame | None:
+    """Return earlier runs' `claim_timeline` rows on these topics (None before any)."""
+    files = sorted((snapshot / "claim_timeline").glob("*/*.parquet")) if snapshot else []
+    if not files or topics.len() == 0:
+        return None
+    return pl.scan_parquet(files).filter(pl.col("topic").is_in(topics.implode())).collect()

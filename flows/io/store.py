@@ -35,7 +35,7 @@ import polars as pl
 from flows.core.errors import OutputError, OutputLockedError, PublishError
 from flows.io.faults import crash_point
 
-TABLES = ("documents", "articles", "claims", "quarantine", "boilerplate")
+TABLES = ("documents", "articles", "claims", "claim_timeline", "quarantine", "boilerplate")
 LINKED = (*TABLES, "index", "runs", "manifest.json")
 COMMITTED = "_COMMITTED"
 KEEP_VERSIONS = 3

@@ -1,0 +1,64 @@
+"""The claim timeline (flows/core/timeline.py). Names and figures are invented."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from flows.core.schema import CLAIMS
+from flows.core.timeline import TIMELINE, claim_timeline, topic_of
+
+
+def _claim(cid: str, doc: str, quantity: float, unit: str | None, source: str | None) -> dict:
+    return {
+        "claim_id": cid, "doc_id": doc, "sentence": "s", "start": 0, "end": 1,
+        "quantity": quantity, "quantity_text": "x", "qualifier": "exact", "unit": unit,
+        "source": source, "verb": "said", "extractor": "rules-v1", "run_id": "r2",
+    }  # fmt: skip
+
+
+MON, TUE = dt.date(2025, 3, 10), dt.date(2025, 3, 11)
+ARTICLES = pl.DataFrame(
+    {"doc_id": ["d1", "d2", "d3"], "published_date": [MON, MON, TUE]},
+    schema={"doc_id": pl.String, "published_date": pl.Date},
+)
+
+
+def test_topics_join_spellings_of_one_counted_thing() -> None:
+    units = ["Varnian troops", "varnian troop,", "the Varnian troops", "troops", "batteries"]
+    topics = pl.select(topic_of(pl.lit(pl.Series(units)))).to_series().to_list()
+    assert topics == ["varnian troop"] * 3 + ["troop", "battery"]
+
+
+def test_different_figures_on_one_day_from_different_sources_conflict() -> None:
+    claims = pl.DataFrame(
+        [
+            _claim("a", "d1", 10000, "Varnian troops", "the Pentagon"),
+            _claim("b", "d2", 12000, "Varnian troops", "Ostrel's intelligence service"),
+            _claim("c", "d2", 10000, "Varnian troops", "the ministry"),  # agrees with a
+            _claim("d", "d3", 11000, "Varnian troops", "the Pentagon"),  # another day
+            _claim("e", "d1", 12000, "Varnian troops", "the Pentagon"),  # same source as a
+            _claim("f", "d1", 5, None, "police"),  # no counted thing: not on the timeline
+        ],
+        schema=CLAIMS,
+    )
+    rows = claim_timeline(claims, ARTICLES)
+    assert rows.schema == TIMELINE
+    got = dict(zip(rows["claim_id"], rows["conflicts_with"].to_list(), strict=True))
+    assert got == {"a": ["b"], "b": ["a", "c"], "c": ["b", "e"], "d": [], "e": ["c"]}
+    assert rows.filter(pl.col("claim_id") == "d")["published_date"].to_list() == [TUE]
+
+
+def test_conflicts_reach_earlier_runs_rows() -> None:
+    first = claim_timeline(
+        pl.DataFrame([_claim("a", "d1", 10000, "Varnian troops", "the Pentagon")], schema=CLAIMS),
+        ARTICLES,
+    )
+    later = claim_timeline(
+        pl.DataFrame([_claim("b", "d2", 9000, "Varnian troops", "the ministry")], schema=CLAIMS),
+        ARTICLES,
+        earlier=first,
+    )
+    assert later["conflicts_with"].to_list() == [["a"]]
+    assert later["conflict"].to_list() == [True]
