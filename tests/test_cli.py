@@ -240,3 +240,38 @@ def test_external_claims_publish_the_good_rows_and_quarantine_the_bad(
     again = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
     assert again.code == 0, again.stderr
     assert _table(out, "claims").height == claims.height
+
+
+def test_an_error_expectation_blocks_the_run_and_keeps_the_previous_data(
+    newsdq, sample_inbox: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    assert newsdq("run", "--inbox", str(sample_inbox), "--out", str(out)).code == 0
+    before = (out / "_current").resolve()
+    claims_before = _table(out, "claims").height
+    (sample_inbox / "late.txt").write_text(
+        "Ferry service resumes\n\nAbout 300 passengers crossed to Kessmouth on the first "
+        "ferry since the strike, the operator said on Friday, and 40 cars followed.\n",
+        "utf-8",
+    )
+    config = tmp_path / "strict.toml"
+    config.write_text(
+        "[validation]\nmax_claims_per_article = 0.5\n"
+        'block = ["claims.expect_table_row_count_to_be_between"]\n',
+        "utf-8",
+    )
+    blocked = newsdq(
+        "run", "--inbox", str(sample_inbox), "--out", str(out), "--config", str(config)
+    )
+    assert blocked.code == 6, blocked.stderr
+    assert "expect_table_row_count_to_be_between" in blocked.stderr
+    assert "previous data stays current" in blocked.stderr
+    assert (out / "_current").resolve() == before
+    assert _table(out, "claims").height == claims_before
+    rejected = list((out / "_rejected").glob("*/report.html"))
+    assert len(rejected) == 1
+    # a mistyped expectation key is a config error, not a silent pass
+    config.write_text('[validation]\nwarn = ["claims.expect_nothing"]\n', "utf-8")
+    typo = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out), "--config", str(config))
+    assert typo.code == 2, typo.stderr
+    assert "unknown expectation" in typo.stderr
