@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: run test lint typecheck check clean
+.PHONY: run test lint typecheck check clean serve
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -33,3 +33,7 @@ check: lint typecheck test
 
 clean:
 	rm -rf data/published .prefect .pytest_cache
+
+# A local Prefect server, the work pool, the deployments of prefect.yaml and a worker; Ctrl-C stops.
+serve: $(STAMP)
+	$(BIN)/newsdq serve

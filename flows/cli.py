@@ -59,8 +59,24 @@ def _parser() -> argparse.ArgumentParser:
         "--config",
         type=Path,
         default=None,
-        help="TOML file overriding settings "
-        "(sections: ingest, minhash, dedup, boilerplate, claims)",
+        help="TOML file overriding settings (sections: ingest, minhash, dedup, containment, "
+        "boilerplate, claims, validation)",
+    )
+    serve = sub.add_parser(
+        "serve",
+        help="start a local Prefect server, work pool, deployments and worker",
+        description=(
+            "Start a Prefect server on this machine (SQLite under PREFECT_HOME, default "
+            "./.prefect), create the 'newsdq' process work pool, deploy prefect.yaml (hourly, "
+            "backfill, manual) and start a worker; Ctrl-C stops everything. With --api-url, use "
+            "an existing server instead (for PostgreSQL, start that server with "
+            "PREFECT_API_DATABASE_CONNECTION_URL=postgresql+asyncpg://...)."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="server address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=4200, help="server port (default 4200)")
+    serve.add_argument(
+        "--api-url", default=None, help="use this Prefect API instead of starting one"
     )
     report = sub.add_parser("report", help="show the summary of a published run")
     report.add_argument("--out", type=Path, default=Path("data/published"), help="output folder")
@@ -117,6 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _offline_environment()
     try:
+        if args.command == "serve":
+            from flows.serve import serve
+
+            return serve(args.host, args.port, args.api_url)
         return _run(args) if args.command == "run" else _report(args)
     except NewsdqError as exc:
         print(f"newsdq: error: {exc}", file=sys.stderr)

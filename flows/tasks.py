@@ -42,7 +42,7 @@ from flows.core.dedup import (
     searchable,
 )
 from flows.core.drops import drop_where, forget_repeats
-from flows.core.errors import ConfigError
+from flows.core.errors import ConfigError, NewsdqError
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
@@ -70,7 +70,32 @@ from flows.io.ingest import IngestResult, read_inbox
 from flows.io.store import Store
 
 # Frames move between tasks in memory: skip Prefect's input hashing (ECOSYSTEM.md).
-STAGE = {"cache_policy": NO_CACHE}
+STAGE: dict[str, Any] = {"cache_policy": NO_CACHE}
+
+
+def transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Tell Prefect to retry only I/O errors that may pass, never a bad inbox or bad data."""
+    del task, task_run
+    try:
+        state.result()
+    except NewsdqError:
+        return False  # a missing inbox or a bad config stays missing or bad
+    except OSError:
+        return True  # a busy disk or a network mount that blinked
+    except Exception:
+        return False
+    return False
+
+
+# Stages that only read (the inbox, the published history) retry I/O errors; data stages do
+# not, since the same input fails the same way. Publishing does not either: it recovers on the
+# next run instead (flows/io/store.py).
+READS: dict[str, Any] = {
+    **STAGE,
+    "retries": 2,
+    "retry_delay_seconds": 2,
+    "retry_condition_fn": transient,
+}
 
 
 @dataclass
@@ -110,7 +135,7 @@ def _timed(state: RunState, name: str, started: float) -> None:
     state.timings[name] = round(time.perf_counter() - started, 3)
 
 
-@task(name="read-history", **STAGE)
+@task(name="read-history", **READS)
 def read_history(store: Store) -> History:
     """Load the file ledger, known document ids and quarantine of earlier runs."""
     documents = store.scan("documents", columns=["doc_id"])
@@ -124,7 +149,7 @@ def read_history(store: Store) -> History:
     )
 
 
-@task(name="ingest", **STAGE)
+@task(name="ingest", **READS)
 def ingest(inbox: Path, settings: Settings, history: History, state: RunState) -> IngestResult:
     """Read the inbox; unreadable records go to quarantine."""
     started = time.perf_counter()
@@ -134,7 +159,7 @@ def ingest(inbox: Path, settings: Settings, history: History, state: RunState) -
     return result
 
 
-@task(name="external-claims", **STAGE)
+@task(name="external-claims", **READS)
 def external_claims(inbox: Path, history: History, state: RunState) -> ExternalClaims:
     """Read the claim tables of the inbox's claims/ folder; unreadable rows go to quarantine."""
     started = time.perf_counter()

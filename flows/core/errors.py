@@ -49,3 +49,9 @@ class AccountingError(NewsdqError):
     """Raise when a run's outcome counts do not add up (a bug: the run is not published)."""
 
     exit_code = 8
+
+
+class ServeError(NewsdqError):
+    """A piece of the local stack of `newsdq serve` (server, pool, deployments, worker) failed."""
+
+    exit_code = 9
