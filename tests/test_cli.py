@@ -240,6 +240,15 @@ def test_external_claims_publish_the_good_rows_and_quarantine_the_bad(
     again = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
     assert again.code == 0, again.stderr
     assert _table(out, "claims").height == claims.height
+    # a claim file arriving after its article was published grounds in the published article
+    (sample_inbox / "claims" / "later.csv").write_text(
+        f'source_uri,sentence,quantity,claim_id\n{article},"{sentence}",800,later-1\n', "utf-8"
+    )
+    later = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert later.code == 0, later.stderr
+    added = _table(out, "claims").filter(pl.col("claim_id") == "later-1")
+    assert added["doc_id"].to_list() == [good["doc_id"]]
+    assert added["extractor"].to_list() == ["external:later.csv"]
 
 
 def test_an_error_expectation_blocks_the_run_and_keeps_the_previous_data(
