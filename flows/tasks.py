@@ -314,8 +314,12 @@ def validate(
     checkpoint = run_checkpoint(suites, run_dir / "data_docs")
     _timed(state, "validate", started)
     dates = state.notes.pop("claim_dates")
-    topics = claims_ok.select(topic_of(pl.col("unit")).drop_nulls().unique()).to_series()
-    timeline = claim_timeline(claims_ok, dates, history_timeline(history.snapshot, topics))
+    days = (
+        claims_ok.join(dates, on="doc_id", how="left")
+        .select(topic=topic_of(pl.col("unit")), published_date="published_date")
+        .drop_nulls()
+    )
+    timeline = claim_timeline(claims_ok, dates, history_timeline(history.snapshot, days))
     state.notes["claim_conflicts"] = int(timeline["conflict"].sum())
     tables = {
         "documents": documents,

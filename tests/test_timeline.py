@@ -45,8 +45,10 @@ def test_different_figures_on_one_day_from_different_sources_conflict() -> None:
     )
     rows = claim_timeline(claims, ARTICLES)
     assert rows.schema == TIMELINE
-    got = dict(zip(rows["claim_id"], rows["conflicts_with"].to_list(), strict=True))
-    assert got == {"a": ["b"], "b": ["a", "c"], "c": ["b", "e"], "d": [], "e": ["c"]}
+    got = dict(zip(rows["claim_id"], rows["n_conflicting"].to_list(), strict=True))
+    # a~b, b~c, c~e conflict; d is another day; a~e share a source; b~e share a figure
+    assert got == {"a": 1, "b": 2, "c": 2, "d": 0, "e": 1}
+    assert rows.filter(pl.col("conflict"))["claim_id"].to_list() == ["a", "b", "c", "e"]
     assert rows.filter(pl.col("claim_id") == "d")["published_date"].to_list() == [TUE]
 
 
@@ -60,5 +62,18 @@ def test_conflicts_reach_earlier_runs_rows() -> None:
         ARTICLES,
         earlier=first,
     )
-    assert later["conflicts_with"].to_list() == [["a"]]
+    assert later["n_conflicting"].to_list() == [1]
     assert later["conflict"].to_list() == [True]
+
+
+def test_a_busy_day_is_counted_without_pairs() -> None:
+    n = 20_000  # pairs would be 4e8 rows
+    claims = pl.DataFrame(
+        [_claim(f"c{i}", "d1", float(i % 7), "Varnian troops", f"s{i % 11}") for i in range(n)],
+        schema=CLAIMS,
+    )
+    rows = claim_timeline(claims, ARTICLES)
+    first = rows.filter(pl.col("claim_id") == "c0")["n_conflicting"][0]
+    # c0: quantity 0, source s0; the others with another quantity and another source
+    expected = sum(1 for i in range(n) if i % 7 != 0 and i % 11 != 0)
+    assert first == expected

@@ -22,9 +22,9 @@ _COLUMNS: dict[str, Any] = {
     "unit": pl.String,
     "source": pl.String,
     "verb": pl.String,
-    # Claim ids of the same topic and day, from another source, with another quantity
-    # (this run's and earlier runs' claims); empty when none.
-    "conflicts_with": pl.List(pl.String),
+    # Claims on the same topic and day from another source with another quantity (this
+    # run's and earlier runs'); a reader finds them by joining on topic and date.
+    "n_conflicting": pl.UInt32,
     "conflict": pl.Boolean,
     "run_id": pl.String,
 }
@@ -82,29 +82,31 @@ def claim_timeline(
         .filter(pl.col("topic").str.len_chars() > 0)
     )
     keys = ["topic", "published_date", "claim_id", "quantity", "source"]
-    pool = rows.select(keys)
+    pool = rows.select(keys).with_columns(_new=pl.lit(True))
     if earlier is not None and earlier.height:
-        pool = pl.concat([pool, earlier.select(keys)]).unique("claim_id", keep="first")
-    # Pairs on the same topic and day (null dates never conflict: the day is unknown).
-    others = pool.filter(pl.col("published_date").is_not_null()).rename(
-        {"claim_id": "_other", "quantity": "_q", "source": "_s"}
+        old = earlier.select(keys).filter(~pl.col("claim_id").is_in(rows["claim_id"].implode()))
+        pool = pl.concat([pool, old.with_columns(_new=pl.lit(False))])
+    # Rows of a day that differ in both quantity and source, counted with window sizes (all -
+    # same quantity - same source + same both) rather than pairs: a busy topic on a busy day
+    # has thousands of claims, and pairs would grow with their square.
+    day = ["topic", "published_date"]
+    counted = pool.with_columns(_source=pl.col("source").fill_null("")).with_columns(
+        n_conflicting=(
+            pl.len().over(day)
+            - pl.len().over([*day, "quantity"])
+            - pl.len().over([*day, "_source"])
+            + pl.len().over([*day, "quantity", "_source"])
+        ).cast(pl.UInt32)
     )
-    conflicts = (
-        rows.select(keys)
-        .join(others, on=["topic", "published_date"], how="inner")
-        .filter(
-            (pl.col("_other") != pl.col("claim_id"))
-            & (pl.col("_q") != pl.col("quantity"))
-            & (pl.col("_s").fill_null("") != pl.col("source").fill_null(""))
-        )
-        .group_by("claim_id")
-        .agg(conflicts_with=pl.col("_other").unique().sort())
+    counted = counted.with_columns(
+        # null dates never conflict: the day is unknown
+        n_conflicting=pl.when(pl.col("published_date").is_null())
+        .then(pl.lit(0, dtype=pl.UInt32))
+        .otherwise(pl.col("n_conflicting"))
     )
-    out = (
-        rows.join(conflicts, on="claim_id", how="left")
-        .with_columns(
-            conflicts_with=pl.col("conflicts_with").fill_null(pl.lit([], dtype=pl.List(pl.String)))
-        )
-        .with_columns(conflict=pl.col("conflicts_with").list.len() > 0)
-    )
+    out = rows.join(
+        counted.filter(pl.col("_new")).select("claim_id", "n_conflicting"),
+        on="claim_id",
+        how="left",
+    ).with_columns(conflict=pl.col("n_conflicting") > 0)
     return out.select(list(TIMELINE)).sort("topic", "published_date", "claim_id", nulls_last=True)

@@ -190,9 +190,16 @@ def _refusal(uri: str, reason: str, detail: str, record: dict[str, Any] | None) 
     }
 
 
-def history_timeline(snapshot: Path | None, topics: pl.Series) -> pl.DataFrame | None:
-    """Return earlier runs' `claim_timeline` rows on these topics (None before any)."""
+def history_timeline(snapshot: Path | None, days: pl.DataFrame) -> pl.DataFrame | None:
+    """Return earlier runs' `claim_timeline` rows on these (`topic`, `published_date`) days."""
     files = sorted((snapshot / "claim_timeline").glob("*/*.parquet")) if snapshot else []
-    if not files or topics.len() == 0:
+    if not files or days.height == 0:
         return None
-    return pl.scan_parquet(files).filter(pl.col("topic").is_in(topics.implode())).collect()
+    wanted = days.select("topic", "published_date").unique().lazy()
+    columns = ["topic", "published_date", "claim_id", "quantity", "source"]
+    return (
+        pl.scan_parquet(files)
+        .select(columns)
+        .join(wanted, on=["topic", "published_date"], how="semi")
+        .collect()
+    )
