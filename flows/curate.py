@@ -81,11 +81,13 @@ def curate_news(
         docs, passages = tasks.boilerplate(docs, settings, history, state)
         crash_point("stage:boilerplate")
         documents, sigs, _pairs = tasks.dedup(docs, settings, history, state)
+        crash_point("stage:dedup")
         found = tasks.claims(documents, settings, state)
         crash_point("stage:claims")
         tables, checkpoint = tasks.validate(
             documents, found, external, passages, run_dir, history, settings, state
         )
+        crash_point("stage:validate")
         context = {
             "inbox": str(inbox),
             "out": str(out),

@@ -118,7 +118,17 @@ def test_crash_mid_publish_leaves_previous_state_and_next_run_recovers(
     manifest_before = (out / "manifest.json").read_text("utf-8")
 
     held.rename(late)
-    for point in ("publish:tables", "publish:before_commit"):
+    points = (
+        "stage:ingest",
+        "stage:boilerplate",
+        "stage:dedup",
+        "stage:claims",
+        "stage:validate",
+        "stage:publish",
+        "publish:tables",
+        "publish:before_commit",
+    )
+    for point in points:
         crashed = newsdq(
             "run", "--inbox", str(sample_inbox), "--out", str(out), env={"NEWSDQ_CRASH_AT": point}
         )
@@ -135,6 +145,30 @@ def test_crash_mid_publish_leaves_previous_state_and_next_run_recovers(
     assert docs.filter(pl.col("source_uri") == late.name).height == 1
     assert docs.height == before["documents"].height + 1
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
+
+
+def test_crash_right_after_the_commit_keeps_the_run_and_adds_nothing_twice(
+    newsdq, sample_inbox: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    crashed = newsdq(
+        "run",
+        "--inbox",
+        str(sample_inbox),
+        "--out",
+        str(out),
+        env={"NEWSDQ_CRASH_AT": "publish:after_commit"},
+    )
+    assert crashed.code == CRASH_EXIT_CODE
+    # the swap happened: readers see the whole run
+    committed = {t: _table(out, t).sort("doc_id") for t in ("documents", "articles", "claims")}
+    assert committed["documents"].height == 19
+    again = newsdq("run", "--inbox", str(sample_inbox), "--out", str(out))
+    assert again.code == 0, again.stderr
+    counts = _summary(out, again.stdout)["counts"]
+    assert counts["ingested"] == 0 and counts["already_ingested"] == 19
+    for t, frame in committed.items():
+        assert _table(out, t).sort("doc_id").equals(frame), t
 
 
 def test_errors_are_one_line_with_exit_codes(newsdq, tmp_path: Path) -> None:

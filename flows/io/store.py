@@ -210,9 +210,12 @@ class Store:
         _fsync(snapshot / COMMITTED)
         _fsync(snapshot)
         _fsync(versions)
+        # The table links point through `_current`: made before the swap (dangling until the
+        # first one), they resolve the moment a run commits, even if the process dies right
+        # after it.
+        self._ensure_links()
         self._swap_current(snapshot)
         crash_point("publish:after_commit")
-        self._ensure_links()
         self._collect_garbage(keep=snapshot)
         return snapshot
 
