@@ -136,3 +136,23 @@ def test_claim_ids_are_given_or_stable() -> None:
     ids = frame.select(claim_id()).to_series().to_list()
     assert ids[1] == "mine" and ids[0].startswith("x") and len(ids[0]) == 17
     assert frame.select(claim_id()).to_series()[0] == ids[0]
+
+
+def test_hostile_claim_rows_are_refused_not_a_crash(tmp_path: Path) -> None:
+    good = {"source_uri": "a.txt", "sentence": "About 300 people came.", "quantity": 300}
+    lines = [
+        "[" * 100_000 + "]" * 100_000,  # nested past Python's recursion limit
+        json.dumps({**good, "start": 10**20, "end": 10**21}),  # beyond Int64
+        json.dumps({**good, "claim_id": "\ud800"}),  # a lone surrogate
+        json.dumps(good),
+    ]
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "x.jsonl").write_text("\n".join(lines), "utf-8")
+    result = read_claim_tables(tmp_path)
+    reasons = dict(zip(result.quarantine["source_uri"], result.quarantine["reason"], strict=True))
+    assert reasons == {
+        "claims/x.jsonl#1": "unreadable:malformed_json",
+        "claims/x.jsonl#2": "schema:dtype",
+        "claims/x.jsonl#3": "schema:dtype",
+    }
+    assert result.rows["source_uri"].to_list() == ["claims/x.jsonl#4"]

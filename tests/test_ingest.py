@@ -649,3 +649,25 @@ def test_any_bytes_yield_docs_or_quarantine(payload: bytes, ext: str) -> None:
         assert result.docs.height + result.quarantine.height >= 1
         assert result.files["file_sha256"].to_list() == [sha256(payload)]
         assert path.read_bytes() == payload
+
+
+def test_text_that_is_not_valid_unicode_is_quarantined_not_a_crash(tmp_path: Path) -> None:
+    # JSON may escape a lone surrogate; no UTF-8 (polars, Parquet) string can hold one.
+    (tmp_path / "feed.jsonl").write_text(
+        json.dumps({"text": "lone \ud800 surrogate", "title": "ok"})
+        + "\n"
+        + json.dumps({"text": "fine text", "title": "bad \udc00 title"})
+        + "\n",
+        "utf-8",
+    )
+    # A file name that is not UTF-8 (any bytes but "/" and NUL are allowed on Linux).
+    with open(os.fsencode(tmp_path) + b"/caf\xe9.txt", "wb") as handle:
+        handle.write(b"A story about a cafe.")
+    result = read_inbox(tmp_path, CONFIG)
+    rejected = result.quarantine.row(0, named=True)
+    assert (rejected["source_uri"], rejected["reason"]) == ("feed.jsonl#1", ingest.UNDECODABLE)
+    assert "U+D800" in rejected["detail"]
+    docs = {row["source_uri"]: row for row in result.docs.iter_rows(named=True)}
+    assert docs["feed.jsonl#2"]["title_hint"] == "bad \\udc00 title"  # escaped, kept visible
+    assert docs["caf\\xe9.txt"]["raw_text"] == "A story about a cafe."
+    assert result.files["source_uri"].to_list() == ["caf\\xe9.txt", "feed.jsonl"]

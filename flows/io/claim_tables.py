@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ LEDGER = pl.Schema({"source_uri": pl.String, "file_sha256": pl.String, "n_record
 # Claim rows before grounding: CLAIMS plus where each row came from.
 EXTERNAL = pl.Schema({**CLAIMS, "source_uri": pl.String, "article_uri": pl.String})
 _INTS = ("start", "end")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _STRINGS = ("doc_id", "sentence", "quantity_text", "qualifier", "unit", "source", "verb",
             "claim_id", "extractor")  # fmt: skip
 
@@ -62,7 +64,13 @@ def read_claim_tables(inbox: Path, seen: pl.DataFrame | None = None) -> External
     paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
     for path in paths:
         uri = path.relative_to(inbox).as_posix()
-        data = path.read_bytes()
+        if not _is_unicode(uri):  # a non-UTF-8 file name: show its bytes as \xNN
+            uri = os.fsencode(uri).decode("utf-8", "backslashreplace")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            bad.append(_refusal(uri, "unreadable:io_error", exc.strerror or str(exc), None))
+            continue
         sha = hashlib.sha256(data).hexdigest()
         if (uri, sha) in known:
             already += known[(uri, sha)]
@@ -103,7 +111,7 @@ def _records(uri: str, ext: str, data: bytes) -> tuple[list[tuple[int, dict]], l
             continue
         try:
             value = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             refused.append(_refusal(f"{uri}#{n}", "unreadable:malformed_json", str(exc), None))
             continue
         if isinstance(value, dict):
@@ -119,15 +127,22 @@ def _claim_row(
     record: dict[str, Any], uri: str, file_name: str
 ) -> tuple[dict[str, Any], tuple[str, str] | None]:
     """Type one record as an EXTERNAL row, or say why it cannot be (reason, detail)."""
-    row: dict[str, Any] = {"source_uri": uri, "article_uri": _text(record.get("source_uri"))}
-    for key in _STRINGS:
-        row[key] = _text(record.get(key))
+    row: dict[str, Any] = {"source_uri": uri}
+    for key in ("article_uri", *_STRINGS):  # article_uri: the row's own source_uri field
+        row[key] = _text(record.get("source_uri" if key == "article_uri" else key))
+        if row[key] is not None and not _is_unicode(row[key]):
+            # JSON allows a lone surrogate ("\ud800"); no polars/Parquet string can hold one.
+            row[key] = None
+            return row, ("schema:dtype", f"{key} holds a lone surrogate: not valid Unicode")
     for key in _INTS:
         value = record.get(key)
         try:
             row[key] = None if _blank(value) else int(str(value).strip())
         except ValueError:
             return row, ("schema:dtype", f"{key}={value!r} is not an integer")
+        if row[key] is not None and not _INT64_MIN <= row[key] <= _INT64_MAX:
+            row[key] = None  # the column is Int64: a larger value would fail the whole frame
+            return row, ("schema:dtype", f"{key}={value!r} is out of the 64-bit integer range")
     value = record.get("quantity")
     try:
         row["quantity"] = None if _blank(value) else float(str(value).replace(",", ""))
@@ -169,6 +184,15 @@ def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series)
         return pl.DataFrame(schema=columns)
     wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
     return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect()
+
+
+def _is_unicode(text: str) -> bool:
+    """Tell whether text is encodable as UTF-8 (has no lone surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _blank(value: Any) -> bool:
