@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import polars as pl
 
 from flows.core.schema import CLAIMS, QUARANTINE
+from flows.io.ingest import inbox_uri, surrogate_at
 
 CLAIMS_DIR = "claims"
 CLAIM_FILES = "index/claim_files"  # the ledger table of claim files read
@@ -63,9 +63,7 @@ def read_claim_tables(inbox: Path, seen: pl.DataFrame | None = None) -> External
     already = 0
     paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
     for path in paths:
-        uri = path.relative_to(inbox).as_posix()
-        if not _is_unicode(uri):  # a non-UTF-8 file name: show its bytes as \xNN
-            uri = os.fsencode(uri).decode("utf-8", "backslashreplace")
+        uri = inbox_uri(path, inbox)  # a non-UTF-8 file name shows its bytes as \xNN
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -130,7 +128,7 @@ def _claim_row(
     row: dict[str, Any] = {"source_uri": uri}
     for key in ("article_uri", *_STRINGS):  # article_uri: the row's own source_uri field
         row[key] = _text(record.get("source_uri" if key == "article_uri" else key))
-        if row[key] is not None and not _is_unicode(row[key]):
+        if row[key] is not None and surrogate_at(row[key]) is not None:
             # JSON allows a lone surrogate ("\ud800"); no polars/Parquet string can hold one.
             row[key] = None
             return row, ("schema:dtype", f"{key} holds a lone surrogate: not valid Unicode")
@@ -184,15 +182,6 @@ def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series)
         return pl.DataFrame(schema=columns)
     wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
     return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect()
-
-
-def _is_unicode(text: str) -> bool:
-    """Tell whether text is encodable as UTF-8 (has no lone surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _blank(value: Any) -> bool:

@@ -139,7 +139,7 @@ class _Rows:
 
     def doc(self, uri: str, fmt: str, text: str, sha: str, hints: Mapping[str, str | None]) -> None:
         """Add a readable record (a text that is not valid Unicode is quarantined instead)."""
-        bad = _surrogate_at(text)
+        bad = surrogate_at(text)
         if bad is not None:
             detail = f"text holds a lone surrogate U+{ord(text[bad]):04X} at character {bad}"
             self.reject(uri, UNDECODABLE, detail, _clip(text))
@@ -257,7 +257,7 @@ def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = No
     already_seen = 0
 
     for path in list_inbox(inbox, config):
-        uri = _uri(path, inbox)
+        uri = inbox_uri(path, inbox)
         loaded = _load(path, config, extensions)
         if loaded.sha is not None and (uri, loaded.sha) in seen_counts:
             n_records = seen_counts[(uri, loaded.sha)]
@@ -284,19 +284,19 @@ def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = No
 # --- files -------------------------------------------------------------------------------------
 
 
-def _uri(path: Path, inbox: Path) -> str:
+def inbox_uri(path: Path, inbox: Path) -> str:
     """Return a file's inbox-relative POSIX path as valid UTF-8.
 
     A file name that is not UTF-8 comes from the OS with lone surrogates ("surrogateescape"),
     which no polars/Parquet string can hold: its undecodable bytes are written as \\xNN.
     """
     uri = path.relative_to(inbox).as_posix()
-    if _surrogate_at(uri) is None:
+    if surrogate_at(uri) is None:
         return uri
     return os.fsencode(uri).decode("utf-8", "backslashreplace")
 
 
-def _surrogate_at(text: str) -> int | None:
+def surrogate_at(text: str) -> int | None:
     """Return the index of the first lone surrogate in text (not encodable as UTF-8), or None."""
     try:
         text.encode("utf-8")
@@ -307,7 +307,7 @@ def _surrogate_at(text: str) -> int | None:
 
 def _utf8_safe(text: str | None) -> str | None:
     """Write lone surrogates (JSON allows "\\ud800") as escapes, so that polars can store text."""
-    if text is None or _surrogate_at(text) is None:
+    if text is None or surrogate_at(text) is None:
         return text
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
