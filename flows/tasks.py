@@ -289,7 +289,7 @@ def validate(
     documents = documents.filter(
         ~((pl.col("status") == "published") & pl.col("doc_id").is_in(rejected["doc_id"].implode()))
     )
-    claims_ok, bad_claims = _validate_claims(
+    claims_ok, bad_claims, dates = _validate_claims(
         documents, articles, claims_found, external, history, state
     )
     passages_ok, bad_passages = split_valid(
@@ -313,7 +313,6 @@ def validate(
         raise ConfigError(f"[validation] {exc}") from exc
     checkpoint = run_checkpoint(suites, run_dir / "data_docs")
     _timed(state, "validate", started)
-    dates = state.notes.pop("claim_dates")
     days = (
         claims_ok.join(dates, on="doc_id", how="left")
         .select(topic=topic_of(pl.col("unit")), published_date="published_date")
@@ -357,8 +356,12 @@ def _validate_claims(
     external: ExternalClaims,
     history: History,
     state: RunState,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Ground built-in and external claims in their articles, then check the claims contract."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Ground built-in and external claims in their articles, then check the claims contract.
+
+    Returns the valid claims, their quarantine rows, and the dates (`doc_id`,
+    `published_date`) of the articles they may refer to.
+    """
     rows = external.rows
     referenced = history_articles(
         history.snapshot, rows["doc_id"].drop_nulls(), rows["article_uri"].drop_nulls()
@@ -386,8 +389,8 @@ def _validate_claims(
     state.notes["claims_external_published"] = int(
         valid["extractor"].str.starts_with("external:").sum()
     )
-    state.notes["claim_dates"] = known.select("doc_id", "published_date")
-    return valid.select(list(CLAIMS)), pl.concat([ungrounded, invalid])
+    dates = known.select("doc_id", "published_date")
+    return valid.select(list(CLAIMS)), pl.concat([ungrounded, invalid]), dates
 
 
 @task(name="summarise", **STAGE)

@@ -47,13 +47,15 @@ def find_containers(
         containing most of it, then the shortest, then the lowest doc_id) and the share of
         its distinct word n-grams found there (exact: the texts are at hand).
     """
+    if not config.enabled:
+        return pl.DataFrame(schema=CONTAINED_SCHEMA)
     rows = (
         published.select("doc_id", "clean_text")
         .unique("doc_id", maintain_order=True)
         .join(sig_frame, on="doc_id", how="inner", maintain_order="left")
         .filter(pl.col("n_tokens") >= max(min_tokens, 1))
     )
-    if not config.enabled or rows.height < 2:
+    if rows.height < 2:
         return pl.DataFrame(schema=CONTAINED_SCHEMA)
     ids = rows["doc_id"].to_list()
     sizes = rows["n_shingles"].to_numpy()

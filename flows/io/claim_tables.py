@@ -22,6 +22,7 @@ import polars as pl
 
 from flows.core.schema import CLAIMS, QUARANTINE
 from flows.io.ingest import inbox_uri, surrogate_at
+from flows.io.store import table_files
 
 CLAIMS_DIR = "claims"
 CLAIM_FILES = "index/claim_files"  # the ledger table of claim files read
@@ -177,7 +178,7 @@ def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series)
         "clean_text": pl.String,
         "published_date": pl.Date,
     }
-    files = sorted((snapshot / "articles").glob("*/*.parquet")) if snapshot else []
+    files = table_files(snapshot, "articles")
     if not files or (doc_ids.len() == 0 and uris.len() == 0):
         return pl.DataFrame(schema=columns)
     wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
@@ -205,7 +206,7 @@ def _refusal(uri: str, reason: str, detail: str, record: dict[str, Any] | None) 
 
 def history_timeline(snapshot: Path | None, days: pl.DataFrame) -> pl.DataFrame | None:
     """Return earlier runs' `claim_timeline` rows on these (`topic`, `published_date`) days."""
-    files = sorted((snapshot / "claim_timeline").glob("*/*.parquet")) if snapshot else []
+    files = table_files(snapshot, "claim_timeline")
     if not files or days.height == 0:
         return None
     wanted = days.select("topic", "published_date").unique().lazy()

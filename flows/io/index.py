@@ -17,6 +17,7 @@ import polars as pl
 from flows.core.dedup import BUCKET_COLUMNS, doc_buckets, empty_index
 from flows.core.lsh import Banding
 from flows.core.settings import MinHashConfig
+from flows.io.store import table_files
 
 SIGNATURES = "index/signatures"
 BOILERPLATE = "index/boilerplate"
@@ -24,7 +25,7 @@ BOILERPLATE = "index/boilerplate"
 
 def known_boilerplate(snapshot: Path | None) -> pl.DataFrame | None:
     """Return the boilerplate passages of earlier runs (`text`, `support`, `signature`)."""
-    files = _files(snapshot, BOILERPLATE)
+    files = table_files(snapshot, BOILERPLATE)
     return pl.read_parquet(files) if files else None
 
 
@@ -49,12 +50,6 @@ class HistoryMatch:
 
     buckets: pl.DataFrame  # history (id, band, band_hash) rows sharing a bucket with this run
     documents: pl.DataFrame  # their index rows, plus the canonicals of their clusters
-
-
-def _files(snapshot: Path | None, table: str) -> list[Path]:
-    if snapshot is None:
-        return []
-    return sorted((snapshot / table).glob("*/*.parquet"))
 
 
 def scan_signatures(files: list[Path], minhash: MinHashConfig) -> pl.LazyFrame:
@@ -85,11 +80,11 @@ def match_history(
     min_tokens
         Documents with fewer words take no part in near-duplicate search (`DedupConfig`).
     """
-    signature_files = _files(snapshot, SIGNATURES)
+    signature_files = table_files(snapshot, SIGNATURES)
     if not signature_files or new_buckets.height == 0:
         return HistoryMatch(new_buckets.clear(), empty_index(minhash))
     keys = new_buckets.select("band", "band_hash").unique().lazy()
-    band_files = _files(snapshot, bands_table(banding))
+    band_files = table_files(snapshot, bands_table(banding))
     if band_files:
         history_buckets = pl.scan_parquet(band_files).join(
             keys, on=["band", "band_hash"], how="semi"

@@ -121,10 +121,7 @@ class Store:
 
     def scan(self, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
         """Read a published table of the current snapshot, or None when it has no rows yet."""
-        current = self.current
-        if current is None:
-            return None
-        files = sorted((current / table).glob("*/*.parquet"))
+        files = table_files(self.current, table)
         if not files:
             return None
         return pl.read_parquet(files, columns=columns)
@@ -247,6 +244,13 @@ class Store:
         for old in committed[:-KEEP_VERSIONS]:
             if old != keep:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def table_files(snapshot: Path | None, table: str) -> list[Path]:
+    """Return the Parquet files of a table in a snapshot, one per run (none before any)."""
+    if snapshot is None:
+        return []
+    return sorted((snapshot / table).glob("*/*.parquet"))
 
 
 def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
