@@ -40,7 +40,15 @@ from pathlib import Path
 import polars as pl
 import xxhash
 
-from flows.core.boilerplate import remove_boilerplate
+from flows.core.boilerplate import (
+    PASSAGE_INDEX,
+    find_boilerplate,
+    passage_banding,
+    passage_buckets,
+    passage_index_rows,
+    remove_boilerplate,
+    sign_passages,
+)
 from flows.core.dedup import deduplicate
 from flows.core.minhash import word_shingles
 from flows.core.passages import split_passages
@@ -817,6 +825,46 @@ def part_syndication(quick: bool) -> None:
     recall_by_kind(pages, labels, cleaned)
     syndication_removal(pages, docs, passages)
     story_loss_example(pages, docs, passages)
+    scheduled_removal(pages, docs, labels, 20 if quick else 40)
+
+
+def scheduled_removal(
+    pages: list[Page], docs: pl.DataFrame, labels: list[str], n_runs: int
+) -> None:
+    """Print kit removal when the pages arrive over scheduled runs, with and without history.
+
+    The pages are shuffled (fixed seed) and cut into `n_runs` runs; each run finds boilerplate
+    with the passage index of the runs before it (as the flow does), or alone. Documents of
+    earlier runs are indexed with the cluster ids of the one-run clustering.
+    """
+    order = list(range(len(pages)))
+    random.Random(7).shuffle(order)
+    runs = [order[k::n_runs] for k in range(n_runs)]
+    mh, bp = S.minhash, S.boilerplate
+    banding = passage_banding(mh, bp)
+    cluster = dict(zip(docs["doc_id"], labels, strict=True))
+    for with_history in (True, False):
+        index = pl.DataFrame(schema=PASSAGE_INDEX)
+        removed: list[pl.DataFrame] = []
+        for run in runs:
+            batch = docs[run].unique("doc_id", keep="first", maintain_order=True)
+            signed = sign_passages(batch, mh, bp)
+            keys = passage_buckets(signed, banding, mh.num_perm).select("band", "band_hash")
+            history = index.join(keys.unique(), on=["band", "band_hash"], how="semi")
+            out, passages = find_boilerplate(batch, mh, bp, None, signed, history)
+            removed.append(passages.filter(pl.col("is_boilerplate")))
+            if with_history:
+                published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))
+                index = pl.concat([index, passage_index_rows(passages, published, mh, bp)])
+        print(
+            f"  the same pages over {n_runs} scheduled runs of ~{len(pages) // n_runs} pages, "
+            + (
+                "support counted with the passage index of earlier runs:"
+                if with_history
+                else "each run alone (no passage index):"
+            )
+        )
+        syndication_removal(pages, docs, pl.concat(removed))
 
 
 # ---------------------------------------------------------------------------------------------

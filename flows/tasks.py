@@ -29,7 +29,13 @@ from checks.models import (
 )
 from checks.quarantine import split_valid
 from flows.core import accounting
-from flows.core.boilerplate import remove_boilerplate
+from flows.core.boilerplate import (
+    find_boilerplate,
+    passage_banding,
+    passage_buckets,
+    passage_index_rows,
+    sign_passages,
+)
 from flows.core.claims import extract_claims
 from flows.core.containment import find_containers
 from flows.core.dedup import (
@@ -65,6 +71,8 @@ from flows.io.index import (
     boilerplate_rows,
     known_boilerplate,
     match_history,
+    passage_history,
+    passages_table,
 )
 from flows.io.ingest import IngestResult, read_inbox
 from flows.io.store import Store
@@ -198,12 +206,19 @@ def boilerplate(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Remove recurring publisher boilerplate; documents with nothing left are quarantined.
 
-    Returns the documents and the boilerplate passages (with signatures, for the index).
+    Returns the documents and all their passages (with signatures and `is_boilerplate`, for
+    the boilerplate table and the index). Support counts this run's documents and those of
+    earlier runs (the passage index), so a kit seen on two pages an hour is found by the second.
     """
     started = time.perf_counter()
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
     known = known_boilerplate(history.snapshot)
-    cleaned, passages = remove_boilerplate(unique, settings.minhash, settings.boilerplate, known)
+    mh, bp = settings.minhash, settings.boilerplate
+    signed = sign_passages(unique, mh, bp)
+    banding = passage_banding(mh, bp)
+    keys = passage_buckets(signed, banding, mh.num_perm)
+    earlier = passage_history(history.snapshot, banding, keys, bp.history_bucket_cap)
+    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, earlier)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
     docs, empties = drop_where(
@@ -214,8 +229,10 @@ def boilerplate(
         detail=pl.format("all {} characters were boilerplate", pl.col("text").str.len_chars()),
     )
     state.quarantine.append(empties)
-    state.notes["boilerplate_passages"] = passages.height
-    state.notes["known_boilerplate_matches"] = passages["known_support"].is_not_null().sum()
+    found = passages.filter(pl.col("is_boilerplate"))
+    state.notes["boilerplate_passages"] = found.height
+    state.notes["known_boilerplate_matches"] = found["known_support"].is_not_null().sum()
+    state.notes["history_passage_rows"] = earlier.height
     _timed(state, "boilerplate", started)
     return docs, passages.with_columns(run_id=pl.lit(state.run_id))
 
@@ -293,7 +310,7 @@ def validate(
         documents, articles, claims_found, external, history, state
     )
     passages_ok, bad_passages = split_valid(
-        passages.select(list(BOILERPLATE)),
+        passages.filter(pl.col("is_boilerplate")).select(list(BOILERPLATE)),
         BoilerplateModel,
         stage="boilerplate_table",
         uri_column="doc_id",
@@ -345,7 +362,10 @@ def index_tables(
         bands_table(banding): doc_buckets(searchable(rows, settings.dedup), banding).sort(
             "band", "band_hash"
         ),
-        BOILERPLATE_INDEX: boilerplate_rows(passages),
+        BOILERPLATE_INDEX: boilerplate_rows(passages.filter(pl.col("is_boilerplate"))),
+        passages_table(passage_banding(settings.minhash, settings.boilerplate)): (
+            passage_index_rows(passages, documents, settings.minhash, settings.boilerplate)
+        ),
     }
 
 

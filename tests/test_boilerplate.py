@@ -6,7 +6,16 @@ import dataclasses
 
 import polars as pl
 
-from flows.core.boilerplate import remove_boilerplate
+from flows.core.boilerplate import (
+    PASSAGE_INDEX,
+    find_boilerplate,
+    min_shared_bands,
+    passage_banding,
+    passage_buckets,
+    passage_index_rows,
+    remove_boilerplate,
+    sign_passages,
+)
 from flows.core.passages import split_passages
 from flows.core.settings import BoilerplateConfig, MinHashConfig
 
@@ -188,3 +197,100 @@ def test_a_recurring_blurb_at_the_page_edge_is_not_taken_for_a_quote() -> None:
     texts = [f"{_filler(300 + i)}\n\n{_filler(400 + i)}\n\n{blurb}" for i in range(4)]
     out, _ = remove_boilerplate(_docs(texts), MH, BP)
     assert not any(blurb in clean for clean in out["clean_text"])
+
+
+# Support across runs: each "run" below finds boilerplate with the passage index of the earlier
+# ones (as tasks.boilerplate does through flows/io/index.passage_history), then adds its own rows.
+
+
+def _runs(
+    pages: list[list[str]], clusters: list[list[str]] | None = None
+) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
+    """Process each list of pages as one run against the index of the runs before it."""
+    banding = passage_banding(MH, BP)
+    index = pl.DataFrame(schema=PASSAGE_INDEX)
+    results = []
+    for r, texts in enumerate(pages):
+        docs = _docs(texts).with_columns(doc_id=pl.format("run{}-{}", pl.lit(r), "doc_id"))
+        signed = sign_passages(docs, MH, BP)
+        keys = passage_buckets(signed, banding, MH.num_perm).select("band", "band_hash").unique()
+        history = index.join(keys, on=["band", "band_hash"], how="semi")
+        out, passages = find_boilerplate(docs, MH, BP, None, signed, history)
+        cluster = docs["doc_id"] if clusters is None else pl.Series(clusters[r])
+        published = out.with_columns(cluster_id=cluster)
+        index = pl.concat([index, passage_index_rows(passages, published, MH, BP)])
+        results.append((out, passages))
+    return results
+
+
+def test_enough_shared_bands_estimate_the_threshold() -> None:
+    banding = passage_banding(MH, BP)
+    n = min_shared_bands(banding, BP.passage_threshold)
+    assert (n / banding.bands) ** (1 / banding.rows) >= BP.passage_threshold
+    assert ((n - 1) / banding.bands) ** (1 / banding.rows) < BP.passage_threshold
+
+
+def _page(kit: str, r: int) -> str:
+    """An outlet's page: its kit above a story longer than the kit."""
+    return f"{kit}\n\n{STORIES[r]}\n\n{_filler(500 + r, words=120)}"
+
+
+def test_a_kit_seen_on_one_page_per_run_is_removed_by_the_third_run() -> None:
+    kit = "\n".join(APPEAL)
+    runs = _runs([[_page(kit, r)] for r in range(3)])
+    for r, (out, _) in enumerate(runs):
+        clean = out["clean_text"][0]
+        assert STORIES[r] in clean
+        removed = not any(a in clean for a in APPEAL)
+        assert removed == (r == 2), r  # 1, then 2 pages: too few to tell; the third shows it
+    found = runs[2][1].filter(pl.col("is_boilerplate"))
+    assert found.height == len(APPEAL) and (found["support"] == 3).all()
+    # the same pages in one run give the same clean text for the last page
+    alone, _ = find_boilerplate(_docs([_page(kit, r) for r in range(3)]), MH, BP)
+    assert alone["clean_text"][2] == runs[2][0]["clean_text"][0]
+
+
+def test_a_varied_kit_across_runs_is_still_found() -> None:
+    joined = " ".join(APPEAL)
+    variants = [
+        "\n".join(APPEAL),
+        joined,
+        joined.replace("every contribution", "each contribution"),
+    ]
+    runs = _runs([[_page(v, r)] for r, v in enumerate(variants)])
+    assert runs[2][0]["clean_text"][0].strip() == _page("", 2).strip()
+
+
+def test_a_story_copied_in_later_runs_is_not_boilerplate_even_when_dedup_missed_it() -> None:
+    # One story on single pages of three outlets, a run apart; the outlets' furniture does not
+    # recur. Dedup would cluster the copies (same story id); even when it did not (three
+    # clusters), the later copies share most of their text with the earlier page: one story.
+    story = STORIES[0] + " " + STORIES[1]
+    pages = [
+        [f"Courier front page: news from the river towns, every morning.\n\n{story}"],
+        [f"Post | Home | World | Business | Sport | Weather | Culture | Puzzles\n\n{story}"],
+        [
+            f"{story}\n\nCopyright the Gazette, all rights reserved worldwide; reuse needs a licence."
+        ],
+    ]
+    for clusters in (None, [["a"], ["a"], ["a"]]):
+        runs = _runs(pages, clusters)
+        assert story in runs[2][0]["clean_text"][0]
+        assert not runs[2][1]["is_boilerplate"].any()
+
+
+def test_a_brief_sharing_its_kit_with_its_outlet_pages_is_not_their_story() -> None:
+    # a brief is mostly kit: it shares more than half of itself with each page of its outlet,
+    # but not a good part of those longer pages, so they still count as stories of their own
+    kit = "\n".join(APPEAL)
+    pages = [[_page(kit, 0)], [_page(kit, 1)], [f"{kit}\n\n{STORIES[3]}"]]
+    runs = _runs(pages)
+    assert runs[2][0]["clean_text"][0] == STORIES[3]
+
+
+def test_a_kit_shared_with_copies_of_one_story_counts_that_story_once() -> None:
+    # an outlet's kit on three pages of one story in three runs is not enough: one story
+    kit = "\n".join(APPEAL)
+    story = STORIES[0] + " " + STORIES[1]
+    runs = _runs([[f"{kit}\n\n{story}"]] * 3, [["a"], ["b"], ["c"]])
+    assert all(a in runs[2][0]["clean_text"][0] for a in APPEAL)

@@ -8,9 +8,16 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.core.boilerplate import (
+    find_boilerplate,
+    passage_banding,
+    passage_buckets,
+    passage_index_rows,
+)
 from flows.core.dedup import dedup_banding, deduplicate, doc_buckets, doc_signatures
+from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
-from flows.io.index import match_history
+from flows.io.index import match_history, passage_history, passages_table
 from flows.io.store import Store
 from flows.tasks import index_tables
 from tests.test_dedup import OTHER, STORY, _docs
@@ -24,10 +31,11 @@ def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settin
     run_dir.mkdir()
     passages = pl.DataFrame(
         schema={
-            "text": pl.String,
+            **PASSAGES,
             "support": pl.Int64,
             "known_support": pl.Int64,
             "signature": pl.Array(pl.UInt32, settings.minhash.num_perm),
+            "is_boilerplate": pl.Boolean,
         }
     )
     store.publish(run_id, index_tables(documents, sigs, passages, settings), run_dir)
@@ -102,3 +110,36 @@ def test_an_index_written_before_character_signatures_is_still_read(tmp_path: Pa
     frame.write_parquet(old)
     out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S)
     assert out["duplicate_of"].to_list() == ["a"]
+
+
+def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: Path) -> None:
+    kit = "Support independent reporting from the river towns and the capital, every day."
+    store = Store(tmp_path)
+    mh, bp = S.minhash, S.boilerplate
+    banding = passage_banding(mh, bp)
+    for r in range(3):
+        texts = [
+            f"{kit}\n\nStory number {r}-{i} about the harbour, the council and the vote."
+            for i in range(2)
+        ]
+        docs = pl.DataFrame(
+            {"doc_id": [f"r{r}d{i}" for i in range(2)], "text": texts, "title_hint": [None] * 2},
+            schema_overrides={"title_hint": pl.String},
+        )
+        if r == 2:
+            break
+        out, passages = find_boilerplate(docs, mh, bp)
+        documents = out.with_columns(cluster_id=pl.col("doc_id"))
+        run_dir = store.staging_dir(f"r{r}") / "run"
+        run_dir.mkdir()
+        rows = passage_index_rows(passages, documents, mh, bp)
+        store.publish(f"r{r}", {passages_table(banding): rows}, run_dir)
+    _, passages = find_boilerplate(docs, mh, bp)
+    keys = passage_buckets(passages.filter(pl.col("passage") == 0), banding, mh.num_perm)
+    rows = passage_history(store.current, banding, keys, cap=64)
+    # the kit of all four earlier pages, no story passage (their texts differ)
+    assert sorted(rows["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
+    assert (rows["passage"] == 0).all()
+    capped = passage_history(store.current, banding, keys, cap=2)
+    assert sorted(capped["doc_id"].unique()) == ["r0d0", "r0d1"]  # first documents by id
+    assert passage_history(None, banding, keys, cap=64).height == 0

@@ -8,7 +8,7 @@ import xxhash
 
 from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components
-from flows.core.lsh import buckets, candidate_pairs, choose_banding
+from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
 from flows.core.minhash import estimated_jaccard, fast_signatures
 from flows.core.passages import split_passages
 from flows.core.settings import BoilerplateConfig, MinHashConfig
@@ -16,6 +16,176 @@ from flows.core.text import fold_series, normalise_text
 
 # Titles longer than this are cut to their first sentence (a first line may be a whole paragraph).
 MAX_TITLE_CHARS = 300
+
+# One row per (passage, band) of every document a run published: the history that boilerplate
+# support is counted over. `story` is the document's cluster (near-copies count once), `storied`
+# whether the document carried text of its own, `chars` the passage's and `doc_chars` all its
+# passages' length (to tell a copy of a whole story from a page sharing a kit).
+PASSAGE_INDEX = pl.Schema(
+    {
+        "doc_id": pl.String,
+        "passage": pl.Int32,
+        "story": pl.String,
+        "storied": pl.Boolean,
+        "chars": pl.Int32,
+        "doc_chars": pl.Int32,
+        "band": pl.UInt16,
+        "band_hash": pl.UInt64,
+    }
+)
+
+# History passages linked to this run's passages: `id` (row of the run's passages), the history
+# passage (`h_doc`, `h_passage`, `h_chars`, `h_doc_chars`) and its document's `story`, `storied`.
+LINKS = pl.Schema(
+    {
+        "id": pl.Int64,
+        "h_doc": pl.String,
+        "h_passage": pl.Int32,
+        "story": pl.String,
+        "storied": pl.Boolean,
+        "h_chars": pl.Int32,
+        "h_doc_chars": pl.Int32,
+    }
+)
+
+
+def passage_banding(minhash: MinHashConfig, config: BoilerplateConfig) -> Banding:
+    """Return the LSH banding of passage signatures (from the passage threshold)."""
+    return choose_banding(config.passage_threshold, minhash.num_perm)
+
+
+def min_shared_bands(banding: Banding, threshold: float) -> int:
+    """Return the fewest shared bands whose Jaccard estimate reaches `threshold`.
+
+    A pair of Jaccard s shares a band with probability s ** rows, so sharing n of `bands` bands
+    estimates s as (n / bands) ** (1 / rows).
+    """
+    for n in range(1, banding.bands + 1):
+        if (n / banding.bands) ** (1 / banding.rows) >= threshold:
+            return n
+    return banding.bands
+
+
+def sign_passages(
+    docs: pl.DataFrame, minhash: MinHashConfig, config: BoilerplateConfig
+) -> pl.DataFrame:
+    """Split documents into passages and sign each on character shingles.
+
+    Returns `PASSAGES` rows plus `signature` (`Array(UInt32, num_perm)`).
+    """
+    passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
+    sigs = fast_signatures(passages["text"], minhash, kind="char")
+    return passages.with_columns(
+        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm))
+    )
+
+
+def _signature_matrix(passages: pl.DataFrame, minhash: MinHashConfig) -> np.ndarray:
+    n = passages.height
+    return passages["signature"].to_numpy().reshape(n, minhash.num_perm).astype(np.uint32)
+
+
+def passage_buckets(passages: pl.DataFrame, banding: Banding, num_perm: int) -> pl.DataFrame:
+    """Return (`id` = row of `passages`, `band`, `band_hash`) for signed passages."""
+    ids = pl.Series("id", np.arange(passages.height, dtype=np.int64))
+    matrix = passages["signature"].to_numpy().reshape(passages.height, num_perm)
+    return buckets(ids, matrix.astype(np.uint32), banding)
+
+
+def history_links(
+    passages: pl.DataFrame,
+    history: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+) -> pl.DataFrame:
+    """Link this run's passages to the near-copies among earlier runs' passages.
+
+    Parameters
+    ----------
+    passages
+        Signed passages of this run (`sign_passages`).
+    history
+        `PASSAGE_INDEX` rows of earlier runs sharing at least one bucket with `passages`.
+    minhash, config
+        Signature and boilerplate settings (passage banding and threshold).
+
+    Returns
+    -------
+    pl.DataFrame
+        `LINKS` rows: pairs sharing at least `min_shared_bands` bands.
+    """
+    if passages.height == 0 or history.height == 0:
+        return pl.DataFrame(schema=LINKS)
+    banding = passage_banding(minhash, config)
+    need = min_shared_bands(banding, config.passage_threshold)
+    return (
+        passage_buckets(passages, banding, minhash.num_perm)
+        .join(history, on=["band", "band_hash"])
+        .group_by("id", "doc_id", "passage")
+        .agg(
+            shared=pl.len(),
+            story=pl.col("story").first(),
+            storied=pl.col("storied").first(),
+            h_chars=pl.col("chars").first(),
+            h_doc_chars=pl.col("doc_chars").first(),
+        )
+        .filter(pl.col("shared") >= need)
+        .select(
+            "id",
+            h_doc="doc_id",
+            h_passage="passage",
+            story="story",
+            storied="storied",
+            h_chars="h_chars",
+            h_doc_chars="h_doc_chars",
+        )
+        .cast(LINKS)
+        .sort("id", "h_doc", "h_passage")
+    )
+
+
+def passage_index_rows(
+    passages: pl.DataFrame,
+    documents: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+) -> pl.DataFrame:
+    """Return the `PASSAGE_INDEX` rows of the published documents' passages.
+
+    Parameters
+    ----------
+    passages
+        Signed passages (`sign_passages`) of the run, boilerplate or not.
+    documents
+        The run's documents (`doc_id`, `cluster_id`, `text`, `clean_text`); passages of
+        documents not among them (quarantined ones) are left out.
+    """
+    if passages.height == 0:
+        return pl.DataFrame(schema=PASSAGE_INDEX)
+    docs = documents.unique("doc_id", keep="first", maintain_order=True).select(
+        "doc_id",
+        story="cluster_id",
+        # as classify_passages asks of a document that tells a story of its own
+        storied=(pl.col("clean_text").str.len_chars() >= config.min_story_chars)
+        & (
+            pl.col("clean_text").str.len_chars()
+            >= config.min_story_share * pl.col("text").str.len_chars()
+        ),
+    )
+    kept = (
+        passages.join(docs, on="doc_id", how="inner", maintain_order="left")
+        .with_columns(chars=pl.col("end") - pl.col("start"))
+        .with_columns(doc_chars=pl.col("chars").sum().over("doc_id"))
+    )
+    if kept.height == 0:
+        return pl.DataFrame(schema=PASSAGE_INDEX)
+    keys = passage_buckets(kept, passage_banding(minhash, config), minhash.num_perm)
+    rows = kept.select("doc_id", "passage", "story", "storied", "chars", "doc_chars")
+    return (
+        keys.join(rows.with_row_index("id").cast({"id": pl.Int64}), on="id")
+        .select(list(PASSAGE_INDEX))
+        .cast(PASSAGE_INDEX)
+    )
 
 
 def passage_groups(
@@ -44,7 +214,10 @@ def passage_groups(
         group) and `known_support` (support of the nearest known boilerplate passage, or null).
     """
     n = passages.height
-    sigs = fast_signatures(passages["text"], minhash, kind="char")
+    if "signature" in passages.columns:
+        sigs = _signature_matrix(passages, minhash)
+    else:
+        sigs = fast_signatures(passages["text"], minhash, kind="char")
     m = 0 if known is None else known.height
     everything = sigs
     if m:
@@ -78,15 +251,92 @@ def passage_groups(
             .join(best, on="left", how="left")
             .sort("left")["known_support"]
         )
-    return passages.with_columns(
-        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
-        group=labels,
-        known_support=known_support,
-    ).with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
+    return (
+        passages.drop("signature", strict=False)
+        .with_columns(
+            signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
+            group=labels,
+            known_support=known_support,
+        )
+        .with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
+    )
+
+
+def add_history_support(grouped: pl.DataFrame, links: pl.DataFrame | None) -> pl.DataFrame:
+    """Add to each group's `support` the earlier runs' documents holding a near-copy of it.
+
+    `grouped` rows are in passage order (row i is passage `id` i of `links`).
+    """
+    if links is None or links.height == 0:
+        return grouped
+    ids = grouped.select("group").with_row_index("id").cast({"id": pl.Int64})
+    extra = (
+        links.join(ids, on="id")
+        .group_by("group")
+        .agg(h_support=pl.col("h_doc").n_unique().cast(pl.Int64))
+    )
+    return (
+        grouped.join(extra, on="group", how="left", maintain_order="left")
+        .with_columns(support=pl.col("support") + pl.col("h_support").fill_null(0))
+        .drop("h_support")
+    )
+
+
+def _story_components(
+    grouped: pl.DataFrame, stories: pl.DataFrame, links: pl.DataFrame, threshold: float
+) -> pl.DataFrame:
+    """Map story labels (this run's `r<n>`, history's `h<cluster>`) to merged story components.
+
+    A document of this run tells the story of an earlier run's document when their shared
+    passages cover `threshold` of both (characters, as a Jaccard): a copy of a story published
+    last week is one story with it, however many outlets carried it since.
+    """
+    per_doc = grouped.with_row_index("id").with_columns(
+        pl.col("id").cast(pl.Int64), chars=pl.col("end") - pl.col("start")
+    )
+    totals = per_doc.group_by("doc_id").agg(doc_chars=pl.col("chars").sum())
+    shared = (
+        links.join(per_doc.select("id", "doc_id", "chars"), on="id")
+        .group_by("doc_id", "h_doc")
+        .agg(
+            mine=pl.col("chars").filter(pl.col("id").is_first_distinct()).sum(),
+            theirs=pl.col("h_chars")
+            .filter(pl.col("h_passage").is_first_distinct())
+            .sum()
+            .cast(pl.Int64),
+            h_doc_chars=pl.col("h_doc_chars").first().cast(pl.Int64),
+            story=pl.col("story").first(),
+        )
+        .join(totals, on="doc_id")
+        .with_columns(
+            common=pl.min_horizontal("mine", "theirs"),
+            shorter=pl.min_horizontal("doc_chars", "h_doc_chars"),
+            longer=pl.max_horizontal("doc_chars", "h_doc_chars"),
+        )
+        # Most of the shorter page, and a good part of the longer: a truncated copy shares
+        # most of itself with the full story, a brief shares its kit with the outlet's long
+        # pages but not half of them.
+        .filter(
+            (pl.col("common") >= threshold * pl.col("shorter"))
+            & (pl.col("common") >= threshold / 2 * pl.col("longer"))
+        )
+        .join(stories, on="doc_id")
+        .select(left=pl.format("r{}", pl.col("story_run")), right=pl.format("h{}", pl.col("story")))
+    )
+    labels = pl.concat(
+        [
+            stories.select(label=pl.format("r{}", pl.col("story_run"))),
+            links.select(label=pl.format("h{}", pl.col("story"))),
+        ]
+    ).unique(maintain_order=True)["label"]
+    return components(labels, shared).rename({"id": "label"})
 
 
 def classify_passages(
-    grouped: pl.DataFrame, config: BoilerplateConfig, stories: pl.DataFrame | None = None
+    grouped: pl.DataFrame,
+    config: BoilerplateConfig,
+    stories: pl.DataFrame | None = None,
+    links: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Mark passages as boilerplate.
 
@@ -97,7 +347,10 @@ def classify_passages(
     in whole documents that are near-copies of each other. `stories` maps `doc_id` to a story
     label (near-duplicate components of the whole text); without it each document is a story.
     Passages near a known boilerplate passage of an earlier run (`known_support` not null) are
-    boilerplate too, with that support. Returns `grouped` with a boolean `is_boilerplate`.
+    boilerplate too, with that support. `links` (history passages near this run's passages,
+    `history_links`) add earlier runs' documents and their stories to each group; `support`
+    must already count them (`add_history_support`). Returns `grouped` with a boolean
+    `is_boilerplate`.
     """
     k = config.min_support
     length = pl.col("end") - pl.col("start")
@@ -113,11 +366,25 @@ def classify_passages(
         (pl.col("own") >= config.min_story_chars)
         & (pl.col("own") >= config.min_story_share * pl.col("total"))
     ).join(stories.select("doc_id", "story"), on="doc_id", how="left")
+    # Story labels: this run's components, merged with earlier runs' stories they copy.
+    run_stories = stories.select("doc_id", story_run=pl.col("story"))
+    links = pl.DataFrame(schema=LINKS) if links is None else links
+    merged = _story_components(grouped, run_stories, links, config.same_story_threshold)
+    members = grouped.filter(pl.col("support") >= k).join(
+        storied.select("doc_id", label=pl.format("r{}", pl.col("story"))), on="doc_id"
+    )
+    ids = grouped.select("group").with_row_index("id").cast({"id": pl.Int64})
+    earlier = links.filter(pl.col("storied")).join(ids, on="id")
     group_stories = (
-        grouped.filter(pl.col("support") >= k)
-        .join(storied.select("doc_id", "story"), on="doc_id", how="inner")
+        pl.concat(
+            [
+                members.select("group", "label"),
+                earlier.select("group", label=pl.format("h{}", pl.col("story"))),
+            ]
+        )
+        .join(merged, on="label", how="left")
         .group_by("group")
-        .agg(stories=pl.col("story").n_unique())
+        .agg(stories=pl.col("component").n_unique())
     )
     flagged = grouped.join(group_stories, on="group", how="left").with_columns(
         _recurs=(pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k)
@@ -237,6 +504,25 @@ def remove_boilerplate(
     config: BoilerplateConfig,
     known: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Find boilerplate passages and produce the clean text of each document (one run, no index).
+
+    Returns the documents (see `find_boilerplate`) and only the boilerplate passages.
+    """
+    out, classified = find_boilerplate(docs, minhash, config, known)
+    table = classified.filter(pl.col("is_boilerplate")).select(
+        "doc_id", "start", "end", "text", "support", "signature", "known_support"
+    )
+    return out, table
+
+
+def find_boilerplate(
+    docs: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+    known: pl.DataFrame | None = None,
+    passages: pl.DataFrame | None = None,
+    history: pl.DataFrame | None = None,
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document.
 
     Parameters
@@ -248,16 +534,22 @@ def remove_boilerplate(
     known
         Boilerplate passages found by earlier runs (`signature`, `support`): their near-copies
         are boilerplate even when this run has too few pages to show them recurring.
+    passages
+        The documents' signed passages (`sign_passages`), when already computed.
+    history
+        `PASSAGE_INDEX` rows of earlier runs that share a bucket with these passages: their
+        documents count towards support as this run's do.
 
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
         `docs` with `clean_text`, `boilerplate_ratio`, `is_boilerplate_heavy` and `title`
-        (the metadata title, else the first line that is not boilerplate); and the boilerplate
-        passages (`doc_id`, `start`, `end`, `text`, `support`, `signature`, and
-        `known_support`: null for passages not already known from earlier runs).
+        (the metadata title, else the first line that is not boilerplate); and every passage
+        (`PASSAGES` columns, `signature`, `support`, `known_support`: null for passages not
+        already known from earlier runs, and `is_boilerplate`), by document and position.
     """
-    passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
+    if passages is None:
+        passages = sign_passages(docs, minhash, config)
     if passages.height == 0:
         classified = passages.with_columns(
             signature=pl.lit(None, pl.Array(pl.UInt32, minhash.num_perm)),
@@ -268,10 +560,12 @@ def remove_boilerplate(
         )
     else:
         grouped = passage_groups(passages, minhash, config.passage_threshold, known)
+        links = None if history is None else history_links(passages, history, minhash, config)
+        grouped = add_history_support(grouped, links)
         stories = near_duplicate_components(
             docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
         ).select(doc_id="id", story="component")
-        classified = absorb_contained(classify_passages(grouped, config, stories), config)
+        classified = absorb_contained(classify_passages(grouped, config, stories, links), config)
     classified = classified.sort("doc_id", "passage")
 
     by_doc = {key[0]: part for key, part in classified.partition_by("doc_id", as_dict=True).items()}
@@ -308,7 +602,4 @@ def remove_boilerplate(
         )
         .drop("_first_line")
     )
-    table = classified.filter(pl.col("is_boilerplate")).select(
-        "doc_id", "start", "end", "text", "support", "signature", "known_support"
-    )
-    return out, table
+    return out, classified.drop("group")

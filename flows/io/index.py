@@ -14,6 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
+from flows.core.boilerplate import PASSAGE_INDEX
 from flows.core.dedup import BUCKET_COLUMNS, doc_buckets, empty_index
 from flows.core.lsh import Banding
 from flows.core.settings import MinHashConfig
@@ -36,6 +37,43 @@ def boilerplate_rows(passages: pl.DataFrame) -> pl.DataFrame:
         .sort("support", descending=True)
         .unique("text", keep="first", maintain_order=True)
         .select("text", "support", "signature")
+    )
+
+
+def passages_table(banding: Banding) -> str:
+    """Return the table name of the passage band index for a passage banding."""
+    return f"index/passages-{banding.bands}x{banding.rows}"
+
+
+def passage_history(
+    snapshot: Path | None, banding: Banding, keys: pl.DataFrame, cap: int
+) -> pl.DataFrame:
+    """Return earlier runs' passage index rows that share a bucket with this run's passages.
+
+    Parameters
+    ----------
+    snapshot
+        The current published snapshot folder, or None before the first run.
+    banding
+        The passage banding; an index written with another banding is not read (its passages
+        count again once re-published under the new one).
+    keys
+        This run's passage buckets (`band`, `band_hash`).
+    cap
+        Rows of at most this many documents (the first by doc_id) per bucket
+        (`BoilerplateConfig.history_bucket_cap`).
+    """
+    files = table_files(snapshot, passages_table(banding))
+    if not files or keys.height == 0:
+        return pl.DataFrame(schema=PASSAGE_INDEX)
+    wanted = keys.select("band", "band_hash").unique().lazy()
+    return (
+        pl.scan_parquet(files)
+        .join(wanted, on=["band", "band_hash"], how="semi")
+        .filter(pl.col("doc_id").rank("dense").over("band", "band_hash") <= cap)
+        .collect()
+        .select(list(PASSAGE_INDEX))
+        .cast(PASSAGE_INDEX)
     )
 
 
