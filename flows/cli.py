@@ -44,23 +44,44 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--inbox",
-        type=Path,
-        default=Path("data/inbox"),
-        help="folder of input documents (.txt .md .jsonl .json .html .htm .parquet); "
+        default="data/inbox",
+        help="folder of input documents (.txt .md .jsonl .json .html .htm .parquet), or an "
+        "fsspec URL of one (file:///data/inbox, s3://bucket/inbox with s3fs installed); "
         "default: data/inbox",
     )
     run.add_argument(
         "--out",
-        type=Path,
-        default=Path("data/published"),
-        help="output folder of the published dataset; default: data/published",
+        default="data/published",
+        help="output folder of the published dataset (a local path or file:// URL); "
+        "default: data/published",
     )
     run.add_argument(
         "--config",
         type=Path,
         default=None,
         help="TOML file overriding settings (sections: ingest, minhash, dedup, containment, "
-        "boilerplate, claims, validation)",
+        "boilerplate, claims, validation, runner, report)",
+    )
+    run.add_argument(
+        "--runner",
+        choices=("threads", "dask"),
+        default=None,
+        help="where the shard stages (ingest, signatures, claims) run: threads in this process, "
+        "or Dask (a LocalCluster started for the run unless --dask-address is given); "
+        "default: [runner] kind of the config, else threads",
+    )
+    run.add_argument(
+        "--dask-address",
+        default=None,
+        metavar="URL",
+        help="run the shard stages on the Dask cluster whose scheduler is at URL "
+        "(tcp://host:8786); its workers need the inbox and output paths and PREFECT_API_URL",
+    )
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show stage progress bars on stderr; default: when stderr is a terminal",
     )
     serve = sub.add_parser(
         "serve",
@@ -78,26 +99,56 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--api-url", default=None, help="use this Prefect API instead of starting one"
     )
-    report = sub.add_parser("report", help="show the summary of a published run")
-    report.add_argument("--out", type=Path, default=Path("data/published"), help="output folder")
-    report.add_argument("--run", default="latest", help="run id, or 'latest' (default)")
+    report = sub.add_parser(
+        "report",
+        help="show the summary of a run and where its HTML report is",
+        description=(
+            "Print a run's verdict, accounting and top issues, and the path of its "
+            "self-contained HTML report (runs/<run_id>/report.html, or _rejected/<run_id>/ "
+            "for a run that validation blocked)."
+        ),
+    )
+    report.add_argument(
+        "--out", default="data/published", help="output folder; default: data/published"
+    )
+    report.add_argument(
+        "--run",
+        default="latest",
+        metavar="RUN_ID|latest",
+        help="run id, or 'latest' (default): the newest run, published or blocked",
+    )
+    report.add_argument(
+        "--open", action="store_true", help="open the HTML report in the web browser"
+    )
     return parser
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.inbox.exists():
-        raise InboxError(f"inbox folder not found: {args.inbox}")
-    if not args.inbox.is_dir():
-        raise InboxError(f"inbox is not a folder: {args.inbox}")
+    from flows.io.location import is_local, local_path, output_folder
+
+    if is_local(args.inbox):  # an fsspec inbox is checked by the flow when it lists it
+        inbox = local_path(args.inbox)
+        if not inbox.exists():
+            raise InboxError(f"inbox folder not found: {args.inbox}")
+        if not inbox.is_dir():
+            raise InboxError(f"inbox is not a folder: {args.inbox}")
+    from flows.core.settings import with_runner
     from flows.io.config import load_settings
     from flows.io.store import Store
 
-    load_settings(args.config)  # fail fast on a bad config, before Prefect starts
-    Store(args.out).check_writable()
+    # fail fast on a bad config or output, before Prefect starts
+    with_runner(load_settings(args.config), args.runner, args.dask_address)
+    out = output_folder(args.out)
+    Store(out).check_writable()
     from flows.curate import curate_news
 
     summary = curate_news(
-        inbox=str(args.inbox), out=str(args.out), config=str(args.config) if args.config else None
+        inbox=args.inbox,
+        out=args.out,
+        config=str(args.config) if args.config else None,
+        runner=args.runner,
+        dask_address=args.dask_address,
+        progress=args.progress,
     )
     c = summary["counts"]
     print(
@@ -105,26 +156,32 @@ def _run(args: argparse.Namespace) -> int:
         f"already ingested {c['already_ingested']}, ingested {c['ingested']} = published "
         f"{c['published']} + duplicates {c['duplicates']} + quarantined {c['quarantined']}"
     )
-    print(f"report: {args.out / 'runs' / summary['run_id'] / 'report.html'}")
+    print(f"report: {out / 'runs' / summary['run_id'] / 'report.html'}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from flows.io.store import Store
+    import webbrowser
 
-    store = Store(args.out)
-    runs = store.manifest()["runs"]
-    if not runs:
-        raise NewsdqError(f"no published runs under {args.out}")
-    run_id = runs[-1]["run_id"] if args.run == "latest" else args.run
-    path = args.out / "runs" / run_id / "summary.json"
-    if not path.exists():
-        raise NewsdqError(f"no run {run_id} under {args.out}")
-    summary = json.loads(path.read_text("utf-8"))
-    print(
-        json.dumps({"run_id": run_id, "verdict": summary["verdict"], **summary["counts"]}, indent=2)
-    )
-    print(f"report: {path.parent / 'report.html'}")
+    from rich.console import Console
+
+    from flows.io.location import output_folder
+    from flows.io.report import find_run, print_summary
+
+    try:
+        run_dir = find_run(output_folder(args.out), args.run)
+        summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
+    except FileNotFoundError as exc:
+        raise NewsdqError(str(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise NewsdqError(f"cannot read the summary of run {args.run}: {exc}") from exc
+    print_summary(summary, Console())
+    # Through the output's `runs` link, not the snapshot it resolves to: old snapshots are pruned.
+    report = (run_dir / "report.html").absolute()
+    if args.open and webbrowser.open(report.as_uri()):
+        print(f"opened: {report}")
+    else:
+        print(f"report: {report}")
     return 0
 
 

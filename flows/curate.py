@@ -12,15 +12,28 @@ import polars as pl
 from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.task_runners import TaskRunner
 
 from flows import tasks
 from flows.core.errors import ValidationBlockedError
-from flows.core.settings import settings_to_dict
+from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.report import write_run_files
+from flows.io.ingest import file_uri
+from flows.io.location import is_local, local_path, output_folder
+from flows.io.progress import StageProgress, stderr_is_terminal
+from flows.io.report import (
+    artifact_markdown,
+    artifact_prefix,
+    failed_checks,
+    stage_rows,
+    write_run_files,
+)
+from flows.io.shards import slices, write_slices
 from flows.io.store import Store, output_lock
+from flows.runners import shard_runner
 
 
 def new_run_id() -> str:
@@ -37,56 +50,85 @@ def publish(store: Store, run_id: str, tables: dict[str, Any], run_dir: Path) ->
 @task(name="artifacts", cache_policy=NO_CACHE)
 def artifacts(summary: dict[str, Any]) -> None:
     """Attach the run summary to the flow run as markdown and table artifacts."""
-    c = summary["counts"]
-    reasons = (
-        "\n".join(f"- `{r}`: {n}" for r, n in summary["quarantine_by_reason"].items()) or "- none"
-    )
+    # One key per deployment: Prefect keeps every version of a key, so each deployment's
+    # artifacts line up as its own history (artifact keys are not per flow run).
+    prefix = artifact_prefix((summary.get("flow_run") or {}).get("deployment"))
     create_markdown_artifact(
-        key="curate-news-summary",
-        markdown=(
-            f"# newsdq run {summary['run_id']}\n\n**verdict: {summary['verdict']}**\n\n"
-            f"| outcome | records |\n|---|---|\n"
-            + "".join(f"| {k} | {v} |\n" for k, v in c.items())
-            + f"\n## Quarantine reasons\n{reasons}\n"
-        ),
-        description="newsdq run summary",
+        key=f"{prefix}-summary",
+        markdown=artifact_markdown(summary),
+        description=f"newsdq run {summary['run_id']}: {summary['verdict']}",
     )
     create_table_artifact(
-        key="curate-news-counts",
-        table=[{"outcome": k, "records": v} for k, v in c.items()],
+        key=f"{prefix}-counts",
+        table=[{"outcome": k, "records": v} for k, v in summary["counts"].items()],
         description="records per outcome",
+    )
+    create_table_artifact(
+        key=f"{prefix}-stages",
+        table=stage_rows(summary),
+        description="per stage: seconds, main figure, records quarantined",
+    )
+    create_table_artifact(
+        key=f"{prefix}-failed-checks",
+        # Failing sample values stay in the HTML report: they are article text.
+        table=failed_checks(summary) or [{"check": "(none)", "severity": "", "unexpected": 0}],
+        description="failed great-expectations checks",
     )
 
 
 @flow(name="curate-news", log_prints=True)
 def curate_news(
-    inbox: str = "data/inbox", out: str = "data/published", config: str | None = None
+    inbox: str = "data/inbox",
+    out: str = "data/published",
+    config: str | None = None,
+    runner: str | None = None,
+    dask_address: str | None = None,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Curate one inbox into the published dataset; return the run summary."""
+    """Curate one inbox into the published dataset; return the run summary.
+
+    `inbox` is a folder or an fsspec URL, `out` a local folder (`flows/io/location.py`).
+    `runner` ("threads" or "dask") and `dask_address` override the config's `[runner]`, which
+    runs the shard stages (ingest, signatures, claims); `progress` shows stage progress bars
+    on stderr (default: when stderr is a terminal).
+    """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
-    settings = load_settings(Path(config) if config else None)
-    store = Store(Path(out))
+    settings = with_runner(load_settings(Path(config) if config else None), runner, dask_address)
+    store = Store(output_folder(out))
     store.check_writable()
     run_id = new_run_id()
     state = tasks.RunState(run_id=run_id)
-    with output_lock(store.root):
+    bars = StageProgress(stderr_is_terminal() if progress is None else progress)
+    with output_lock(store.root), bars:
         state.notes["recovered"] = store.recover()
         run_dir = store.staging_dir(run_id) / "run"
+        # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
+        staging = store.staging_dir(run_id).absolute()
         history = tasks.read_history(store)
-        ingested = tasks.ingest(Path(inbox), settings, history, state)
-        external = tasks.external_claims(Path(inbox), history, state)
-        crash_point("stage:ingest")
-        docs = tasks.normalise(ingested.docs, history, state)
-        docs, passages = tasks.boilerplate(docs, settings, history, state)
-        crash_point("stage:boilerplate")
-        documents, sigs, _pairs = tasks.dedup(docs, settings, history, state)
-        crash_point("stage:dedup")
-        found = tasks.claims(documents, settings, state)
-        crash_point("stage:claims")
-        tables, checkpoint = tasks.validate(
-            documents, found, external, passages, run_dir, history, settings, state
-        )
+        pool = shard_runner(settings.runner, staging / "workers", _api_url())
+        with pool:
+            ingested, (unreadable, empties, invalid) = _ingest(
+                pool, inbox, settings, history, staging / "ingest", state, bars
+            )
+            state.quarantine.append(unreadable)
+            external = tasks.external_claims(inbox, history, state)
+            crash_point("stage:ingest")
+            state.quarantine += [empties, invalid]
+            docs = tasks.normalise(ingested.docs, history, state)
+            with bars.stage("boilerplate"):
+                docs, passages = tasks.boilerplate(docs, settings, history, state)
+            crash_point("stage:boilerplate")
+            sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
+            with bars.stage("dedup"):
+                documents, sigs, _pairs = tasks.dedup(docs, sigs, settings, history, state)
+            crash_point("stage:dedup")
+            found = _claims(pool, documents, settings, staging / "claims", state, bars)
+            crash_point("stage:claims")
+        with bars.stage("validate"):
+            tables, checkpoint = tasks.validate(
+                documents, found, external, passages, run_dir, history, settings, state
+            )
         crash_point("stage:validate")
         context = {
             "inbox": str(inbox),
@@ -100,7 +142,16 @@ def curate_news(
         if summary["verdict"] == "blocked":
             # Reviewers still get the report of a blocked run, outside the published snapshot.
             rejected = store.root / "_rejected" / run_id
-            write_run_files(rejected, summary, tables | {"quarantine": quarantine}, quarantine)
+            summary = write_run_files(
+                rejected,
+                summary,
+                tables | {"quarantine": quarantine},
+                quarantine,
+                pairs=_pairs,
+                data_docs=run_dir / "data_docs",
+                out=store.root,
+            )
+            artifacts(summary)
             failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
             raise ValidationBlockedError(
                 f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
@@ -112,8 +163,141 @@ def curate_news(
             run_id=pl.lit(run_id)
         )
         tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
-        write_run_files(run_dir, summary, tables, quarantine)
+        summary = write_run_files(
+            run_dir, summary, tables, quarantine, pairs=_pairs, out=store.root
+        )
         crash_point("stage:publish")
-        publish(store, run_id, tables, run_dir)
+        with bars.stage("publish"):
+            publish(store, run_id, tables, run_dir)
     artifacts(summary)
     return summary
+
+
+# --- shard stages: tasks exchange Parquet paths under the run's staging folder --------------
+
+
+def _api_url() -> str | None:
+    """Return the Prefect API this flow run reports to (the temporary server's too)."""
+    context = FlowRunContext.get()
+    client = getattr(context, "client", None)
+    url = getattr(client, "api_url", None)
+    return str(url) if url else None
+
+
+def _run_shards(
+    pool: TaskRunner[Any],
+    shard_task: Any,
+    parameters: list[dict[str, Any]],
+    bars: StageProgress,
+    name: str,
+) -> list[Any]:
+    """Submit one task per shard; return the results in shard order (not completion order)."""
+    with bars.stage(name, total=len(parameters), unit="shards") as advance:
+        futures = [pool.submit(shard_task, parameters=p) for p in parameters]
+        for future in futures:
+            future.wait()
+            advance()
+        return [future.result() for future in futures]
+
+
+def _ingest(
+    pool: TaskRunner[Any],
+    inbox: str,
+    settings: Settings,
+    history: tasks.History,
+    dest: Path,
+    state: tasks.RunState,
+    bars: StageProgress,
+) -> tuple[tasks.Ingested, list[pl.DataFrame]]:
+    """Read and normalise the inbox in shards of files; return them and their quarantine frames."""
+    started = time.perf_counter()
+    names = tasks.list_inbox(inbox, settings)
+    shards = slices(names, settings.runner.shard_files) or [[]]
+    seen = history.files
+    where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
+    parameters = [
+        {
+            "inbox": where,
+            "names": shard,
+            "config": settings.ingest,
+            # each shard gets the ledger rows of its own files only
+            "seen": None
+            if seen is None
+            else seen.filter(pl.col("source_uri").is_in([file_uri(n) for n in shard])),
+            "dest": str(dest / f"{i:05d}"),
+        }
+        for i, shard in enumerate(shards)
+    ]
+    results = _run_shards(pool, tasks.ingest_shard, parameters, bars, "ingest")
+    gathered = tasks.gather_ingest(results)
+    state.notes["ingest_shards"] = len(shards)
+    state.timings["ingest"] = round(time.perf_counter() - started, 3)
+    return gathered
+
+
+def _signatures(
+    pool: TaskRunner[Any],
+    docs: pl.DataFrame,
+    settings: Settings,
+    dest: Path,
+    state: tasks.RunState,
+    bars: StageProgress,
+) -> pl.DataFrame:
+    """Compute the documents' MinHash signatures in shards of texts."""
+    paths = _sharded(
+        pool,
+        tasks.signatures_shard,
+        tasks.signature_inputs(docs),
+        settings.runner.shard_docs,
+        {"minhash": settings.minhash, "short_tokens": settings.dedup.short_tokens},
+        dest,
+        state,
+        bars,
+        "signatures",
+    )
+    return tasks.gather_signatures(paths)
+
+
+def _claims(
+    pool: TaskRunner[Any],
+    documents: pl.DataFrame,
+    settings: Settings,
+    dest: Path,
+    state: tasks.RunState,
+    bars: StageProgress,
+) -> pl.DataFrame:
+    """Extract the claims of the canonical articles in shards of articles."""
+    paths = _sharded(
+        pool,
+        tasks.claims_shard,
+        tasks.claim_inputs(documents),
+        settings.runner.shard_articles,
+        {"extractor": settings.claims.extractor, "run_id": state.run_id},
+        dest,
+        state,
+        bars,
+        "claims",
+    )
+    return tasks.gather_claims(paths)
+
+
+def _sharded(
+    pool: TaskRunner[Any],
+    shard_task: Any,
+    rows: pl.DataFrame,
+    shard_size: int,
+    options: dict[str, Any],
+    dest: Path,
+    state: tasks.RunState,
+    bars: StageProgress,
+    name: str,
+) -> list[Any]:
+    """Write `rows` as Parquet slices under `dest`, run `shard_task` on each, time the stage."""
+    started = time.perf_counter()
+    inputs = write_slices(rows, dest, shard_size)
+    parameters = [
+        {"src": src, "dest": str(dest / f"{i:05d}"), **options} for i, src in enumerate(inputs)
+    ]
+    results = _run_shards(pool, shard_task, parameters, bars, name)
+    state.timings[name] = round(time.perf_counter() - started, 3)
+    return results

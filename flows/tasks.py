@@ -50,7 +50,7 @@ from flows.core.dedup import (
 from flows.core.drops import drop_where, forget_repeats
 from flows.core.errors import ConfigError, NewsdqError
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
-from flows.core.settings import Settings
+from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
 from flows.core.timeline import claim_timeline, topic_of
 from flows.io.claim_tables import (
@@ -74,7 +74,8 @@ from flows.io.index import (
     passage_history,
     passages_table,
 )
-from flows.io.ingest import IngestResult, read_inbox
+from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
+from flows.io.shards import read_shards, write_shard
 from flows.io.store import Store
 
 # Frames move between tasks in memory: skip Prefect's input hashing (ECOSYSTEM.md).
@@ -157,18 +158,96 @@ def read_history(store: Store) -> History:
     )
 
 
-@task(name="ingest", **READS)
-def ingest(inbox: Path, settings: Settings, history: History, state: RunState) -> IngestResult:
-    """Read the inbox; unreadable records go to quarantine."""
-    started = time.perf_counter()
-    result = read_inbox(inbox, settings.ingest, seen=history.files)
-    state.quarantine.append(result.quarantine)
-    _timed(state, "ingest", started)
-    return result
+@task(name="list-inbox", **READS)
+def list_inbox(inbox: str, settings: Settings) -> list[str]:
+    """List the inbox's input files (inbox-relative names, sorted)."""
+    return inbox_files(inbox, settings.ingest)
+
+
+@dataclass(frozen=True)
+class IngestShard:
+    """What one ingest shard task wrote (Parquet paths) and counted."""
+
+    docs: str  # normalised, valid documents (known ones included)
+    quarantine: str  # unreadable records (stage ingest)
+    empties: str  # records empty after normalisation
+    invalid: str  # records failing the normalised-document contract
+    files: str  # the FILES_LEDGER rows of the shard's files
+    records_read: int  # records of the files read: documents + ingest quarantine
+    already_seen_records: int  # records of files skipped as read by an earlier run
+
+
+@task(name="ingest-shard", **READS)
+def ingest_shard(
+    inbox: str,
+    names: list[str],
+    config: IngestConfig,
+    seen: pl.DataFrame | None,
+    dest: str,
+) -> IngestShard:
+    """Read and normalise one shard of the inbox's files; write the frames under `dest`."""
+    result = read_files(inbox, names, config, seen=seen)
+    docs, empties, invalid = normalise_raw(result.docs)
+    return IngestShard(
+        docs=write_shard(docs, dest, "docs"),
+        quarantine=write_shard(result.quarantine, dest, "quarantine"),
+        empties=write_shard(empties, dest, "empties"),
+        invalid=write_shard(invalid, dest, "invalid"),
+        files=write_shard(result.files, dest, "files"),
+        records_read=result.docs.height + result.quarantine.height,
+        already_seen_records=result.already_seen_records,
+    )
+
+
+def normalise_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Normalise raw documents; return them, those empty after it, and those failing the contract.
+
+    Row by row: a shard's result is the rows of the whole inbox's result.
+    """
+    # The metadata title stands until the boilerplate stage finds the first real headline.
+    docs = normalise_documents(raw.lazy()).collect().with_columns(title=pl.col("title_hint"))
+    docs, empties = drop_where(
+        docs,
+        pl.col("text").str.len_chars() == 0,
+        stage="normalise",
+        reason="empty_after_cleaning",
+        detail=pl.lit("no text left after unicode and white-space normalisation"),
+    )
+    docs, invalid = split_valid(docs, NormalisedDocModel, stage="normalise")
+    return docs, empties, invalid
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The inbox as the ingest shards read it, gathered in the flow."""
+
+    docs: pl.DataFrame  # normalised documents not published before
+    files: pl.DataFrame  # FILES_LEDGER of every file looked at
+    records_read: int
+    already_seen_records: int
+
+
+def gather_ingest(shards: list[IngestShard]) -> tuple[Ingested, list[pl.DataFrame]]:
+    """Read the ingest shards back (at least one), in shard order.
+
+    Returns every normalised document (before known ones are set aside) and the quarantine
+    frames in stage order: unreadable, then empty after normalisation, then invalid.
+    """
+    ingested = Ingested(
+        docs=read_shards([s.docs for s in shards]),
+        files=read_shards([s.files for s in shards], FILES_LEDGER),
+        records_read=sum(s.records_read for s in shards),
+        already_seen_records=sum(s.already_seen_records for s in shards),
+    )
+    quarantine = [
+        read_shards([getattr(s, kind) for s in shards], QUARANTINE)
+        for kind in ("quarantine", "empties", "invalid")
+    ]
+    return ingested, quarantine
 
 
 @task(name="external-claims", **READS)
-def external_claims(inbox: Path, history: History, state: RunState) -> ExternalClaims:
+def external_claims(inbox: str, history: History, state: RunState) -> ExternalClaims:
     """Read the claim tables of the inbox's claims/ folder; unreadable rows go to quarantine."""
     started = time.perf_counter()
     result = read_claim_tables(inbox, seen=history.claim_files)
@@ -180,22 +259,11 @@ def external_claims(inbox: Path, history: History, state: RunState) -> ExternalC
 
 
 @task(name="normalise", **STAGE)
-def normalise(raw: pl.DataFrame, history: History, state: RunState) -> pl.DataFrame:
-    """Normalise text, drop records empty after it, validate, and set aside known documents."""
+def normalise(docs: pl.DataFrame, history: History, state: RunState) -> pl.DataFrame:
+    """Set aside documents that an earlier run published (same `doc_id`)."""
     started = time.perf_counter()
-    # The metadata title stands until the boilerplate stage finds the first real headline.
-    docs = normalise_documents(raw.lazy()).collect().with_columns(title=pl.col("title_hint"))
-    docs, empties = drop_where(
-        docs,
-        pl.col("text").str.len_chars() == 0,
-        stage="normalise",
-        reason="empty_after_cleaning",
-        detail=pl.lit("no text left after unicode and white-space normalisation"),
-    )
-    docs, invalid = split_valid(docs, NormalisedDocModel, stage="normalise")
     known = docs["doc_id"].is_in(history.doc_ids.implode())
     state.notes["known_docs"] = int(known.sum())
-    state.quarantine += [empties, invalid]
     _timed(state, "normalise", started)
     return docs.filter(~known)
 
@@ -237,14 +305,35 @@ def boilerplate(
     return docs, passages.with_columns(run_id=pl.lit(state.run_id))
 
 
+def signature_inputs(docs: pl.DataFrame) -> pl.DataFrame:
+    """Return the texts to sign: one row per distinct `doc_id`, in order of first appearance."""
+    return docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
+
+
+@task(name="signatures-shard", **STAGE)
+def signatures_shard(src: str, dest: str, minhash: MinHashConfig, short_tokens: int) -> str:
+    """Compute the MinHash signatures of one shard of texts; return the Parquet path written."""
+    texts = pl.read_parquet(src)
+    return write_shard(doc_signatures(texts, minhash, short_tokens), dest, "signatures")
+
+
+def gather_signatures(paths: list[str]) -> pl.DataFrame:
+    """Read the signature shards back in shard order (as `doc_signatures` of all texts)."""
+    return read_shards(paths).unique("doc_id", keep="first", maintain_order=True)
+
+
 @task(name="dedup", **STAGE)
 def dedup(
-    docs: pl.DataFrame, settings: Settings, history: History, state: RunState
+    docs: pl.DataFrame,
+    sigs: pl.DataFrame,
+    settings: Settings,
+    history: History,
+    state: RunState,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Cluster exact and near-duplicates against each other and the history index."""
+    """Cluster exact and near-duplicates (signed by the signature shards) against each other
+    and the history index."""
     started = time.perf_counter()
     banding = dedup_banding(settings.minhash, settings.dedup)
-    sigs = doc_signatures(docs, settings.minhash, settings.dedup.short_tokens)
     new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
     match = match_history(
         history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
@@ -274,14 +363,31 @@ def dedup(
     return documents, sigs, pairs
 
 
-@task(name="claims", **STAGE)
-def claims(documents: pl.DataFrame, settings: Settings, state: RunState) -> pl.DataFrame:
-    """Extract numeric attributed claims from the canonical articles."""
-    started = time.perf_counter()
-    articles = documents.filter(pl.col("is_canonical"))
-    found = extract_claims(articles, extractor=settings.claims.extractor, run_id=state.run_id)
-    _timed(state, "claims", started)
-    return found.select(list(CLAIMS))
+def claim_inputs(documents: pl.DataFrame) -> pl.DataFrame:
+    """Return the canonical articles' texts, one row per `doc_id`, sorted by it.
+
+    `extract_claims` orders its rows by `doc_id`, so shards of this frame give, concatenated
+    in order, the claims of all of it.
+    """
+    return (
+        documents.filter(pl.col("is_canonical"))
+        .select("doc_id", "clean_text")
+        .drop_nulls()
+        .unique("doc_id", keep="first", maintain_order=True)
+        .sort("doc_id")
+    )
+
+
+@task(name="claims-shard", **STAGE)
+def claims_shard(src: str, dest: str, extractor: str, run_id: str) -> str:
+    """Extract the claims of one shard of articles; return the Parquet path written."""
+    found = extract_claims(pl.read_parquet(src), extractor=extractor, run_id=run_id)
+    return write_shard(found.select(list(CLAIMS)), dest, "claims")
+
+
+def gather_claims(paths: list[str]) -> pl.DataFrame:
+    """Read the claim shards back in shard order."""
+    return read_shards(paths, CLAIMS).select(list(CLAIMS))
 
 
 @task(name="validate", **STAGE)
@@ -417,7 +523,7 @@ def _validate_claims(
 def summarise(
     state: RunState,
     history: History,
-    ingest_result: IngestResult,
+    ingest_result: Ingested,
     tables: dict[str, pl.DataFrame],
     checkpoint: CheckpointResult,
     context: dict[str, Any],
@@ -428,7 +534,7 @@ def summarise(
     """
     state.forget_repeats(history.quarantine)
     quarantine = state.quarantined()
-    records_read = ingest_result.docs.height + ingest_result.quarantine.height
+    records_read = ingest_result.records_read
     repeats = state.repeats.filter(pl.col("stage").is_in(accounting.DOCUMENT_STAGES)).height
     counts = accounting.account(
         records_read=records_read,
@@ -447,6 +553,8 @@ def summarise(
         "verdict": verdict,
         "counts": counts,
         "quarantine_by_reason": accounting.quarantine_by_reason(quarantine),
+        # Per stage too, for the report's and the artifacts' per-stage table.
+        "quarantine_by_stage": dict(quarantine.group_by("stage").len().sort("stage").iter_rows()),
         "tables": {name: frame.height for name, frame in tables.items()},
         "expectations": [
             {

@@ -130,7 +130,9 @@ def test_serve_deploys_prefect_yaml_runs_through_a_worker_and_stops(tmp_path: Pa
             raise
     assert code == 0, proc.stderr.read() if proc.stderr else ""
     assert got["state"] is not None and got["state"].value == "COMPLETED"
-    assert {"curate-news-summary", "curate-news-counts"} <= got["artifacts"]
+    # keyed by deployment, so one deployment's runs can be compared with each other
+    expected = {f"curate-news-manual-{k}" for k in ("summary", "counts", "stages")}
+    assert expected <= got["artifacts"], got["artifacts"]
     articles = pl.read_parquet(out / "_current" / "articles")
     assert articles.height == 15
     # the hourly cron (UTC) is scheduled ahead; backfill has no schedule

@@ -215,6 +215,82 @@ class ClaimsConfig:
     extractor: str = "rules-v1"
 
 
+RUNNER_KINDS = ("threads", "dask")
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    """Where the shard-level stages run (ingest+normalise, signatures, claim extraction).
+
+    Boilerplate, clustering and validation need every document of the run and stay in the flow
+    process; the shard stages read and write Parquet shards under the output's `_staging/`
+    folder, so a worker on another machine needs the output on a shared store.
+    """
+
+    # "threads": Prefect's ThreadPoolTaskRunner in the flow process (no set-up; numba and polars
+    # release the GIL for the heavy parts). "dask": prefect-dask's DaskTaskRunner, on the
+    # cluster at `dask_address`, or on a LocalCluster of `n_workers` processes started for the
+    # run when it is empty.
+    kind: str = "threads"
+    # Threads of the thread runner; 0 leaves it to Prefect (its default follows the CPU count).
+    max_workers: int = 0
+    # A running Dask scheduler ("tcp://host:8786"); empty: start a LocalCluster for the run.
+    dask_address: str = ""
+    # LocalCluster size: one process per core, one thread each, since the shard work is CPU-bound
+    # Python (claims) or numba (signatures) and processes sidestep the GIL.
+    n_workers: int = 2
+    threads_per_worker: int = 1
+    # Shard sizes. Files: a shard task reads its files and normalises them; 64 files of news
+    # (~10 KB each, up to `max_file_bytes`) is a few seconds of work, large enough that the
+    # per-task overhead (a Prefect task run, a few Parquet files) stays small. Documents per
+    # signature shard: the numba kernel signs ~100,000 documents/s, so 20,000 is ~0.2 s plus
+    # I/O. Articles per claim shard: the rule extractor handles ~200 articles/s, so 1,000 is
+    # ~5 s. Shards are contiguous slices of a sorted list: the result does not depend on them.
+    shard_files: int = 64
+    shard_docs: int = 20_000
+    shard_articles: int = 1_000
+
+    def __post_init__(self) -> None:
+        if self.kind not in RUNNER_KINDS:
+            raise ConfigError(f"[runner] kind = {self.kind!r}: use one of {list(RUNNER_KINDS)}")
+        for key in (
+            "n_workers",
+            "threads_per_worker",
+            "shard_files",
+            "shard_docs",
+            "shard_articles",
+        ):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"[runner] {key} must be >= 1, not {getattr(self, key)}")
+        if self.max_workers < 0:
+            raise ConfigError(f"[runner] max_workers must be >= 0, not {self.max_workers}")
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    """The run report's trends across earlier runs (`flows/io/report.py`)."""
+
+    # Trends cover this run and up to this many earlier runs (published and blocked): about a
+    # day of hourly runs, enough to see a slow drift while the chart stays readable.
+    history_runs: int = 20
+    # A metric drifts when it leaves mean +- band of the earlier runs, the band being the larger
+    # of `drift_stdevs` standard deviations and `drift_relative` of the mean: 3 stdevs flag
+    # about 0.3% of runs of a stable feed, and the relative floor keeps a feed that never varied
+    # (stdev 0) from flagging every small change in volume.
+    drift_stdevs: float = 3.0
+    drift_relative: float = 0.25
+    # Fewer earlier runs than this give no band (one or two runs say nothing about spread).
+    drift_min_runs: int = 3
+
+    def __post_init__(self) -> None:
+        if self.history_runs < 0:
+            raise ConfigError(f"[report] history_runs = {self.history_runs}: must be >= 0")
+        if self.drift_stdevs < 0 or self.drift_relative < 0:
+            raise ConfigError("[report] drift_stdevs and drift_relative must be >= 0")
+        if self.drift_min_runs < 2:
+            raise ConfigError("[report] drift_min_runs must be at least 2")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of a run; load overrides from a TOML file with `load_settings`."""
@@ -226,6 +302,9 @@ class Settings:
     boilerplate: BoilerplateConfig = field(default_factory=BoilerplateConfig)
     claims: ClaimsConfig = field(default_factory=ClaimsConfig)
     validation: ValidationConfig = field(default_factory=ValidationConfig)
+    runner: RunnerConfig = field(default_factory=RunnerConfig)
+    # Read by the report only; here so that one TOML file configures everything about a run.
+    report: ReportConfig = field(default_factory=ReportConfig)
 
 
 _SECTIONS: dict[str, type] = {
@@ -236,6 +315,8 @@ _SECTIONS: dict[str, type] = {
     "boilerplate": BoilerplateConfig,
     "claims": ClaimsConfig,
     "validation": ValidationConfig,
+    "runner": RunnerConfig,
+    "report": ReportConfig,
 }
 
 
@@ -281,3 +362,18 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
 def settings_to_dict(settings: Settings) -> dict[str, Any]:
     """Return settings as a plain nested dict (for the run summary)."""
     return dataclasses.asdict(settings)
+
+
+def with_runner(settings: Settings, kind: str | None, dask_address: str | None) -> Settings:
+    """Return settings with the runner chosen by flow parameters or the command line.
+
+    A `dask_address` implies `kind = "dask"`; None keeps the config's value.
+    """
+    runner = settings.runner
+    if dask_address:
+        runner = dataclasses.replace(runner, dask_address=dask_address, kind=kind or "dask")
+        if runner.kind != "dask":
+            raise ConfigError(f"a Dask address ({dask_address}) needs the dask runner, not {kind}")
+    elif kind:
+        runner = dataclasses.replace(runner, kind=kind)
+    return dataclasses.replace(settings, runner=runner)

@@ -14,14 +14,17 @@ import hashlib
 import io
 import json
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
 
 from flows.core.schema import CLAIMS, QUARANTINE
 from flows.io.ingest import inbox_uri, surrogate_at
+from flows.io.location import is_local, local_path, remote_fs
 from flows.io.store import table_files
 
 CLAIMS_DIR = "claims"
@@ -47,26 +50,51 @@ class ExternalClaims:
     already_read: int  # records of files read by an earlier run
 
 
-def read_claim_tables(inbox: Path, seen: pl.DataFrame | None = None) -> ExternalClaims:
-    """Read every claim table under `inbox/claims/` not already in the `seen` ledger."""
-    folder = inbox / CLAIMS_DIR
-    known = (
-        {}
-        if seen is None
-        else {
-            (u, s): n
-            for u, s, n in seen.select("source_uri", "file_sha256", "n_records").iter_rows()
-        }
-    )
+def read_claim_tables(inbox: Path | str, seen: pl.DataFrame | None = None) -> ExternalClaims:
+    """Read every claim table under `inbox/claims/` not already in the `seen` ledger.
+
+    `inbox` is a local path, a `file://` URL or another fsspec URL (`flows/io/location.py`).
+    """
+    if not is_local(inbox):
+        return _read_remote_claim_tables(str(inbox), seen)
+    folder = local_path(inbox) / CLAIMS_DIR
+    paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    # a non-UTF-8 file name shows its bytes as \xNN
+    files = [(inbox_uri(p, local_path(inbox)), p.name, p.read_bytes) for p in paths]
+    return _read_files(files, _known(seen))
+
+
+def _read_remote_claim_tables(inbox: str, seen: pl.DataFrame | None) -> ExternalClaims:
+    """Read the claim tables of an fsspec inbox."""
+    fs, root = remote_fs(inbox)
+    folder = f"{root}/{CLAIMS_DIR}"
+    paths = sorted(str(p) for p in fs.find(folder, withdirs=False)) if fs.isdir(folder) else []
+    files = [
+        (p[len(root) :].lstrip("/"), PurePosixPath(p).name, partial(fs.cat_file, p)) for p in paths
+    ]
+    return _read_files(files, _known(seen))
+
+
+def _known(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
+    """Map (source_uri, file_sha256) of the ledger to its record count."""
+    if seen is None:
+        return {}
+    return {
+        (u, s): n for u, s, n in seen.select("source_uri", "file_sha256", "n_records").iter_rows()
+    }
+
+
+def _read_files(
+    files: Sequence[tuple[str, str, Callable[[], bytes]]], known: dict[tuple[str, str], int]
+) -> ExternalClaims:
+    """Read claim files given as (inbox-relative uri, file name, read its bytes)."""
     rows: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     ledger: list[tuple[str, str, int]] = []
     already = 0
-    paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
-    for path in paths:
-        uri = inbox_uri(path, inbox)  # a non-UTF-8 file name shows its bytes as \xNN
+    for uri, name, read in files:
         try:
-            data = path.read_bytes()
+            data = read()
         except OSError as exc:
             bad.append(_refusal(uri, "unreadable:io_error", exc.strerror or str(exc), None))
             continue
@@ -74,10 +102,10 @@ def read_claim_tables(inbox: Path, seen: pl.DataFrame | None = None) -> External
         if (uri, sha) in known:
             already += known[(uri, sha)]
             continue
-        records, refused = _records(uri, path.suffix.lower(), data)
+        records, refused = _records(uri, PurePosixPath(name).suffix.lower(), data)
         ledger.append((uri, sha, len(records) + len(refused)))
         for n, record in records:
-            row, why = _claim_row(record, f"{uri}#{n}", path.name)
+            row, why = _claim_row(record, f"{uri}#{n}", name)
             if why is None:
                 rows.append(row)
             else:

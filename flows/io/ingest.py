@@ -16,8 +16,8 @@ import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 import polars as pl
 import trafilatura
@@ -27,6 +27,7 @@ from polars.exceptions import PanicException
 from flows.core.errors import InboxError
 from flows.core.schema import QUARANTINE, RAW_DOCS
 from flows.core.settings import IngestConfig
+from flows.io.location import is_local, local_path, remote_fs
 
 # Ledger of the files looked at in one run; pass it back as `seen` to skip unchanged files.
 FILES_LEDGER = pl.Schema(
@@ -225,13 +226,16 @@ def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
 
 
-def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = None) -> IngestResult:
+def read_inbox(
+    inbox: Path | str, config: IngestConfig, seen: pl.DataFrame | None = None
+) -> IngestResult:
     """Read every input file of an inbox into RAW_DOCS and QUARANTINE frames.
 
     Parameters
     ----------
-    inbox : Path
-        The inbox folder (see `list_inbox` for what is read).
+    inbox : Path or str
+        The inbox folder (see `list_inbox` for what is read): a local path, a `file://` URL or
+        another fsspec URL (`flows/io/location.py`).
     config : IngestConfig
         Size limit and accepted extensions.
     seen : pl.DataFrame, optional
@@ -250,15 +254,49 @@ def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = No
     ValueError
         When `seen` lacks one of the ledger columns.
     """
+    return read_files(inbox, inbox_files(inbox, config), config, seen)
+
+
+def inbox_files(inbox: Path | str, config: IngestConfig) -> list[str]:
+    """List an inbox's input files as inbox-relative POSIX paths, sorted (see `list_inbox`).
+
+    The names are those to give `read_files` (a non-UTF-8 local name keeps its surrogate
+    escapes; `inbox_uri` makes the published `source_uri` of it).
+    """
+    if is_local(inbox):
+        folder = local_path(inbox)
+        return [p.relative_to(folder).as_posix() for p in list_inbox(folder, config)]
+    return _list_remote(str(inbox))
+
+
+def file_uri(name: str) -> str:
+    """Return the `source_uri` of an inbox-relative name from `inbox_files` (valid UTF-8)."""
+    if surrogate_at(name) is None:
+        return name
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def read_files(
+    inbox: Path | str,
+    names: Sequence[str],
+    config: IngestConfig,
+    seen: pl.DataFrame | None = None,
+) -> IngestResult:
+    """Read some input files of an inbox (names from `inbox_files`), as `read_inbox` does.
+
+    The files of an inbox can be read in shards, by separate processes: the shards' frames,
+    concatenated in the order of the names, are those of reading all the names at once.
+    """
     seen_counts = _seen_index(seen)
     extensions = {ext.lower() for ext in config.extensions}
     rows = _Rows()
     ledger: list[dict[str, Any]] = []
     already_seen = 0
+    load = _loader(inbox, config, extensions)
 
-    for path in list_inbox(inbox, config):
-        uri = inbox_uri(path, inbox)
-        loaded = _load(path, config, extensions)
+    for name in names:
+        uri = file_uri(name)
+        loaded = load(name)
         if loaded.sha is not None and (uri, loaded.sha) in seen_counts:
             n_records = seen_counts[(uri, loaded.sha)]
             already_seen += n_records
@@ -270,7 +308,7 @@ def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = No
             rows.reject(uri, failure.reason, failure.detail, failure.record)
         else:
             assert loaded.data is not None and loaded.sha is not None
-            _read_file(uri, path.suffix.lower(), loaded.data, loaded.sha, rows)
+            _read_file(uri, PurePosixPath(name).suffix.lower(), loaded.data, loaded.sha, rows)
         ledger.append(_ledger_row(uri, loaded.sha, len(rows) - before, "read"))
 
     return IngestResult(
@@ -279,6 +317,40 @@ def read_inbox(inbox: Path, config: IngestConfig, seen: pl.DataFrame | None = No
         files=pl.DataFrame(ledger, schema=FILES_LEDGER),
         already_seen_records=already_seen,
     )
+
+
+def _loader(
+    inbox: Path | str, config: IngestConfig, extensions: set[str]
+) -> Callable[[str], _Loaded]:
+    """Return a function loading one inbox-relative name, from the local disk or fsspec."""
+    if is_local(inbox):
+        folder = local_path(inbox)
+        return lambda name: _load(folder / name, config, extensions)
+    fs, root = remote_fs(str(inbox))
+    return lambda name: _load_remote(fs, f"{root}/{name}", config, extensions)
+
+
+def _list_remote(inbox: str) -> list[str]:
+    """List an fsspec inbox as `list_inbox` lists a local one (hidden names, claims/ skipped)."""
+    fs, root = remote_fs(inbox)
+    try:
+        if not fs.exists(root):
+            raise InboxError(f"inbox folder not found: {inbox}")
+        if not fs.isdir(root):
+            raise InboxError(f"inbox is not a folder: {inbox}")
+        found = fs.find(root, withdirs=False)
+    except OSError as exc:
+        raise InboxError(f"cannot list inbox folder {inbox}: {exc.strerror or exc}") from exc
+    names = []
+    for full in found:
+        name = str(full)[len(root) :].lstrip("/")
+        parts = name.split("/")
+        if any(p.startswith(".") for p in parts):
+            continue
+        if len(parts) > 1 and parts[0] in RESERVED_DIRS:
+            continue
+        names.append(name)
+    return sorted(names)
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -290,10 +362,7 @@ def inbox_uri(path: Path, inbox: Path) -> str:
     A file name that is not UTF-8 comes from the OS with lone surrogates ("surrogateescape"),
     which no polars/Parquet string can hold: its undecodable bytes are written as \\xNN.
     """
-    uri = path.relative_to(inbox).as_posix()
-    if surrogate_at(uri) is None:
-        return uri
-    return os.fsencode(uri).decode("utf-8", "backslashreplace")
+    return file_uri(path.relative_to(inbox).as_posix())
 
 
 def surrogate_at(text: str) -> int | None:
@@ -333,7 +402,7 @@ def _ledger_row(uri: str, sha: str | None, n_records: int, outcome: str) -> dict
 
 
 def _load(path: Path, config: IngestConfig, extensions: set[str]) -> _Loaded:
-    """Stat, hash and (when it is small enough and supported) read a file."""
+    """Stat, hash and (when it is small enough and supported) read a local file."""
     try:
         info = path.stat()
     except OSError as exc:
@@ -342,28 +411,54 @@ def _load(path: Path, config: IngestConfig, extensions: set[str]) -> _Loaded:
         return _Loaded(
             None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
         )
-    ext = path.suffix.lower()
+    return _load_bytes(
+        path.suffix.lower(), info.st_size, lambda: path.open("rb"), config, extensions
+    )
+
+
+def _load_remote(fs: Any, path: str, config: IngestConfig, extensions: set[str]) -> _Loaded:
+    """Look up, hash and (when small enough and supported) read a file of an fsspec store."""
+    try:
+        info = fs.info(path)
+    except OSError as exc:
+        return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot stat the file: {_os_why(exc)}"))
+    if info.get("type") != "file":
+        return _Loaded(None, failure=_Unreadable(NOT_A_FILE, f"not a file ({info.get('type')})"))
+    size = int(info.get("size") or 0)  # a store that does not tell is caught by the read below
+    return _load_bytes(
+        PurePosixPath(path).suffix.lower(), size, lambda: fs.open(path, "rb"), config, extensions
+    )
+
+
+def _load_bytes(
+    ext: str,
+    size: int,
+    open_file: Callable[[], BinaryIO],
+    config: IngestConfig,
+    extensions: set[str],
+) -> _Loaded:
+    """Hash and (when it is small enough and supported) read a file of `size` bytes."""
     limit = config.max_file_bytes
     try:
         if ext not in extensions or ext not in _READERS:
             why = "no extension" if not ext else f"extension {ext!r}"
             detail = f"{why} is not one of the accepted {sorted(extensions & set(_READERS))}"
-            return _Loaded(_hash_file(path), failure=_Unreadable(UNSUPPORTED, detail))
-        if info.st_size > limit:
-            return _Loaded(_hash_file(path), failure=_too_large(info.st_size, limit))
-        with path.open("rb") as handle:
+            return _Loaded(_hash_file(open_file), failure=_Unreadable(UNSUPPORTED, detail))
+        if size > limit:
+            return _Loaded(_hash_file(open_file), failure=_too_large(size, limit))
+        with open_file() as handle:
             data = handle.read(limit + 1)
         if len(data) > limit:  # grew after stat
-            return _Loaded(_hash_file(path), failure=_too_large(len(data), limit))
+            return _Loaded(_hash_file(open_file), failure=_too_large(len(data), limit))
     except OSError as exc:
         return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot read the file: {_os_why(exc)}"))
     return _Loaded(hashlib.sha256(data).hexdigest(), data=data)
 
 
-def _hash_file(path: Path) -> str:
+def _hash_file(open_file: Callable[[], BinaryIO]) -> str:
     """Hash a file in chunks, without holding it in memory."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
+    with open_file() as handle:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

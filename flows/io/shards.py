@@ -1,0 +1,54 @@
+"""Shard files: the Parquet slices that shard tasks read and write under a run's staging folder.
+
+Shard tasks may run in other processes or on other machines (`[runner] kind = "dask"`), so they
+exchange file paths and small counts, never frames. A shard is a contiguous slice of a sorted
+list, and results are gathered in shard order, not completion order: concatenated, they are
+what one task over the whole list would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+
+T = TypeVar("T")
+
+
+def slices(items: Sequence[T], size: int) -> list[list[T]]:
+    """Split items into consecutive slices of `size` (the last one shorter); none when empty."""
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def frame_slices(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
+    """Split a frame into consecutive slices of `size` rows; one empty slice for no rows."""
+    if frame.height == 0:
+        return [frame]
+    return [frame.slice(i, size) for i in range(0, frame.height, size)]
+
+
+def write_shard(frame: pl.DataFrame, folder: Path | str, name: str) -> str:
+    """Write one shard file (creating its folder) and return its path."""
+    path = Path(folder) / f"{name}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    return str(path)
+
+
+def write_slices(frame: pl.DataFrame, folder: Path, size: int) -> list[str]:
+    """Write a frame as numbered shard files of `size` rows; return their paths in order."""
+    return [
+        write_shard(part, folder, f"in-{i:05d}") for i, part in enumerate(frame_slices(frame, size))
+    ]
+
+
+def read_shards(paths: Sequence[str], schema: pl.Schema | None = None) -> pl.DataFrame:
+    """Read shard files back into one frame, in the order given."""
+    frames = [pl.read_parquet(p) for p in paths]
+    if not frames:
+        if schema is None:
+            raise ValueError("no shard files to read and no schema for an empty frame")
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames, how="vertical")
