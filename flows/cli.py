@@ -134,22 +134,24 @@ def _run(args: argparse.Namespace) -> int:
             raise InboxError(f"inbox is not a folder: {args.inbox}")
     from flows.core.settings import with_runner
     from flows.io.config import load_settings
-    from flows.io.store import Store
+    from flows.io.store import Store, output_lock
 
     # fail fast on a bad config or output, before Prefect starts
     with_runner(load_settings(args.config), args.runner, args.dask_address)
     out = output_folder(args.out)
     Store(out).check_writable()
-    from flows.curate import curate_news
+    # Locked here too, so a second run on the output is refused before a flow run starts.
+    with output_lock(out):
+        from flows.curate import curate_news
 
-    summary = curate_news(
-        inbox=args.inbox,
-        out=args.out,
-        config=str(args.config) if args.config else None,
-        runner=args.runner,
-        dask_address=args.dask_address,
-        progress=args.progress,
-    )
+        summary = curate_news(
+            inbox=args.inbox,
+            out=args.out,
+            config=str(args.config) if args.config else None,
+            runner=args.runner,
+            dask_address=args.dask_address,
+            progress=args.progress,
+        )
     c = summary["counts"]
     print(
         f"run {summary['run_id']}: {summary['verdict']} | inputs {c['inputs']}, "

@@ -112,7 +112,7 @@ def curate_news(
                 pool, inbox, settings, history, staging / "ingest", state, bars
             )
             state.quarantine.append(unreadable)
-            external = tasks.external_claims(inbox, history, state)
+            external = tasks.external_claims(inbox, settings, history, state)
             crash_point("stage:ingest")
             state.quarantine += [empties, invalid]
             docs = tasks.normalise(ingested.docs, history, state)

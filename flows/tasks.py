@@ -247,10 +247,13 @@ def gather_ingest(shards: list[IngestShard]) -> tuple[Ingested, list[pl.DataFram
 
 
 @task(name="external-claims", **READS)
-def external_claims(inbox: str, history: History, state: RunState) -> ExternalClaims:
+def external_claims(
+    inbox: str, settings: Settings, history: History, state: RunState
+) -> ExternalClaims:
     """Read the claim tables of the inbox's claims/ folder; unreadable rows go to quarantine."""
     started = time.perf_counter()
-    result = read_claim_tables(inbox, seen=history.claim_files)
+    limit = settings.ingest.max_file_bytes
+    result = read_claim_tables(inbox, seen=history.claim_files, max_file_bytes=limit)
     state.quarantine.append(result.quarantine)
     state.notes["external_claim_rows"] = result.rows.height + result.quarantine.height
     state.notes["external_claim_rows_already_read"] = result.already_read

@@ -77,10 +77,8 @@ def test_a_run_on_a_locked_output_exits_5_and_writes_nothing(refused) -> None:
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing staged, nothing linked
 
 
-# The README promises errors as one line on stderr. Exit codes 2-4 are checked before Prefect
-# starts (flows/cli.py), but the lock is taken inside the flow: Prefect logs the failed flow run
-# with a traceback at ERROR level before the CLI's one line. Left to the owner of flows/cli.py.
-@pytest.mark.xfail(strict=True, reason="Prefect logs the failed flow run with a traceback first")
+# The README promises errors as one line on stderr: the CLI takes the lock before the flow
+# starts (the flow takes it again, re-entrantly), so Prefect logs no failed flow run first.
 def test_a_locked_output_is_reported_in_one_line(refused) -> None:
     result, _ = refused
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr

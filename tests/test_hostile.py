@@ -303,6 +303,11 @@ def build_inbox(inbox: Path, *, seed: int = 5) -> dict[str, list[str]]:
     (inbox / "links").mkdir()
     (inbox / "links" / "dangling.txt").symlink_to(inbox / "links" / "missing-target.txt")
     (inbox / "links" / "folder.txt").mkdir()
+    # A link to a file outside the inbox (a sibling folder): refused, never published.
+    secret = inbox.parent / "outside" / "secret.txt"
+    secret.parent.mkdir(exist_ok=True)
+    secret.write_text("OUTSIDE-SECRET " + ARTICLE, "utf-8")
+    (inbox / "links" / "outside.txt").symlink_to(secret)
     # Hidden files (a leading dot, like .DS_Store) are skipped by design, not inputs.
     hidden = sorted(n for n in docs if Path(n).name.startswith("."))
     return {
@@ -313,6 +318,7 @@ def build_inbox(inbox: Path, *, seed: int = 5) -> dict[str, list[str]]:
                 *big,
                 "names/latin-1-\\xe9t\\xe9.txt",
                 "links/dangling.txt",
+                "links/outside.txt",
             ]
         ),
         "hidden": hidden,
@@ -397,6 +403,7 @@ def test_hostile_inbox_is_accounted_for_and_never_crashes(newsdq, tmp_path: Path
     for name in ("json/deep-array.json", "json/deep-object.json", "jsonl/deep-lines.jsonl#1"):
         assert reason_of[name] == "unreadable:malformed_json", name
     assert reason_of["links/dangling.txt"] == "unreadable:io_error"
+    assert reason_of["links/outside.txt"] == "unreadable:symlink_outside_inbox"
 
     # the good files are published as themselves
     published = documents.filter(pl.col("status") == "published")
@@ -406,6 +413,7 @@ def test_hostile_inbox_is_accounted_for_and_never_crashes(newsdq, tmp_path: Path
     texts = documents["text"].to_list()
     assert not any("alert(" in t for t in texts)
     assert not any("lollollol" in t or "root:x:0:0" in t for t in texts)
+    assert not any("OUTSIDE-SECRET" in t for t in texts)
     assert max(len(t) for t in texts) < 1_000_000
 
     # every claim file is read (in the claim-file ledger) or refused as a whole in quarantine

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
 import pytest
 
-from flows.core.errors import OutputLockedError, PublishError
+from flows.core.errors import PublishError
 from flows.io.store import Store, output_lock
 
 
@@ -42,15 +44,26 @@ def test_recover_removes_an_unfinished_snapshot(tmp_path: Path) -> None:
     assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 1
 
 
+def _lock_in_another_process(out: Path) -> subprocess.CompletedProcess[str]:
+    code = (
+        "import sys; from pathlib import Path; from flows.io.store import output_lock\n"
+        "from flows.core.errors import OutputLockedError\n"
+        "try:\n    with output_lock(Path(sys.argv[1])): print('locked')\n"
+        "except OutputLockedError as e: print(e); sys.exit(5)\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60
+    )
+
+
 def test_second_run_on_same_output_is_refused(tmp_path: Path) -> None:
-    with (
-        output_lock(tmp_path),
-        pytest.raises(OutputLockedError, match="another newsdq run"),
-        output_lock(tmp_path),
-    ):
-        pass
-    with output_lock(tmp_path):  # released after the first holder leaves
-        pass
+    with output_lock(tmp_path):
+        refused = _lock_in_another_process(tmp_path)
+        assert refused.returncode == 5 and "another newsdq run" in refused.stdout
+        with output_lock(tmp_path):  # the same process (CLI, then its flow) goes through
+            pass
+        assert _lock_in_another_process(tmp_path).returncode == 5  # still held by the outer
+    assert _lock_in_another_process(tmp_path).stdout.strip() == "locked"  # released
 
 
 def test_recover_restores_links_lost_by_a_crash_right_after_the_first_swap(tmp_path: Path) -> None:

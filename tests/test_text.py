@@ -56,3 +56,9 @@ def test_normalisation_is_idempotent(text: str) -> None:
     once = pl.select(normalise_text(pl.lit(text))).item()
     twice = pl.select(normalise_text(pl.lit(once))).item()
     assert once == twice
+
+
+def test_control_characters_and_terminal_colour_codes_are_removed() -> None:
+    texts = ["\x01\x02\x03\x1b[31m" * 200, "a\tb\x00c\nd\x7fe\x85f", "\x1b[1;32mGreen\x1b[0m lead"]
+    out = pl.DataFrame({"t": texts}).select(normalise_text(pl.col("t")))["t"].to_list()
+    assert out == ["", "a bc\nde\nf", "Green lead"]

@@ -16,6 +16,10 @@ _LINE_BREAKS = r"\r\n|\r|\u2028|\u2029|\u0085|\x0b|\x0c"
 _HSPACE = r"[ \t\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]+"
 # Zero-width characters that scrapers leave in text and that split words invisibly.
 _ZERO_WIDTH = r"[\u200b\u200c\u200d\u2060\ufeff]"
+# Terminal colour codes (ESC [ ... letter) and the other C0/C1 control characters, which no
+# article carries on purpose: a record of control characters alone has no text left.
+_ANSI = r"\x1b\[[0-9;?]*[A-Za-z]"
+_CONTROL = r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]"
 
 
 def normalise_text(expr: pl.Expr) -> pl.Expr:
@@ -27,6 +31,8 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
         expr.str.normalize("NFKC")
         .str.replace_all(_LINE_BREAKS, "\n")
         .str.replace_all(_ZERO_WIDTH, "")
+        .str.replace_all(_ANSI, "")
+        .str.replace_all(_CONTROL, "")
         .str.replace_all(_HSPACE, " ")
         .str.replace_all(r"(?m) +$", "")
         .str.replace_all(r"(?m)^ +", "")

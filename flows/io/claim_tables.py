@@ -5,7 +5,9 @@ same validation. A row names its article by `doc_id` or by `source_uri` (the art
 path, as in `documents.source_uri`) and carries at least `sentence` and `quantity`; `start`,
 `end`, `quantity_text`, `qualifier` (default `exact`), `unit`, `source`, `verb`, `claim_id`
 and `extractor` (default `external:<file name>`) are optional. A file is read once: its
-(path, sha256) goes to the `index/claim_files` ledger.
+(path, sha256) goes to the `index/claim_files` ledger. A file above the size limit
+(`IngestConfig.max_file_bytes`) or a symbolic link leading outside the inbox is refused whole,
+unread, and also goes to the ledger (a link with a null sha256), so that it is refused once.
 """
 
 from __future__ import annotations
@@ -18,12 +20,21 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
 from flows.core.schema import CLAIMS, QUARANTINE
-from flows.io.ingest import inbox_uri, surrogate_at
+from flows.core.settings import IngestConfig
+from flows.io.ingest import (
+    SYMLINK_OUTSIDE,
+    TOO_LARGE,
+    hash_file,
+    inbox_uri,
+    outside_inbox,
+    surrogate_at,
+    too_large_detail,
+)
 from flows.io.location import is_local, local_path, remote_fs
 from flows.io.store import table_files
 
@@ -50,33 +61,76 @@ class ExternalClaims:
     already_read: int  # records of files read by an earlier run
 
 
-def read_claim_tables(inbox: Path | str, seen: pl.DataFrame | None = None) -> ExternalClaims:
+class _Refused(Exception):
+    """Signal a claim file refused whole without being read: reason, detail, its sha256."""
+
+    def __init__(self, reason: str, detail: str, sha: str | None) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+        self.sha = sha
+
+
+def read_claim_tables(
+    inbox: Path | str,
+    seen: pl.DataFrame | None = None,
+    max_file_bytes: int = IngestConfig().max_file_bytes,
+) -> ExternalClaims:
     """Read every claim table under `inbox/claims/` not already in the `seen` ledger.
 
     `inbox` is a local path, a `file://` URL or another fsspec URL (`flows/io/location.py`).
+    A file above `max_file_bytes` is refused unread, as an inbox document is (`read_inbox`).
     """
     if not is_local(inbox):
-        return _read_remote_claim_tables(str(inbox), seen)
-    folder = local_path(inbox) / CLAIMS_DIR
+        return _read_remote_claim_tables(str(inbox), seen, max_file_bytes)
+    base = local_path(inbox)
+    folder = base / CLAIMS_DIR
     paths = sorted(p for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else []
+    real = base.resolve()
     # a non-UTF-8 file name shows its bytes as \xNN
-    files = [(inbox_uri(p, local_path(inbox)), p.name, p.read_bytes) for p in paths]
-    return _read_files(files, _known(seen))
-
-
-def _read_remote_claim_tables(inbox: str, seen: pl.DataFrame | None) -> ExternalClaims:
-    """Read the claim tables of an fsspec inbox."""
-    fs, root = remote_fs(inbox)
-    folder = f"{root}/{CLAIMS_DIR}"
-    paths = sorted(str(p) for p in fs.find(folder, withdirs=False)) if fs.isdir(folder) else []
     files = [
-        (p[len(root) :].lstrip("/"), PurePosixPath(p).name, partial(fs.cat_file, p)) for p in paths
+        (inbox_uri(p, base), p.name, partial(_read_local, p, real, max_file_bytes)) for p in paths
     ]
     return _read_files(files, _known(seen))
 
 
-def _known(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
-    """Map (source_uri, file_sha256) of the ledger to its record count."""
+def _read_local(path: Path, root: Path, limit: int) -> bytes:
+    """Read a local claim file, refusing a link outside the (resolved) inbox `root`."""
+    target = outside_inbox(path, root)
+    if target is not None:  # not opened: its content is not the inbox's
+        raise _Refused(SYMLINK_OUTSIDE, target, None)
+    return _read_limited(partial(path.open, "rb"), path.stat().st_size, limit)
+
+
+def _read_limited(open_file: Callable[[], BinaryIO], size: int, limit: int) -> bytes:
+    """Read a file of `size` bytes, refusing it (hashed in chunks, never held) above `limit`."""
+    if size > limit:
+        raise _Refused(TOO_LARGE, too_large_detail(size, limit), hash_file(open_file))
+    with open_file() as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:  # grew after the size was looked up
+        raise _Refused(TOO_LARGE, too_large_detail(len(data), limit), hash_file(open_file))
+    return data
+
+
+def _read_remote_claim_tables(
+    inbox: str, seen: pl.DataFrame | None, max_file_bytes: int
+) -> ExternalClaims:
+    """Read the claim tables of an fsspec inbox."""
+    fs, root = remote_fs(inbox)
+    folder = f"{root}/{CLAIMS_DIR}"
+    paths = sorted(str(p) for p in fs.find(folder, withdirs=False)) if fs.isdir(folder) else []
+
+    def read(path: str) -> bytes:
+        size = int(fs.info(path).get("size") or 0)  # a store that does not tell: read caps it
+        return _read_limited(partial(fs.open, path, "rb"), size, max_file_bytes)
+
+    files = [(p[len(root) :].lstrip("/"), PurePosixPath(p).name, partial(read, p)) for p in paths]
+    return _read_files(files, _known(seen))
+
+
+def _known(seen: pl.DataFrame | None) -> dict[tuple[str, str | None], int]:
+    """Map (source_uri, file_sha256) of the ledger to its record count (null: a refused link)."""
     if seen is None:
         return {}
     return {
@@ -85,16 +139,24 @@ def _known(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
 
 
 def _read_files(
-    files: Sequence[tuple[str, str, Callable[[], bytes]]], known: dict[tuple[str, str], int]
+    files: Sequence[tuple[str, str, Callable[[], bytes]]],
+    known: dict[tuple[str, str | None], int],
 ) -> ExternalClaims:
     """Read claim files given as (inbox-relative uri, file name, read its bytes)."""
     rows: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
-    ledger: list[tuple[str, str, int]] = []
+    ledger: list[tuple[str, str | None, int]] = []
     already = 0
     for uri, name, read in files:
         try:
             data = read()
+        except _Refused as refused_file:  # one record: the file, refused whole
+            if (uri, refused_file.sha) in known:
+                already += known[(uri, refused_file.sha)]
+                continue
+            ledger.append((uri, refused_file.sha, 1))
+            bad.append(_refusal(uri, refused_file.reason, refused_file.detail, None))
+            continue
         except OSError as exc:
             bad.append(_refusal(uri, "unreadable:io_error", exc.strerror or str(exc), None))
             continue

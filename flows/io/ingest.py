@@ -56,6 +56,7 @@ HTML_PARSE_ERROR = "unreadable:html_parse_error"
 BAD_PARQUET = "unreadable:bad_parquet"
 IO_ERROR = "unreadable:io_error"
 NOT_A_FILE = "unreadable:not_a_file"
+SYMLINK_OUTSIDE = "unreadable:symlink_outside_inbox"
 
 # Record fields, first match wins.
 TEXT_FIELDS = ("text", "body", "content")
@@ -325,7 +326,8 @@ def _loader(
     """Return a function loading one inbox-relative name, from the local disk or fsspec."""
     if is_local(inbox):
         folder = local_path(inbox)
-        return lambda name: _load(folder / name, config, extensions)
+        real = folder.resolve()
+        return lambda name: _load(folder / name, config, extensions, real)
     fs, root = remote_fs(str(inbox))
     return lambda name: _load_remote(fs, f"{root}/{name}", config, extensions)
 
@@ -401,12 +403,15 @@ def _ledger_row(uri: str, sha: str | None, n_records: int, outcome: str) -> dict
     return {"source_uri": uri, "file_sha256": sha, "n_records": n_records, "outcome": outcome}
 
 
-def _load(path: Path, config: IngestConfig, extensions: set[str]) -> _Loaded:
-    """Stat, hash and (when it is small enough and supported) read a local file."""
+def _load(path: Path, config: IngestConfig, extensions: set[str], root: Path) -> _Loaded:
+    """Stat, hash and (when it is small enough and supported) read a local file under `root`."""
     try:
         info = path.stat()
     except OSError as exc:
         return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot stat the file: {_os_why(exc)}"))
+    target = outside_inbox(path, root)
+    if target is not None:  # not opened: its content is not the inbox's to publish
+        return _Loaded(None, failure=_Unreadable(SYMLINK_OUTSIDE, target))
     if not stat.S_ISREG(info.st_mode):
         return _Loaded(
             None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
@@ -443,19 +448,34 @@ def _load_bytes(
         if ext not in extensions or ext not in _READERS:
             why = "no extension" if not ext else f"extension {ext!r}"
             detail = f"{why} is not one of the accepted {sorted(extensions & set(_READERS))}"
-            return _Loaded(_hash_file(open_file), failure=_Unreadable(UNSUPPORTED, detail))
+            return _Loaded(hash_file(open_file), failure=_Unreadable(UNSUPPORTED, detail))
         if size > limit:
-            return _Loaded(_hash_file(open_file), failure=_too_large(size, limit))
+            return _Loaded(hash_file(open_file), failure=_too_large(size, limit))
         with open_file() as handle:
             data = handle.read(limit + 1)
         if len(data) > limit:  # grew after stat
-            return _Loaded(_hash_file(open_file), failure=_too_large(len(data), limit))
+            return _Loaded(hash_file(open_file), failure=_too_large(len(data), limit))
     except OSError as exc:
         return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot read the file: {_os_why(exc)}"))
     return _Loaded(hashlib.sha256(data).hexdigest(), data=data)
 
 
-def _hash_file(open_file: Callable[[], BinaryIO]) -> str:
+def outside_inbox(path: Path, root: Path) -> str | None:
+    """Say where `path` points when a symbolic link takes it outside `root` (a resolved folder).
+
+    Returns None for a path that stays inside `root` (a link to another inbox file included).
+    """
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a link loop (Python < 3.13)
+        return f"symbolic link that cannot be resolved: {exc}"
+    if resolved.is_relative_to(root):
+        return None
+    where = os.fsencode(resolved).decode("utf-8", "backslashreplace")  # keep it valid UTF-8
+    return f"symbolic link to {where}, outside the inbox folder"
+
+
+def hash_file(open_file: Callable[[], BinaryIO]) -> str:
     """Hash a file in chunks, without holding it in memory."""
     digest = hashlib.sha256()
     with open_file() as handle:
@@ -466,9 +486,12 @@ def _hash_file(open_file: Callable[[], BinaryIO]) -> str:
 
 def _too_large(size: int, limit: int) -> _Unreadable:
     """Describe a file above the size limit."""
-    return _Unreadable(
-        TOO_LARGE, f"file is {size:,} bytes, above the {limit:,}-byte limit (max_file_bytes)"
-    )
+    return _Unreadable(TOO_LARGE, too_large_detail(size, limit))
+
+
+def too_large_detail(size: int, limit: int) -> str:
+    """Name the size of a file above the limit, and the limit."""
+    return f"file is {size:,} bytes, above the {limit:,}-byte limit (max_file_bytes)"
 
 
 def _os_why(exc: OSError) -> str:

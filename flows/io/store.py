@@ -41,11 +41,32 @@ COMMITTED = "_COMMITTED"
 KEEP_VERSIONS = 3
 
 
+# Output folders whose lock this process holds, with how many holders: the CLI takes the lock
+# before it starts the flow (so a refusal is one line, not a failed flow run with a traceback),
+# and the flow, which also runs from deployments without the CLI, takes it again.
+_HELD: dict[Path, int] = {}
+
+
 @contextlib.contextmanager
 def output_lock(out: Path) -> Iterator[None]:
-    """Hold an exclusive lock on the output folder; fail at once if another run holds it."""
+    """Hold an exclusive lock on the output folder; fail at once if another run holds it.
+
+    Re-entrant within one process: a nested `output_lock` on a folder this process already
+    holds goes through.
+    """
     try:
         out.mkdir(parents=True, exist_ok=True)
+        key = out.resolve()
+    except OSError as exc:
+        raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from exc
+    if key in _HELD:
+        _HELD[key] += 1
+        try:
+            yield
+        finally:
+            _HELD[key] -= 1
+        return
+    try:
         handle = (out / ".lock").open("a+")
     except OSError as exc:
         raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from exc
@@ -56,7 +77,11 @@ def output_lock(out: Path) -> Iterator[None]:
             raise OutputLockedError(
                 f"another newsdq run is publishing to {out}; try again when it has finished"
             ) from exc
-        yield
+        _HELD[key] = 1
+        try:
+            yield
+        finally:
+            del _HELD[key]
     finally:
         with contextlib.suppress(OSError):
             fcntl.flock(handle, fcntl.LOCK_UN)
