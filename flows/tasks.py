@@ -41,6 +41,7 @@ from flows.core.containment import find_containers
 from flows.core.dedup import (
     INDEX_COLUMNS,
     SIGNATURE_COLUMNS,
+    CandidateHistogram,
     dedup_banding,
     deduplicate,
     doc_buckets,
@@ -341,10 +342,13 @@ def dedup(
     match = match_history(
         history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
     )
+    candidates = CandidateHistogram()
     documents, sigs, pairs = deduplicate(
-        docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs
+        docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs, candidates
     )
     state.notes["history_matches"] = match.documents.height
+    # every candidate's similarity in 20 bins of [0, 1], accepted or not (the report's chart)
+    state.notes["candidate_similarity"] = candidates.counts.tolist()
     contained = find_containers(
         documents.filter(pl.col("is_canonical")),
         sigs,

@@ -362,3 +362,22 @@ def test_band_hashes_by_block_and_by_row_index_agree(monkeypatch) -> None:
     for v in sig[3, : banding.rows]:
         h = ((h ^ int(v)) * 0x100000001B3) % 2**64
     assert int(whole[3, 0]) == h
+
+
+def test_the_candidate_histogram_counts_rejected_candidates_too() -> None:
+    import random
+
+    from flows.core.dedup import CandidateHistogram
+
+    rng = random.Random(3)
+    words = [f"w{rng.randint(0, 10_000)}" for _ in range(300)]
+    other = [f"v{rng.randint(0, 10_000)}" for _ in range(90)]
+    # 70% shared: J ~ 0.54, a likely LSH candidate that verification rejects
+    half = " ".join(words[:210] + other)
+    docs = _docs([STORY, STORY.replace("overnight", "during the night"), " ".join(words), half])
+    candidates = CandidateHistogram(bins=10)
+    _, _, pairs = deduplicate(docs, MH, DD, candidates=candidates)
+    assert candidates.counts.sum() > pairs.height > 0  # a rejected candidate was counted
+    # the accepted pairs are all counted, each in the bin of its similarity
+    accepted = np.histogram(pairs["similarity"].to_numpy(), bins=10, range=(0.0, 1.0))[0]
+    assert (candidates.counts >= accepted).all()

@@ -549,7 +549,13 @@ def test_sample_inbox_report(newsdq, sample_inbox: Path, tmp_path: Path) -> None
     assert summary["counts"]["published"] == 15 and summary["counts"]["duplicates"] == 4
     text = " ".join(" ".join(page.text).split())
     assert summary["verdict"].replace("_", " ") in text
-    assert f"{summary['notes']['verified_pairs']} verified candidate pairs" in text
+    # every LSH candidate is counted, accepted or not
+    counts = summary["notes"]["candidate_similarity"]
+    assert len(counts) == 20 and sum(counts) >= summary["notes"]["verified_pairs"] > 0
+    assert (
+        f"{sum(counts)} candidate pairs from LSH banding, of which "
+        f"{summary['notes']['verified_pairs']} were accepted"
+    ) in text
     assert 'href="data_docs/index.html"' in html
     assert html.count('class="cluster-diff"') >= 1 and "<del>" in html and "<ins>" in html
     assert "No earlier runs in this output folder" in text  # the first run of this output

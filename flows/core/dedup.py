@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import polars as pl
 
@@ -329,6 +331,26 @@ def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
     )
 
 
+@dataclass
+class CandidateHistogram:
+    """Counts of every LSH candidate pair's similarity, accepted or not, in equal bins of [0, 1].
+
+    The verified pairs are the accepted ones only; the run report shows where all candidates
+    fell against the threshold. Counting keeps memory constant however many candidates there are.
+    """
+
+    bins: int = 20
+    counts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.counts = np.zeros(self.bins, dtype=np.int64)
+
+    def add(self, similarity: np.ndarray) -> None:
+        """Count a block of similarities (NaN left out; 1.0 goes to the last bin)."""
+        finite = similarity[np.isfinite(similarity)]
+        self.counts += np.histogram(finite, bins=self.bins, range=(0.0, 1.0))[0]
+
+
 def deduplicate(
     docs: pl.DataFrame,
     minhash: MinHashConfig,
@@ -336,6 +358,7 @@ def deduplicate(
     history: pl.DataFrame | None = None,
     history_buckets: pl.DataFrame | None = None,
     sig_frame: pl.DataFrame | None = None,
+    candidates: CandidateHistogram | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Mark exact and near-duplicate documents against each other and against history.
 
@@ -355,6 +378,8 @@ def deduplicate(
         in the persistent band index; when None they are computed from `history`'s signatures.
     sig_frame
         This run's `doc_signatures`, when already computed.
+    candidates
+        When given, counts the similarity of every candidate pair verified, accepted or not.
 
     Returns
     -------
@@ -426,7 +451,18 @@ def deduplicate(
     pairs = pairs[pairs[:, 0] < n]
     # Verified a block at a time: the temporaries of millions of candidates stay bounded.
     blocks = [
-        _verify(pairs[i : i + _VERIFY_BLOCK], n, ids, docs, matrix, sizes, chars, minhash, config)
+        _verify(
+            pairs[i : i + _VERIFY_BLOCK],
+            n,
+            ids,
+            docs,
+            matrix,
+            sizes,
+            chars,
+            minhash,
+            config,
+            candidates,
+        )
         for i in range(0, len(pairs), _VERIFY_BLOCK)
     ]
     left = np.concatenate([b[0] for b in blocks]) if blocks else np.empty(0, dtype=np.int64)
@@ -465,6 +501,7 @@ def _verify(
     chars: _CharSpace,
     minhash: MinHashConfig,
     config: DedupConfig,
+    candidates: CandidateHistogram | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return the accepted pairs of a block: left, right, similarity, containment."""
     left = pairs[:, 0]
@@ -494,6 +531,8 @@ def _verify(
     c_sim = chars.compare(left, right)
     keep |= c_sim >= config.threshold
     similarity = np.fmax(similarity, c_sim)
+    if candidates is not None:
+        candidates.add(similarity)
     return left[keep], right[keep], similarity[keep], containment[keep]
 
 

@@ -271,13 +271,18 @@ def render_report(
     claims = tables["claims"]
     topics = tables["claim_timeline"]["topic"] if "claim_timeline" in tables else pl.Series([])
     sims = similarity_values(pairs, documents)
+    # Every LSH candidate's similarity, accepted or not, when the dedup stage counted them.
+    counted = (summary.get("notes") or {}).get("candidate_similarity")
+    candidate_counts = list(counted) if counted else histogram(sims, 0.0, 1.0, 20)
     c = summary["counts"]
     figures = {
         "similarity": charts.histogram_svg(
-            histogram(sims, 0.0, 1.0, 20),
+            candidate_counts,
             0.0,
             1.0,
-            "estimated Jaccard similarity of verified candidate pairs",
+            "estimated Jaccard similarity of candidate pairs"
+            if counted
+            else "estimated Jaccard similarity of verified candidate pairs",
             marker=threshold,
             marker_label=f"threshold {threshold:g}",
         ),
@@ -310,6 +315,7 @@ def render_report(
         reasons=summary.get("verdict_reasons") or verdict_reasons(summary, drifted),
         figures=figures,
         n_pairs=sims.len(),
+        n_candidates=sum(candidate_counts) if counted else None,
         threshold=threshold,
         trends=run_trends,
         drifted=drifted,
