@@ -52,15 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         default="data/published",
-        help="output folder of the published dataset (a local path or file:// URL); "
-        "default: data/published",
+        help="output folder of the published dataset: a local path, or an fsspec URL "
+        "(s3://bucket/news with s3fs installed) published through a local working copy "
+        "([output] cache_dir); default: data/published",
     )
     run.add_argument(
         "--config",
         type=Path,
         default=None,
         help="TOML file overriding settings (sections: ingest, minhash, dedup, containment, "
-        "boilerplate, claims, validation, runner, report)",
+        "boilerplate, claims, validation, runner, report, output)",
     )
     run.add_argument(
         "--runner",
@@ -109,7 +110,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     report.add_argument(
-        "--out", default="data/published", help="output folder; default: data/published"
+        "--out",
+        default="data/published",
+        help="output folder or fsspec URL; default: data/published",
     )
     report.add_argument(
         "--run",
@@ -124,7 +127,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from flows.io.location import is_local, local_path, output_folder
+    from flows.io.location import is_local, local_path
 
     if is_local(args.inbox):  # an fsspec inbox is checked by the flow when it lists it
         inbox = local_path(args.inbox)
@@ -134,14 +137,15 @@ def _run(args: argparse.Namespace) -> int:
             raise InboxError(f"inbox is not a folder: {args.inbox}")
     from flows.core.settings import with_runner
     from flows.io.config import load_settings
+    from flows.io.remote import open_output, remote_lock
     from flows.io.store import Store, output_lock
 
     # fail fast on a bad config or output, before Prefect starts
-    with_runner(load_settings(args.config), args.runner, args.dask_address)
-    out = output_folder(args.out)
+    settings = with_runner(load_settings(args.config), args.runner, args.dask_address)
+    out, remote = open_output(args.out, settings.output)
     Store(out).check_writable()
     # Locked here too, so a second run on the output is refused before a flow run starts.
-    with output_lock(out):
+    with output_lock(out), remote_lock(remote):
         from flows.curate import curate_news
 
         summary = curate_news(
@@ -158,7 +162,8 @@ def _run(args: argparse.Namespace) -> int:
         f"already ingested {c['already_ingested']}, ingested {c['ingested']} = published "
         f"{c['published']} + duplicates {c['duplicates']} + quarantined {c['quarantined']}"
     )
-    print(f"report: {out / 'runs' / summary['run_id'] / 'report.html'}")
+    report = f"runs/{summary['run_id']}/report.html"
+    print(f"report: {remote.show(report) if remote else out / report}")
     return 0
 
 
@@ -167,11 +172,13 @@ def _report(args: argparse.Namespace) -> int:
 
     from rich.console import Console
 
-    from flows.io.location import output_folder
+    from flows.io.location import is_local, local_path
     from flows.io.report import find_run, print_summary
 
+    if not is_local(args.out):
+        return _report_remote(args)
     try:
-        run_dir = find_run(output_folder(args.out), args.run)
+        run_dir = find_run(local_path(args.out), args.run)
         summary = json.loads((run_dir / "summary.json").read_text("utf-8"))
     except FileNotFoundError as exc:
         raise NewsdqError(str(exc)) from exc
@@ -184,6 +191,23 @@ def _report(args: argparse.Namespace) -> int:
         print(f"opened: {report}")
     else:
         print(f"report: {report}")
+    return 0
+
+
+def _report_remote(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from flows.io.remote import find_remote_run
+    from flows.io.report import print_summary
+
+    try:
+        summary, report = find_remote_run(args.out, args.run)
+    except (OSError, ValueError) as exc:
+        raise NewsdqError(f"cannot read the summary of run {args.run}: {exc}") from exc
+    print_summary(summary, Console())
+    if args.open:
+        print("the report of a remote output is not opened here: download it first")
+    print(f"report: {report}")
     return 0
 
 

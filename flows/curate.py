@@ -16,14 +16,15 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
 
 from flows import tasks
-from flows.core.errors import ValidationBlockedError
+from flows.core.errors import OutputError, PublishError, ValidationBlockedError
 from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
 from flows.io.ingest import file_uri
-from flows.io.location import is_local, local_path, output_folder
+from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
+from flows.io.remote import RemoteOutput, open_output, remote_lock
 from flows.io.report import (
     artifact_markdown,
     artifact_prefix,
@@ -42,9 +43,34 @@ def new_run_id() -> str:
 
 
 @task(name="publish", cache_policy=NO_CACHE)
-def publish(store: Store, run_id: str, tables: dict[str, Any], run_dir: Path) -> str:
-    """Commit the run's tables and run folder atomically."""
-    return str(store.publish(run_id, tables, run_dir))
+def publish(
+    store: Store,
+    run_id: str,
+    tables: dict[str, Any],
+    run_dir: Path,
+    remote: RemoteOutput | None = None,
+) -> str:
+    """Commit the run's tables and run folder atomically, then on the remote output if any."""
+    snapshot = store.publish(run_id, tables, run_dir)
+    if remote is not None:
+        try:
+            remote.upload(snapshot, run_id)
+        except OSError as exc:
+            raise PublishError(
+                f"uploading run {run_id} to {remote.url} failed ({exc}); the runs committed "
+                f"there stay as they were, and the next run reads the inputs again"
+            ) from exc
+    return str(snapshot)
+
+
+def sync(store: Store, remote: RemoteOutput) -> dict[str, int]:
+    """Bring the local working copy in step with the remote output's committed runs."""
+    # Not a task: it records on `remote` the manifest it synced, which the publish task checks,
+    # and task parameters are not guaranteed to be the caller's objects.
+    try:
+        return remote.sync_down(store)
+    except (OSError, ValueError, KeyError) as exc:
+        raise OutputError(f"cannot read the committed runs of {remote.url}: {exc}") from exc
 
 
 @task(name="artifacts", cache_policy=NO_CACHE)
@@ -87,7 +113,8 @@ def curate_news(
 ) -> dict[str, Any]:
     """Curate one inbox into the published dataset; return the run summary.
 
-    `inbox` is a folder or an fsspec URL, `out` a local folder (`flows/io/location.py`).
+    `inbox` is a folder or an fsspec URL, `out` a local folder or an fsspec URL published
+    through a local working copy (`flows/io/location.py`, `flows/io/remote.py`).
     `runner` ("threads" or "dask") and `dask_address` override the config's `[runner]`, which
     runs the shard stages (ingest, signatures, claims); `progress` shows stage progress bars
     on stderr (default: when stderr is a terminal).
@@ -95,13 +122,16 @@ def curate_news(
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     settings = with_runner(load_settings(Path(config) if config else None), runner, dask_address)
-    store = Store(output_folder(out))
+    local, remote = open_output(out, settings.output)
+    store = Store(local)
     store.check_writable()
     run_id = new_run_id()
     state = tasks.RunState(run_id=run_id)
     bars = StageProgress(stderr_is_terminal() if progress is None else progress)
-    with output_lock(store.root), bars:
+    with output_lock(store.root), remote_lock(remote, run_id), bars:
         state.notes["recovered"] = store.recover()
+        if remote is not None:
+            state.notes["remote_sync"] = sync(store, remote)
         run_dir = store.staging_dir(run_id) / "run"
         # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
         staging = store.staging_dir(run_id).absolute()
@@ -151,11 +181,15 @@ def curate_news(
                 data_docs=run_dir / "data_docs",
                 out=store.root,
             )
+            report = str(rejected / "report.html")
+            if remote is not None:
+                remote.upload_folder(rejected, f"_rejected/{run_id}")
+                report = remote.show(f"_rejected/{run_id}/report.html")
             artifacts(summary)
             failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
             raise ValidationBlockedError(
                 f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
-                f"current; report: {rejected / 'report.html'}"
+                f"current; report: {report}"
             )
         tables["quarantine"] = quarantine
         tables |= tasks.index_tables(tables["documents"], sigs, passages, settings)
@@ -168,7 +202,7 @@ def curate_news(
         )
         crash_point("stage:publish")
         with bars.stage("publish"):
-            publish(store, run_id, tables, run_dir)
+            publish(store, run_id, tables, run_dir, remote)
     artifacts(summary)
     return summary
 

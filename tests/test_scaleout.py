@@ -12,11 +12,17 @@ import pytest
 from flows import tasks
 from flows.core.claims import extract_claims
 from flows.core.dedup import doc_signatures
-from flows.core.errors import ConfigError, InboxError
-from flows.core.settings import MinHashConfig, Settings, settings_from_dict, with_runner
+from flows.core.errors import ConfigError, InboxError, OutputError
+from flows.core.settings import (
+    MinHashConfig,
+    OutputConfig,
+    Settings,
+    settings_from_dict,
+    with_runner,
+)
 from flows.io.claim_tables import read_claim_tables
 from flows.io.ingest import inbox_files, read_inbox
-from flows.io.location import output_folder
+from flows.io.remote import open_output
 from flows.io.shards import frame_slices, slices, write_slices
 from tests.conftest import SAMPLE_INBOX
 
@@ -161,11 +167,13 @@ def test_a_missing_fsspec_inbox_or_protocol_is_an_inbox_error() -> None:
         read_inbox("nosuchprotocol://x/inbox", Settings().ingest)
 
 
-def test_outputs_are_local_folders_or_file_urls(tmp_path: Path) -> None:
-    assert output_folder(str(tmp_path)) == tmp_path
-    assert output_folder(f"file://{tmp_path}") == tmp_path
-    with pytest.raises(ConfigError, match="local folder or a file:// URL"):
-        output_folder("s3://bucket/published")
+def test_outputs_are_local_folders_or_fsspec_urls_with_a_working_copy(tmp_path: Path) -> None:
+    assert open_output(str(tmp_path), OutputConfig()) == (tmp_path, None)
+    assert open_output(f"file://{tmp_path}", OutputConfig()) == (tmp_path, None)
+    cache, remote = open_output("memory://bucket/news", OutputConfig(cache_dir=str(tmp_path)))
+    assert cache == tmp_path and remote is not None and remote.root == "/bucket/news"
+    with pytest.raises(OutputError, match="Install s3fs"):
+        open_output("s3://bucket/published", OutputConfig())
 
 
 def test_runner_settings_and_overrides() -> None:
@@ -294,7 +302,9 @@ def test_an_fsspec_inbox_publishes_what_a_folder_publishes(
 
 
 @pytest.mark.e2e
-def test_a_remote_output_is_refused_in_one_line(newsdq, scaleout_inbox: Path) -> None:
+def test_an_output_url_without_its_package_is_refused_in_one_line(
+    newsdq, scaleout_inbox: Path
+) -> None:
     result = newsdq("run", "--inbox", str(scaleout_inbox), "--out", "s3://bucket/published")
-    assert result.code == 2
-    assert result.stderr.count("\n") == 1 and "file:// URL" in result.stderr
+    assert result.code == 4
+    assert result.stderr.count("\n") == 1 and "Install s3fs" in result.stderr

@@ -292,6 +292,25 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class OutputConfig:
+    """A remote output (an fsspec URL that is not local): its working copy and its lock."""
+
+    # The local working copy of a remote output (a local output folder kept in step with the
+    # remote's committed runs); empty: `.newsdq-cache/<sha1 of the URL>` under the current
+    # folder, next to where a relative output would be, so it is found again by every run
+    # started from the same place (a deployment's working folder, a checkout).
+    cache_dir: str = ""
+    # A remote lock (`<url>/.lock`) older than this is taken to be left by a dead run and is
+    # taken over: far longer than a run (minutes), short enough that a killed run blocks the
+    # hourly schedule for a few hours at most.
+    lock_ttl_hours: float = 6.0
+
+    def __post_init__(self) -> None:
+        if self.lock_ttl_hours <= 0:
+            raise ConfigError(f"[output] lock_ttl_hours must be > 0, not {self.lock_ttl_hours}")
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every knob of a run; load overrides from a TOML file with `load_settings`."""
 
@@ -305,6 +324,7 @@ class Settings:
     runner: RunnerConfig = field(default_factory=RunnerConfig)
     # Read by the report only; here so that one TOML file configures everything about a run.
     report: ReportConfig = field(default_factory=ReportConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
 
 
 _SECTIONS: dict[str, type] = {
@@ -317,6 +337,7 @@ _SECTIONS: dict[str, type] = {
     "validation": ValidationConfig,
     "runner": RunnerConfig,
     "report": ReportConfig,
+    "output": OutputConfig,
 }
 
 

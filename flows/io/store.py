@@ -15,6 +15,9 @@ A reader of `out/<table>/**/*.parquet` resolves `_current` and always sees whole
 (to read several tables of one snapshot, resolve `out/_current` once and read below it): a
 crash before the symlink swap leaves the previous snapshot current, and
 the next run removes the unfinished snapshot and does the work again.
+
+A remote output (`flows/io/remote.py`) publishes through one of these, its working copy:
+`Store.adopt` commits the snapshot its sync builds from the remote's committed runs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import fcntl
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -188,16 +191,49 @@ class Store:
                 f"publishing run {run_id} failed ({exc}); the previous run stays current"
             ) from exc
 
-    def _publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
-        previous = self.current
+    def adopt(
+        self, label: str, manifest: dict[str, Any], fill: Callable[[Path, Path | None], None]
+    ) -> Path:
+        """Commit a snapshot that `fill(new, current)` writes, with `manifest` (a remote's sync).
+
+        `fill` gets the new snapshot folder and the current one (None before any), to link the
+        files they share instead of copying them.
+        """
+        self._check_links()
+        snapshot = self._new_snapshot(label)
+        fill(snapshot, self.current)
+        (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+        self._commit(snapshot, label)
+        self._collect_garbage(keep=snapshot)
+        return snapshot
+
+    def _new_snapshot(self, label: str) -> Path:
         versions = self.root / "_versions"
         versions.mkdir(parents=True, exist_ok=True)
         numbers = [v.name.split("-", 1)[0] for v in versions.iterdir()]
         seq = 1 + max((int(n) for n in numbers if n.isdigit()), default=0)
-        snapshot = versions / f"{seq:06d}-{run_id}"
+        snapshot = versions / f"{seq:06d}-{label}"
         snapshot.mkdir()
+        return snapshot
+
+    def _commit(self, snapshot: Path, label: str) -> None:
+        """Flush a finished snapshot, mark it committed and make it current."""
+        _fsync_tree(snapshot)
+        (snapshot / COMMITTED).write_text(label, "utf-8")
+        _fsync(snapshot / COMMITTED)
+        _fsync(snapshot)
+        _fsync(snapshot.parent)
+        # The table links point through `_current`: made before the swap (dangling until the
+        # first one), they resolve the moment a run commits, even if the process dies right
+        # after it.
+        self._ensure_links()
+        self._swap_current(snapshot)
+
+    def _publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
+        previous = self.current
+        snapshot = self._new_snapshot(run_id)
         if previous is not None:
-            _link_tree(previous, snapshot, skip={COMMITTED, "manifest.json"})
+            link_tree(previous, snapshot, skip={COMMITTED, "manifest.json"})
         manifest = self.manifest()
         entry: dict[str, Any] = {
             "run_id": run_id,
@@ -227,16 +263,7 @@ class Store:
         manifest["current_version"] = snapshot.name
         (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
         crash_point("publish:before_commit")
-        _fsync_tree(snapshot)
-        (snapshot / COMMITTED).write_text(run_id, "utf-8")
-        _fsync(snapshot / COMMITTED)
-        _fsync(snapshot)
-        _fsync(versions)
-        # The table links point through `_current`: made before the swap (dangling until the
-        # first one), they resolve the moment a run commits, even if the process dies right
-        # after it.
-        self._ensure_links()
-        self._swap_current(snapshot)
+        self._commit(snapshot, run_id)
         crash_point("publish:after_commit")
         self._collect_garbage(keep=snapshot)
         return snapshot
@@ -278,7 +305,7 @@ def table_files(snapshot: Path | None, table: str) -> list[Path]:
     return sorted((snapshot / table).glob("*/*.parquet"))
 
 
-def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+def link_tree(src: Path, dst: Path, skip: set[str]) -> None:
     """Recreate src's tree under dst with hard links to its files (no data copied)."""
     for dirpath, _dirnames, filenames in os.walk(src):
         rel = Path(dirpath).relative_to(src)
