@@ -43,6 +43,7 @@ import xxhash
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
     find_boilerplate,
+    history_links,
     passage_banding,
     passage_buckets,
     passage_index_rows,
@@ -849,9 +850,10 @@ def scheduled_removal(
         for run in runs:
             batch = docs[run].unique("doc_id", keep="first", maintain_order=True)
             signed = sign_passages(batch, mh, bp)
-            keys = passage_buckets(signed, banding, mh.num_perm).select("band", "band_hash")
-            history = index.join(keys.unique(), on=["band", "band_hash"], how="semi")
-            out, passages = find_boilerplate(batch, mh, bp, None, signed, history)
+            keys = passage_buckets(signed, banding, mh.num_perm)
+            history = index.join(keys, on=["band", "band_hash"], how="semi")
+            links = history_links(keys, history, mh, bp)
+            out, passages = find_boilerplate(batch, mh, bp, None, signed, links)
             removed.append(passages.filter(pl.col("is_boilerplate")))
             if with_history:
                 published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))

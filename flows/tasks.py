@@ -31,6 +31,7 @@ from checks.quarantine import split_valid
 from flows.core import accounting
 from flows.core.boilerplate import (
     find_boilerplate,
+    history_links,
     passage_banding,
     passage_buckets,
     passage_index_rows,
@@ -290,7 +291,8 @@ def boilerplate(
     banding = passage_banding(mh, bp)
     keys = passage_buckets(signed, banding, mh.num_perm)
     earlier = passage_history(history.snapshot, banding, keys, bp.history_bucket_cap)
-    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, earlier)
+    links = history_links(keys, earlier, mh, bp)
+    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
     docs, empties = drop_where(

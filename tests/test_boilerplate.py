@@ -9,6 +9,7 @@ import polars as pl
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
     find_boilerplate,
+    history_links,
     min_shared_bands,
     passage_banding,
     passage_buckets,
@@ -213,9 +214,10 @@ def _runs(
     for r, texts in enumerate(pages):
         docs = _docs(texts).with_columns(doc_id=pl.format("run{}-{}", pl.lit(r), "doc_id"))
         signed = sign_passages(docs, MH, BP)
-        keys = passage_buckets(signed, banding, MH.num_perm).select("band", "band_hash").unique()
+        keys = passage_buckets(signed, banding, MH.num_perm)
         history = index.join(keys, on=["band", "band_hash"], how="semi")
-        out, passages = find_boilerplate(docs, MH, BP, None, signed, history)
+        links = history_links(keys, history, MH, BP)
+        out, passages = find_boilerplate(docs, MH, BP, None, signed, links)
         cluster = docs["doc_id"] if clusters is None else pl.Series(clusters[r])
         published = out.with_columns(cluster_id=cluster)
         index = pl.concat([index, passage_index_rows(passages, published, MH, BP)])

@@ -80,20 +80,19 @@ def sign_passages(
     )
 
 
-def _signature_matrix(passages: pl.DataFrame, minhash: MinHashConfig) -> np.ndarray:
+def _signature_matrix(passages: pl.DataFrame, num_perm: int) -> np.ndarray:
     n = passages.height
-    return passages["signature"].to_numpy().reshape(n, minhash.num_perm).astype(np.uint32)
+    return passages["signature"].to_numpy().reshape(n, num_perm).astype(np.uint32)
 
 
 def passage_buckets(passages: pl.DataFrame, banding: Banding, num_perm: int) -> pl.DataFrame:
     """Return (`id` = row of `passages`, `band`, `band_hash`) for signed passages."""
     ids = pl.Series("id", np.arange(passages.height, dtype=np.int64))
-    matrix = passages["signature"].to_numpy().reshape(passages.height, num_perm)
-    return buckets(ids, matrix.astype(np.uint32), banding)
+    return buckets(ids, _signature_matrix(passages, num_perm), banding)
 
 
 def history_links(
-    passages: pl.DataFrame,
+    keys: pl.DataFrame,
     history: pl.DataFrame,
     minhash: MinHashConfig,
     config: BoilerplateConfig,
@@ -102,10 +101,11 @@ def history_links(
 
     Parameters
     ----------
-    passages
-        Signed passages of this run (`sign_passages`).
+    keys
+        This run's passage buckets (`passage_buckets` of the signed passages), the ones the
+        history was looked up with.
     history
-        `PASSAGE_INDEX` rows of earlier runs sharing at least one bucket with `passages`.
+        `PASSAGE_INDEX` rows of earlier runs sharing at least one bucket with `keys`.
     minhash, config
         Signature and boilerplate settings (passage banding and threshold).
 
@@ -114,13 +114,11 @@ def history_links(
     pl.DataFrame
         `LINKS` rows: pairs sharing at least `min_shared_bands` bands.
     """
-    if passages.height == 0 or history.height == 0:
+    if keys.height == 0 or history.height == 0:
         return pl.DataFrame(schema=LINKS)
-    banding = passage_banding(minhash, config)
-    need = min_shared_bands(banding, config.passage_threshold)
+    need = min_shared_bands(passage_banding(minhash, config), config.passage_threshold)
     return (
-        passage_buckets(passages, banding, minhash.num_perm)
-        .join(history, on=["band", "band_hash"])
+        keys.join(history, on=["band", "band_hash"])
         .group_by("id", "doc_id", "passage")
         .agg(
             shared=pl.len(),
@@ -215,7 +213,7 @@ def passage_groups(
     """
     n = passages.height
     if "signature" in passages.columns:
-        sigs = _signature_matrix(passages, minhash)
+        sigs = _signature_matrix(passages, minhash.num_perm)
     else:
         sigs = fast_signatures(passages["text"], minhash, kind="char")
     m = 0 if known is None else known.height
@@ -521,7 +519,7 @@ def find_boilerplate(
     config: BoilerplateConfig,
     known: pl.DataFrame | None = None,
     passages: pl.DataFrame | None = None,
-    history: pl.DataFrame | None = None,
+    links: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document.
 
@@ -536,9 +534,9 @@ def find_boilerplate(
         are boilerplate even when this run has too few pages to show them recurring.
     passages
         The documents' signed passages (`sign_passages`), when already computed.
-    history
-        `PASSAGE_INDEX` rows of earlier runs that share a bucket with these passages: their
-        documents count towards support as this run's do.
+    links
+        Earlier runs' passages near these passages (`history_links`, ids are rows of
+        `passages`): their documents count towards support as this run's do.
 
     Returns
     -------
@@ -560,7 +558,6 @@ def find_boilerplate(
         )
     else:
         grouped = passage_groups(passages, minhash, config.passage_threshold, known)
-        links = None if history is None else history_links(passages, history, minhash, config)
         grouped = add_history_support(grouped, links)
         stories = near_duplicate_components(
             docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
