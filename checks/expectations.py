@@ -126,7 +126,12 @@ def claims_expectations(
 def expectation_key(suite: str, spec: ExpectationSpec) -> str:
     """Return the name a config uses for an expectation: `<suite>.<snake_type>[.<column>]`."""
     name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", spec.expectation).lower()
-    return f"{suite}.{name}" + (f".{spec.column}" if spec.column else "")
+    return outcome_key(suite, name, spec.column)
+
+
+def outcome_key(suite: str, expectation: str, column: str | None) -> str:
+    """Return the config key of an outcome whose expectation name is already snake case."""
+    return f"{suite}.{expectation}" + (f".{column}" if column else "")
 
 
 def with_severities(

@@ -13,6 +13,7 @@ from typing import Any
 
 import polars as pl
 
+from checks.expectations import outcome_key
 from flows.core.settings import ReportConfig
 
 # (kind, text) pieces of one side of a diff: kind is "equal", "del", "ins" or "skip".
@@ -200,8 +201,9 @@ def verdict_reasons(summary: dict[str, Any], drifted: list[Trend]) -> list[str]:
 
 
 def expectation_key(e: dict[str, Any]) -> str:
-    """Return the `<suite>.<expectation>[.<column>]` key that the config's warn/block lists use."""
-    return ".".join(str(p) for p in (e.get("suite"), e.get("expectation"), e.get("column")) if p)
+    """Return the `<suite>.<expectation>[.<column>]` key of a summary's expectation outcome."""
+    # Summaries written before outcomes named their suite held the documents suite only.
+    return outcome_key(e.get("suite") or "documents", e["expectation"], e.get("column"))
 
 
 def similarity_values(pairs: pl.DataFrame | None, documents: pl.DataFrame) -> pl.Series:
