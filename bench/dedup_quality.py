@@ -844,25 +844,32 @@ def scheduled_removal(
     mh, bp = S.minhash, S.boilerplate
     banding = passage_banding(mh, bp)
     cluster = dict(zip(docs["doc_id"], labels, strict=True))
-    for with_history in (True, False):
-        index = pl.DataFrame(schema=PASSAGE_INDEX)
+    per_run = len(pages) // n_runs
+    # documents of history read (BoilerplateConfig.history_documents): all, 4 runs, 2 runs, none
+    for window in (len(pages), 4 * per_run, 2 * per_run, 0):
+        index: list[pl.DataFrame] = []  # one frame per earlier run, oldest first
         removed: list[pl.DataFrame] = []
         for run in runs:
             batch = docs[run].unique("doc_id", keep="first", maintain_order=True)
             signed = sign_passages(batch, mh, bp)
             keys = passage_buckets(signed, banding, mh.num_perm)
-            history = index.join(keys, on=["band", "band_hash"], how="semi")
+            recent: list[pl.DataFrame] = []  # as flows/io/index.py recent_files picks them
+            for frame in reversed(index):
+                if sum(f["doc_id"].n_unique() for f in recent) >= window:
+                    break
+                recent.append(frame)
+            history = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
+            history = history.join(keys, on=["band", "band_hash"], how="semi")
             links = history_links(keys, history, mh, bp)
             out, passages = find_boilerplate(batch, mh, bp, None, signed, links)
             removed.append(passages.filter(pl.col("is_boilerplate")))
-            if with_history:
-                published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))
-                index = pl.concat([index, passage_index_rows(passages, published, mh, bp)])
+            published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))
+            index.append(passage_index_rows(passages, published, mh, bp))
         print(
-            f"  the same pages over {n_runs} scheduled runs of ~{len(pages) // n_runs} pages, "
+            f"  the same pages over {n_runs} scheduled runs of ~{per_run} pages, "
             + (
-                "support counted with the passage index of earlier runs:"
-                if with_history
+                f"support counted with the passage index of the most recent {window} documents:"
+                if window
                 else "each run alone (no passage index):"
             )
         )

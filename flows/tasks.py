@@ -290,7 +290,9 @@ def boilerplate(
     signed = sign_passages(unique, mh, bp)
     banding = passage_banding(mh, bp)
     keys = passage_buckets(signed, banding, mh.num_perm)
-    earlier = passage_history(history.snapshot, banding, keys, bp.history_bucket_cap)
+    earlier = passage_history(
+        history.snapshot, banding, keys, bp.history_bucket_cap, bp.history_documents
+    )
     links = history_links(keys, earlier, mh, bp)
     cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
@@ -450,7 +452,8 @@ def validate(
         .select(topic=topic_of(pl.col("unit")), published_date="published_date")
         .drop_nulls()
     )
-    timeline = claim_timeline(claims_ok, dates, history_timeline(history.snapshot, days))
+    earlier = history_timeline(history.snapshot, days, claims_ok["claim_id"])
+    timeline = claim_timeline(claims_ok, dates, earlier)
     state.notes["claim_conflicts"] = int(timeline["conflict"].sum())
     tables = {
         "documents": documents,

@@ -136,10 +136,16 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
         store.publish(f"r{r}", {passages_table(banding): rows}, run_dir)
     _, passages = find_boilerplate(docs, mh, bp)
     keys = passage_buckets(passages.filter(pl.col("passage") == 0), banding, mh.num_perm)
-    rows = passage_history(store.current, banding, keys, cap=64)
+    rows = passage_history(store.current, banding, keys, cap=64, documents=10_000)
     # the kit of all four earlier pages, no story passage (their texts differ)
     assert sorted(rows["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
     assert (rows["passage"] == 0).all()
-    capped = passage_history(store.current, banding, keys, cap=2)
+    capped = passage_history(store.current, banding, keys, cap=2, documents=10_000)
     assert sorted(capped["doc_id"].unique()) == ["r0d0", "r0d1"]  # first documents by id
-    assert passage_history(None, banding, keys, cap=64).height == 0
+    assert passage_history(None, banding, keys, cap=64, documents=10_000).height == 0
+    # the window: the newest run alone holds 2 documents; 3 need the run before it too
+    recent = passage_history(store.current, banding, keys, cap=64, documents=2)
+    assert sorted(recent["doc_id"].unique()) == ["r1d0", "r1d1"]
+    both = passage_history(store.current, banding, keys, cap=64, documents=3)
+    assert sorted(both["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
+    assert passage_history(store.current, banding, keys, cap=64, documents=0).height == 0

@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from flows.core.schema import CLAIMS
-from flows.core.timeline import TIMELINE, claim_timeline, topic_of
+from flows.core.timeline import TIMELINE, claim_timeline, history_counts, topic_of
 
 
 def _claim(cid: str, doc: str, quantity: float, unit: str | None, source: str | None) -> dict:
@@ -77,3 +77,33 @@ def test_a_busy_day_is_counted_without_pairs() -> None:
     # c0: quantity 0, source s0; the others with another quantity and another source
     expected = sum(1 for i in range(n) if i % 7 != 0 and i % 11 != 0)
     assert first == expected
+
+
+def test_earlier_rows_and_their_counts_give_the_same_conflicts() -> None:
+    earlier = claim_timeline(
+        pl.DataFrame(
+            [
+                _claim("a", "d1", 10000, "Varnian troops", "the Pentagon"),
+                _claim("b", "d1", 10000, "Varnian troops", "the Pentagon"),
+                _claim("c", "d1", 9000, "Varnian troops", "the ministry"),
+                _claim("r", "d1", 7000, "Varnian troops", "a blog"),  # published again below
+            ],
+            schema=CLAIMS,
+        ),
+        ARTICLES,
+    )
+    claims = pl.DataFrame(
+        [
+            _claim("n", "d1", 8000, "Varnian troops", "the Pentagon"),
+            _claim("r", "d1", 7000, "Varnian troops", "a blog"),
+        ],
+        schema=CLAIMS,
+    )
+    counts = history_counts(earlier.lazy(), claims["claim_id"]).collect()
+    assert counts["n"].sum() == 3  # r is this run's own claim, not history
+    by_rows = claim_timeline(claims, ARTICLES, earlier)
+    by_counts = claim_timeline(claims, ARTICLES, counts)
+    assert by_rows.equals(by_counts)
+    got = dict(zip(by_counts["claim_id"], by_counts["n_conflicting"].to_list(), strict=True))
+    # n: c (other figure, other source) and r; not a or b (same source); r: a, b, c and n
+    assert got == {"n": 2, "r": 4}

@@ -54,6 +54,21 @@ def topic_of(unit: pl.Expr) -> pl.Expr:
     )
 
 
+def history_counts(earlier: pl.LazyFrame, claim_ids: pl.Series) -> pl.LazyFrame:
+    """Count earlier timeline rows per (`topic`, `published_date`, `quantity`, `source`).
+
+    Rows of `claim_ids` (this run's claims, published again) are left out. Conflicts need only
+    these counts, so a run reads a busy day's history as one row per distinct figure and
+    source instead of one per claim (369,094 rows to 129,161 on the soak's single day).
+    """
+    keys = ["topic", "published_date", "quantity", "source"]
+    return (
+        earlier.filter(~pl.col("claim_id").is_in(claim_ids.implode()))
+        .group_by(keys)
+        .agg(n=pl.len().cast(pl.UInt32))
+    )
+
+
 def claim_timeline(
     claims: pl.DataFrame, articles: pl.DataFrame, earlier: pl.DataFrame | None = None
 ) -> pl.DataFrame:
@@ -67,7 +82,10 @@ def claim_timeline(
         Articles with `doc_id` and `published_date` (this run's; claims about earlier
         articles take their date from `earlier` when given).
     earlier
-        Timeline rows of earlier runs for the same topics (TIMELINE columns), or None.
+        Timeline rows of earlier runs for the same topics (`topic`, `published_date`,
+        `claim_id`, `quantity`, `source`), or their counts: `history_counts` of them, with
+        `n` rows per (`topic`, `published_date`, `quantity`, `source`) and this run's claim ids
+        already left out. None when there are none.
 
     Returns
     -------
@@ -81,21 +99,24 @@ def claim_timeline(
         .with_columns(topic=topic_of(pl.col("unit")))
         .filter(pl.col("topic").str.len_chars() > 0)
     )
-    keys = ["topic", "published_date", "claim_id", "quantity", "source"]
-    pool = rows.select(keys).with_columns(_new=pl.lit(True))
+    keys = ["topic", "published_date", "quantity", "source"]
+    pool = rows.select(*keys, "claim_id", n=pl.lit(1, pl.UInt32), _new=pl.lit(True))
     if earlier is not None and earlier.height:
-        old = earlier.select(keys).filter(~pl.col("claim_id").is_in(rows["claim_id"].implode()))
+        if "n" not in earlier.columns:
+            earlier = history_counts(earlier.lazy(), rows["claim_id"]).collect()
+        old = earlier.select(*keys, claim_id=pl.lit(None, pl.String), n=pl.col("n"))
         pool = pl.concat([pool, old.with_columns(_new=pl.lit(False))])
-    # Rows of a day that differ in both quantity and source, counted with window sizes (all -
+    # Rows of a day that differ in both quantity and source, counted with window sums (all -
     # same quantity - same source + same both) rather than pairs: a busy topic on a busy day
     # has thousands of claims, and pairs would grow with their square.
     day = ["topic", "published_date"]
+    n = pl.col("n").cast(pl.Int64)
     counted = pool.with_columns(_source=pl.col("source").fill_null("")).with_columns(
         n_conflicting=(
-            pl.len().over(day)
-            - pl.len().over([*day, "quantity"])
-            - pl.len().over([*day, "_source"])
-            + pl.len().over([*day, "quantity", "_source"])
+            n.sum().over(day)
+            - n.sum().over([*day, "quantity"])
+            - n.sum().over([*day, "_source"])
+            + n.sum().over([*day, "quantity", "_source"])
         ).cast(pl.UInt32)
     )
     counted = counted.with_columns(

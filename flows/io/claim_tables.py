@@ -26,6 +26,7 @@ import polars as pl
 
 from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig
+from flows.core.timeline import history_counts
 from flows.io.ingest import (
     SYMLINK_OUTSIDE,
     TOO_LARGE,
@@ -36,7 +37,7 @@ from flows.io.ingest import (
     too_large_detail,
 )
 from flows.io.location import is_local, local_path, remote_fs
-from flows.io.store import table_files
+from flows.io.store import lookup, table_files
 
 CLAIMS_DIR = "claims"
 CLAIM_FILES = "index/claim_files"  # the ledger table of claim files read
@@ -272,7 +273,7 @@ def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series)
     if not files or (doc_ids.len() == 0 and uris.len() == 0):
         return pl.DataFrame(schema=columns)
     wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
-    return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect()
+    return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect(engine="streaming")
 
 
 def _blank(value: Any) -> bool:
@@ -294,16 +295,16 @@ def _refusal(uri: str, reason: str, detail: str, record: dict[str, Any] | None) 
     }
 
 
-def history_timeline(snapshot: Path | None, days: pl.DataFrame) -> pl.DataFrame | None:
-    """Return earlier runs' `claim_timeline` rows on these (`topic`, `published_date`) days."""
+def history_timeline(
+    snapshot: Path | None, days: pl.DataFrame, claim_ids: pl.Series
+) -> pl.DataFrame | None:
+    """Return the counts (`history_counts`) of earlier `claim_timeline` rows on these days.
+
+    `days` holds this run's (`topic`, `published_date`) pairs; rows of `claim_ids` (this run's
+    claims) are not counted.
+    """
     files = table_files(snapshot, "claim_timeline")
     if not files or days.height == 0:
         return None
-    wanted = days.select("topic", "published_date").unique().lazy()
-    columns = ["topic", "published_date", "claim_id", "quantity", "source"]
-    return (
-        pl.scan_parquet(files)
-        .select(columns)
-        .join(wanted, on=["topic", "published_date"], how="semi")
-        .collect()
-    )
+    rows = lookup(files, days, ["topic", "published_date"])
+    return history_counts(rows, claim_ids).collect(engine="streaming")

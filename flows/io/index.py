@@ -18,7 +18,7 @@ from flows.core.boilerplate import PASSAGE_INDEX
 from flows.core.dedup import BUCKET_COLUMNS, doc_buckets, empty_index
 from flows.core.lsh import Banding
 from flows.core.settings import MinHashConfig
-from flows.io.store import table_files
+from flows.io.store import lookup, table_files
 
 SIGNATURES = "index/signatures"
 BOILERPLATE = "index/boilerplate"
@@ -45,8 +45,24 @@ def passages_table(banding: Banding) -> str:
     return f"index/passages-{banding.bands}x{banding.rows}"
 
 
+def recent_files(files: list[Path], documents: int) -> list[Path]:
+    """Return the newest of a table's run files that hold at least `documents` distinct docs.
+
+    Files are named by run id (`<table>/<run_id>/part-0.parquet`), which sorts by time; only
+    the `doc_id` column of the files returned (and of no older one) is read to count.
+    """
+    chosen: list[Path] = []
+    seen = 0
+    for path in reversed(files):
+        if seen >= documents:
+            break
+        chosen.append(path)
+        seen += pl.scan_parquet(path).select(pl.col("doc_id").n_unique()).collect().item()
+    return chosen[::-1]
+
+
 def passage_history(
-    snapshot: Path | None, banding: Banding, keys: pl.DataFrame, cap: int
+    snapshot: Path | None, banding: Banding, keys: pl.DataFrame, cap: int, documents: int
 ) -> pl.DataFrame:
     """Return earlier runs' passage index rows that share a bucket with this run's passages.
 
@@ -62,16 +78,17 @@ def passage_history(
     cap
         Rows of at most this many documents (the first by doc_id) per bucket
         (`BoilerplateConfig.history_bucket_cap`).
+    documents
+        Read the most recent runs holding at least this many documents
+        (`BoilerplateConfig.history_documents`), so the rows read do not grow with history.
     """
-    files = table_files(snapshot, passages_table(banding))
+    files = recent_files(table_files(snapshot, passages_table(banding)), documents)
     if not files or keys.height == 0:
         return pl.DataFrame(schema=PASSAGE_INDEX)
-    wanted = keys.select("band", "band_hash").unique().lazy()
     return (
-        pl.scan_parquet(files)
-        .join(wanted, on=["band", "band_hash"], how="semi")
+        lookup(files, keys, ["band_hash", "band"])
+        .collect(engine="streaming")
         .filter(pl.col("doc_id").rank("dense").over("band", "band_hash") <= cap)
-        .collect()
         .select(list(PASSAGE_INDEX))
         .cast(PASSAGE_INDEX)
     )
@@ -121,12 +138,10 @@ def match_history(
     signature_files = table_files(snapshot, SIGNATURES)
     if not signature_files or new_buckets.height == 0:
         return HistoryMatch(new_buckets.clear(), empty_index(minhash))
-    keys = new_buckets.select("band", "band_hash").unique().lazy()
+    on = ["band_hash", "band"]
     band_files = table_files(snapshot, bands_table(banding))
     if band_files:
-        history_buckets = pl.scan_parquet(band_files).join(
-            keys, on=["band", "band_hash"], how="semi"
-        )
+        history_buckets = lookup(band_files, new_buckets, on)
     else:
         signed = (
             scan_signatures(signature_files, minhash)
@@ -137,12 +152,16 @@ def match_history(
             signed.filter(pl.col("n_tokens") >= min_tokens).with_columns(n_shingles=pl.lit(1)),
             banding,
         )
-        history_buckets = rebuilt.lazy().join(keys, on=["band", "band_hash"], how="semi")
-    matched = history_buckets.select(BUCKET_COLUMNS).collect()
+        history_buckets = rebuilt.lazy().join(
+            new_buckets.select(on).unique().lazy(), on=on, how="semi"
+        )
+    matched = history_buckets.select(BUCKET_COLUMNS).collect(engine="streaming")
     index = scan_signatures(signature_files, minhash)
-    rows = index.filter(pl.col("doc_id").is_in(matched["id"].unique().implode())).collect()
+    rows = index.filter(pl.col("doc_id").is_in(matched["id"].unique().implode())).collect(
+        engine="streaming"
+    )
     canonicals = index.filter(
         pl.col("doc_id").is_in(rows["cluster_id"].unique().implode())
-    ).collect()
+    ).collect(engine="streaming")
     documents = pl.concat([rows, canonicals]).unique("doc_id", keep="first", maintain_order=True)
     return HistoryMatch(matched, documents)
