@@ -55,6 +55,7 @@ from flows.core.minhash import word_shingles
 from flows.core.passages import split_passages
 from flows.core.settings import Settings
 from flows.core.text import fold_series, normalise_documents, normalise_text
+from flows.io.index import boilerplate_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -835,8 +836,9 @@ def scheduled_removal(
     """Print kit removal when the pages arrive over scheduled runs, with and without history.
 
     The pages are shuffled (fixed seed) and cut into `n_runs` runs; each run finds boilerplate
-    with the passage index of the runs before it (as the flow does), or alone. Documents of
-    earlier runs are indexed with the cluster ids of the one-run clustering.
+    as the flow does, with the passage index of the most recent earlier runs (windows of all,
+    4 and 2 runs' documents) and the boilerplate variants earlier runs found, or alone.
+    Documents of earlier runs are indexed with the cluster ids of the one-run clustering.
     """
     order = list(range(len(pages)))
     random.Random(7).shuffle(order)
@@ -848,6 +850,7 @@ def scheduled_removal(
     # documents of history read (BoilerplateConfig.history_documents): all, 4 runs, 2 runs, none
     for window in (len(pages), 4 * per_run, 2 * per_run, 0):
         index: list[pl.DataFrame] = []  # one frame per earlier run, oldest first
+        known: pl.DataFrame | None = None  # index/boilerplate: kits found by earlier runs
         removed: list[pl.DataFrame] = []
         for run in runs:
             batch = docs[run].unique("doc_id", keep="first", maintain_order=True)
@@ -861,14 +864,18 @@ def scheduled_removal(
             history = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
             history = history.join(keys, on=["band", "band_hash"], how="semi")
             links = history_links(keys, history, mh, bp)
-            out, passages = find_boilerplate(batch, mh, bp, None, signed, links)
-            removed.append(passages.filter(pl.col("is_boilerplate")))
+            out, passages = find_boilerplate(batch, mh, bp, known, signed, links)
+            found = passages.filter(pl.col("is_boilerplate"))
+            removed.append(found)
             published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))
             index.append(passage_index_rows(passages, published, mh, bp))
+            if window:
+                known = pl.concat([k for k in (known, boilerplate_rows(found)) if k is not None])
         print(
             f"  the same pages over {n_runs} scheduled runs of ~{per_run} pages, "
             + (
-                f"support counted with the passage index of the most recent {window} documents:"
+                f"support counted with the passage index of the most recent {window} documents"
+                " and index/boilerplate:"
                 if window
                 else "each run alone (no passage index):"
             )

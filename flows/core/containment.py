@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import polars as pl
 from datasketch import MinHashLSHEnsemble
 
@@ -75,6 +77,12 @@ def find_containers(
         ]
         if hits:
             candidates[q] = hits
+    # Each of the ensemble's MinHashLSH indexes refers to itself through a bound method, so the
+    # ensemble (450,000 sets for a 2,000-document run of the soak) is a reference cycle that
+    # outlived this call until Python's next full collection, under the later stages' memory
+    # (bench/soak.py, 2026-11-26). Free it now.
+    del ensemble
+    gc.collect()
     # A containment estimated from Jaccard is too noisy for small texts in large ones (J of
     # 0.08 +- 0.025 at 128 perms), so the ensemble's candidates are verified on shingle sets.
     needed = sorted({q for q in candidates} | {k for hits in candidates.values() for k in hits})

@@ -199,9 +199,9 @@ class BoilerplateConfig:
     # (a kit found once stays known through index/boilerplate, whatever its age). Without it the
     # soak's boilerplate stage peaked 184 MB higher at 98,000 documents of history than on a
     # fresh output (bench/soak.py snapshot, 2026-11-26). On the syndication set's 40 scheduled
-    # runs (8 outlets, bench/dedup_quality.py, without index/boilerplate) kit recall is 0.992
-    # with all 1,040 pages of history, 0.983 with the last 104 and 0.938 with the last 52: a
-    # window needs a few pages per outlet, and 20,000 is days of a busy feed.
+    # runs (8 outlets, bench/dedup_quality.py) kit recall is 0.993 with all 1,040 pages of
+    # history, 0.993 with the last 104 and 0.992 with the last 52 (index/boilerplate carries
+    # kits found earlier; without it 0.992 / 0.983 / 0.938); 20,000 is days of a busy feed.
     history_documents: int = 20_000
 
     def __post_init__(self) -> None:
