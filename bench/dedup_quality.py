@@ -862,7 +862,9 @@ def scheduled_removal(
                     break
                 recent.append(frame)
             history = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
-            history = history.join(keys, on=["band", "band_hash"], how="semi")
+            history = history.join(keys, on=["band", "band_hash"], how="semi").filter(
+                pl.col("doc_id").rank("dense").over("band", "band_hash") <= bp.history_bucket_cap
+            )
             links = history_links(keys, history, mh, bp)
             out, passages = find_boilerplate(batch, mh, bp, known, signed, links)
             found = passages.filter(pl.col("is_boilerplate"))

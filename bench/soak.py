@@ -43,6 +43,19 @@ def child(argv: list[str]) -> int:
     return code
 
 
+def write_batch(folder: Path, k: int, texts: list[str]) -> Path:
+    """Write batch k as a JSON-lines file in folder (all dated one day, the worst case)."""
+    folder.mkdir(exist_ok=True)
+    path = folder / f"batch-{k:03d}.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for n, text in enumerate(texts):
+            f.write(
+                json.dumps({"title": f"Batch {k} item {n}", "text": text, "date": "2025-03-01"})
+            )
+            f.write("\n")
+    return path
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=50)
@@ -59,7 +72,8 @@ def main() -> int:
     from flows.serve import _prefect, _wait_healthy
 
     bodies = ms.reuters_bodies(ms.REUTERS)
-    texts, _ = ms.synthesize(bodies, args.runs * args.docs)
+    # one batch more than the runs use: the next run's, for bench/stage_memory.py (prefix-stable)
+    texts, _ = ms.synthesize(bodies, (args.runs + 1) * args.docs)
     work = Path(tempfile.mkdtemp(prefix="newsdq-soak-"))
     inbox, out = work / "inbox", work / "out"
     inbox.mkdir()
@@ -85,11 +99,7 @@ def main() -> int:
         print(f"soak: {args.runs} runs x {args.docs} new documents into {out}")
         print(f"{'run':>4} {'history':>8} {'seconds':>8} {'peak MB':>8}  outcome")
         for k in range(args.runs):
-            batch = texts[k * args.docs : (k + 1) * args.docs]
-            with (inbox / f"batch-{k:03d}.jsonl").open("w", encoding="utf-8") as f:
-                for n, text in enumerate(batch):
-                    title = f"Batch {k} item {n}"
-                    f.write(json.dumps({"title": title, "text": text, "date": "2025-03-01"}) + "\n")
+            write_batch(inbox, k, texts[k * args.docs : (k + 1) * args.docs])
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, __file__, "--child", "run", "--inbox", str(inbox), "--out",
@@ -107,6 +117,11 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(30)
+    extra = write_batch(work / "next", args.runs, texts[args.runs * args.docs :])
+    print(
+        f"\nhistory left in {out}; where the next run's memory goes:\n"
+        f"  .venv/bin/python bench/stage_memory.py --out {out} --inbox {inbox} --add {extra}"
+    )
     head, tail = rows[:5], rows[-5:]
     t_ratio = statistics.mean(r[2] for r in tail) / statistics.mean(r[2] for r in head)
     m_ratio = statistics.mean(r[3] for r in tail) / statistics.mean(r[3] for r in head)

@@ -452,7 +452,9 @@ def validate(
         .select(topic=topic_of(pl.col("unit")), published_date="published_date")
         .drop_nulls()
     )
-    earlier = history_timeline(history.snapshot, days, claims_ok["claim_id"])
+    # earlier rows of claims this run publishes again count once, as this run's
+    again = claims_ok.filter(topic_of(pl.col("unit")).str.len_chars() > 0)["claim_id"]
+    earlier = history_timeline(history.snapshot, days, again)
     timeline = claim_timeline(claims_ok, dates, earlier)
     state.notes["claim_conflicts"] = int(timeline["conflict"].sum())
     tables = {

@@ -79,13 +79,33 @@ def test_a_busy_day_is_counted_without_pairs() -> None:
     assert first == expected
 
 
-def test_earlier_rows_and_their_counts_give_the_same_conflicts() -> None:
+def _pairwise(new: pl.DataFrame, old: pl.DataFrame) -> dict[str, int]:
+    """Count conflicts claim by claim (the definition the window sums implement)."""
+    pool = new.to_dicts() + old.to_dicts()
+    got = {}
+    for c in new.to_dicts():
+        got[c["claim_id"]] = sum(
+            1
+            for o in pool
+            if o is not c
+            and c["published_date"] is not None
+            and (o["topic"], o["published_date"]) == (c["topic"], c["published_date"])
+            and o["quantity"] != c["quantity"]
+            and (o["source"] or "") != (c["source"] or "")
+        )
+    return got
+
+
+def test_earlier_rows_and_their_counts_give_the_pairwise_conflicts() -> None:
     earlier = claim_timeline(
         pl.DataFrame(
             [
                 _claim("a", "d1", 10000, "Varnian troops", "the Pentagon"),
                 _claim("b", "d1", 10000, "Varnian troops", "the Pentagon"),
                 _claim("c", "d1", 9000, "Varnian troops", "the ministry"),
+                _claim("u", "d2", 9500, "Varnian troops", None),  # no source
+                _claim("v", "d2", 9600, "Varnian troops", ""),  # an empty one: the same
+                _claim("w", "d3", 9000, "Varnian troops", "the ministry"),  # another day
                 _claim("r", "d1", 7000, "Varnian troops", "a blog"),  # published again below
             ],
             schema=CLAIMS,
@@ -96,14 +116,19 @@ def test_earlier_rows_and_their_counts_give_the_same_conflicts() -> None:
         [
             _claim("n", "d1", 8000, "Varnian troops", "the Pentagon"),
             _claim("r", "d1", 7000, "Varnian troops", "a blog"),
+            _claim("s", "d2", 9500, "Varnian troops", None),
+            _claim("t", "d3", 9000, "Varnian troops", "a blog"),
         ],
         schema=CLAIMS,
     )
     counts = history_counts(earlier.lazy(), claims["claim_id"]).collect()
-    assert counts["n"].sum() == 3  # r is this run's own claim, not history
-    by_rows = claim_timeline(claims, ARTICLES, earlier)
-    by_counts = claim_timeline(claims, ARTICLES, counts)
-    assert by_rows.equals(by_counts)
-    got = dict(zip(by_counts["claim_id"], by_counts["n_conflicting"].to_list(), strict=True))
-    # n: c (other figure, other source) and r; not a or b (same source); r: a, b, c and n
-    assert got == {"n": 2, "r": 4}
+    assert counts["n"].sum() == 6  # r is this run's own claim, not history
+    for given in (earlier, counts):
+        rows = claim_timeline(claims, ARTICLES, given)
+        got = dict(zip(rows["claim_id"], rows["n_conflicting"].to_list(), strict=True))
+        old = earlier.filter(pl.col("claim_id") != "r")
+        assert got == _pairwise(rows, old)
+        # d1 and d2 are one day. n: c, u, v, r, s (a and b share its source); r: all seven
+        # others; s: a, b, c, n, r (u and v: no source and an empty one are the same); t: w
+        # is its day's only other figure, and an equal one
+        assert got == {"n": 5, "r": 7, "s": 5, "t": 0}

@@ -79,8 +79,8 @@ def claim_timeline(
     claims
         This run's published claims (CLAIMS columns).
     articles
-        Articles with `doc_id` and `published_date` (this run's; claims about earlier
-        articles take their date from `earlier` when given).
+        Articles with `doc_id` and `published_date`: this run's, and the earlier articles
+        that claims of this run refer to.
     earlier
         Timeline rows of earlier runs for the same topics (`topic`, `published_date`,
         `claim_id`, `quantity`, `source`), or their counts: `history_counts` of them, with

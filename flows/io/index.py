@@ -46,10 +46,12 @@ def passages_table(banding: Banding) -> str:
 
 
 def recent_files(files: list[Path], documents: int) -> list[Path]:
-    """Return the newest of a table's run files that hold at least `documents` distinct docs.
+    """Return the newest run files of a table, enough to hold at least `documents` documents.
 
-    Files are named by run id (`<table>/<run_id>/part-0.parquet`), which sorts by time; only
-    the `doc_id` column of the files returned (and of no older one) is read to count.
+    Files are named by run id (`<table>/<run_id>/part-0.parquet`), which starts with the run's
+    UTC start time, so names sort by time (hosts publishing to one output with skewed clocks
+    shift the window, nothing else). Each file's distinct `doc_id`s are counted (a document in
+    two runs counts twice), reading that column only of the files returned.
     """
     chosen: list[Path] = []
     seen = 0
@@ -82,8 +84,10 @@ def passage_history(
         Read the most recent runs holding at least this many documents
         (`BoilerplateConfig.history_documents`), so the rows read do not grow with history.
     """
+    if keys.height == 0:
+        return pl.DataFrame(schema=PASSAGE_INDEX)
     files = recent_files(table_files(snapshot, passages_table(banding)), documents)
-    if not files or keys.height == 0:
+    if not files:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     return (
         lookup(files, keys, ["band_hash", "band"])
