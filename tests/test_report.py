@@ -21,6 +21,7 @@ from flows.io import charts
 from flows.io.report import (
     artifact_markdown,
     artifact_prefix,
+    canonicals_of,
     failed_checks,
     find_run,
     load_history,
@@ -36,6 +37,7 @@ from flows.io.report_data import (
     trends,
     word_diff,
 )
+from flows.io.store import Store
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -355,6 +357,26 @@ def test_report_page_has_every_section_escaped_and_self_contained() -> None:
     assert "last 4 runs" in html and "outside the band" not in text
     # no Data Docs or flow run given: said so, no links
     assert "No Data Docs were written for this run." in text and "Not run as a Prefect flow" in text
+
+
+def test_a_cluster_whose_canonical_an_earlier_run_published_gets_its_diff(tmp_path: Path) -> None:
+    tables = _tables()
+    store = Store(tmp_path / "out")
+    run_dir = store.staging_dir("r0") / "run"
+    run_dir.mkdir()
+    store.publish("r0", {"articles": tables["articles"]}, run_dir)
+    # this run: only the copy d2 of d1, which run r0 published
+    documents = tables["documents"].filter(pl.col("doc_id") != "d1")
+    assert canonicals_of(documents, None) is None
+    earlier = canonicals_of(documents, store.current)
+    assert earlier is not None and earlier["doc_id"].to_list() == ["d1"]
+    this_run = {**tables, "documents": documents}
+    without = render_report(_run_summary(), this_run, tables["quarantine"])
+    assert "(published in an earlier run: d1)" in without
+    assert "cluster-diff" not in without
+    html = render_report(_run_summary(), this_run, tables["quarantine"], earlier=earlier)
+    assert "a.txt (canonical, published in an earlier run) against" in html
+    assert "<del>ends</del>" in html and "<ins>over</ins>" in html
 
 
 def test_write_run_files_reads_history_flags_drift_and_copies_data_docs(tmp_path: Path) -> None:

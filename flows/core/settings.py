@@ -196,9 +196,10 @@ class BoilerplateConfig:
     history_bucket_cap: int = 64
     # Support counts the passages of the most recent earlier runs holding at least this many
     # documents, not of all history: what a run reads from the passage index is then bounded
-    # (a kit found once stays known through index/boilerplate, whatever its age). Without it the
-    # soak's boilerplate stage peaked 184 MB higher at 98,000 documents of history than on a
-    # fresh output (bench/soak.py snapshot, 2026-11-26). On the syndication set's 40 scheduled
+    # (a kit found once stays known through index/boilerplate, whatever its age). Reading all
+    # of it, the passage lookup of a run on the soak's 98,000 documents of history peaked at
+    # +307 MB; over this window (and filtering on band_hash first) at +124 MB (bench/soak.py,
+    # then bench/stage_memory.py on its history, 2026-11-26). On the syndication set's 40 scheduled
     # runs (8 outlets, bench/dedup_quality.py) kit recall is 0.993 with all 1,040 pages of
     # history, 0.993 with the last 104 and 0.992 with the last 52 (index/boilerplate carries
     # kits found earlier; without it 0.992 / 0.983 / 0.938); 20,000 is days of a busy feed.

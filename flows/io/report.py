@@ -17,6 +17,7 @@ from rich.text import Text
 
 from flows.core.settings import ReportConfig, settings_from_dict
 from flows.io import charts
+from flows.io.claim_tables import history_articles
 from flows.io.report_data import (
     cluster_sizes,
     expectation_key,
@@ -27,6 +28,7 @@ from flows.io.report_data import (
     verdict_reasons,
     word_diff,
 )
+from flows.io.store import Store
 
 _ENV = Environment(
     loader=PackageLoader("flows.io", "templates"),
@@ -58,8 +60,18 @@ def _report_config(summary: dict[str, Any]) -> ReportConfig:
     return settings_from_dict({"report": section}).report if section else ReportConfig()
 
 
-def _clusters(documents: pl.DataFrame, limit: int = 10, diffs: int = 5) -> list[dict[str, Any]]:
-    """Return the largest clusters of this run, the first `diffs` with a canonical/member diff."""
+def _clusters(
+    documents: pl.DataFrame,
+    earlier: pl.DataFrame | None = None,
+    limit: int = 10,
+    diffs: int = 5,
+) -> list[dict[str, Any]]:
+    """Return the largest clusters of this run, the first `diffs` with a canonical/member diff.
+
+    `earlier` holds the published articles (`doc_id`, `source_uri`, `clean_text`) of earlier
+    runs that this run's copies are duplicates of, for the diffs of clusters whose canonical
+    this run did not publish.
+    """
     multi = (
         documents.group_by("cluster_id")
         .agg(size=pl.len(), dups=(~pl.col("is_canonical")).sum())
@@ -88,6 +100,9 @@ def _clusters(documents: pl.DataFrame, limit: int = 10, diffs: int = 5) -> list[
             ).to_dicts(),
             "diff": None,
         }
+        if not canon.height and earlier is not None:
+            canon = earlier.filter(pl.col("doc_id") == shown["duplicate_of"])
+            entry["canonical_run"] = "earlier"
         if canon.height and n < diffs:
             left, right = word_diff(canon["clean_text"][0], shown["clean_text"])
             entry["diff"] = {
@@ -259,8 +274,13 @@ def render_report(
     pairs: pl.DataFrame | None = None,
     history: Sequence[dict[str, Any]] = (),
     data_docs: str | None = None,
+    earlier: pl.DataFrame | None = None,
 ) -> str:
-    """Render the run report as one self-contained HTML page (all article text escaped)."""
+    """Render the run report as one self-contained HTML page (all article text escaped).
+
+    `earlier`: earlier runs' published articles that this run's copies duplicate
+    (`canonicals_of`), so that their clusters get a diff too.
+    """
     settings = summary.get("settings", {})
     config = _report_config(summary)
     documents = tables["documents"]
@@ -321,7 +341,7 @@ def render_report(
         drifted=drifted,
         config=config,
         quarantine=quarantine.head(200).to_dicts(),
-        clusters=_clusters(documents),
+        clusters=_clusters(documents, earlier),
         boilerplate=_boilerplate(tables["boilerplate"]),
         failed=failed,
         expectation_key=expectation_key,
@@ -379,9 +399,21 @@ def write_run_files(
         pairs,
         history,
         data_docs="data_docs/index.html" if docs_index.is_file() else None,
+        earlier=canonicals_of(tables["documents"], Store(out).current if out else None),
     )
     (run_dir / "report.html").write_text(html, "utf-8")
     return summary
+
+
+def canonicals_of(documents: pl.DataFrame, snapshot: Path | None) -> pl.DataFrame | None:
+    """Return the published articles of earlier runs that this run's copies duplicate."""
+    own = documents["doc_id"].implode()
+    wanted = documents.filter(
+        pl.col("duplicate_of").is_not_null() & ~pl.col("duplicate_of").is_in(own)
+    )["duplicate_of"].unique()
+    if snapshot is None or wanted.len() == 0:
+        return None
+    return history_articles(snapshot, wanted, pl.Series([], dtype=pl.String))
 
 
 _VERDICT_STYLE = {

@@ -310,10 +310,8 @@ def lookup(files: list[Path], keys: pl.DataFrame, on: list[str]) -> pl.LazyFrame
 
     The first `on` column is matched first with `is_in`, a predicate the Parquet reader applies
     before decoding the other columns, then the rows are semi-joined on all of `on`. A plain
-    semi-join decodes every column of every row of history first: on the soak's passage index
-    (16 million rows, 0.8 million matching) that peaked at +231 MB against +77 MB this way
-    (bench/soak.py snapshot, 2026-11-26, `_RJEM_MALLOC_CONF=dirty_decay_ms:0` so that freed
-    memory is not counted). Collect with `engine="streaming"`.
+    semi-join decodes every column of every row it scans first. Collect with
+    `engine="streaming"`.
     """
     wanted = keys.select(on).unique()
     first = wanted.get_column(on[0]).unique()
