@@ -365,16 +365,23 @@ def test_a_cluster_whose_canonical_an_earlier_run_published_gets_its_diff(tmp_pa
     run_dir = store.staging_dir("r0") / "run"
     run_dir.mkdir()
     store.publish("r0", {"articles": tables["articles"]}, run_dir)
-    # this run: only the copy d2 of d1, which run r0 published
-    documents = tables["documents"].filter(pl.col("doc_id") != "d1")
+    # this run: the copy d2 of d1, which run r0 published, and an exact copy of d1 (same doc_id)
+    documents = tables["documents"]
+    exact = documents.filter(pl.col("doc_id") == "d1").with_columns(
+        is_canonical=False, duplicate_of=pl.lit("d1"), duplicate_kind=pl.lit("exact")
+    )
+    documents = pl.concat([documents.filter(pl.col("doc_id") != "d1"), exact])
     assert canonicals_of(documents, None) is None
     earlier = canonicals_of(documents, store.current)
     assert earlier is not None and earlier["doc_id"].to_list() == ["d1"]
+    assert canonicals_of(documents, store.current, diffs=0) is None  # nothing drawn, none read
     this_run = {**tables, "documents": documents}
     without = render_report(_run_summary(), this_run, tables["quarantine"])
     assert "(published in an earlier run: d1)" in without
     assert "cluster-diff" not in without
-    html = render_report(_run_summary(), this_run, tables["quarantine"], earlier=earlier)
+    # the run writes its report before publishing: the snapshot current then is the last one
+    write_run_files(tmp_path / "r1", _run_summary(), this_run, tables["quarantine"], out=store.root)
+    html = (tmp_path / "r1" / "report.html").read_text("utf-8")
     assert "a.txt (canonical, published in an earlier run) against" in html
     assert "<del>ends</del>" in html and "<ins>over</ins>" in html
 

@@ -60,6 +60,17 @@ def _report_config(summary: dict[str, Any]) -> ReportConfig:
     return settings_from_dict({"report": section}).report if section else ReportConfig()
 
 
+def _largest_clusters(documents: pl.DataFrame, limit: int) -> pl.DataFrame:
+    """Return (`cluster_id`, `size`, `dups`) of the largest clusters with copies in this run."""
+    return (
+        documents.group_by("cluster_id")
+        .agg(size=pl.len(), dups=(~pl.col("is_canonical")).sum())
+        .filter(pl.col("dups") > 0)
+        .sort(["size", "cluster_id"], descending=[True, False])
+        .head(limit)
+    )
+
+
 def _clusters(
     documents: pl.DataFrame,
     earlier: pl.DataFrame | None = None,
@@ -72,13 +83,7 @@ def _clusters(
     runs that this run's copies are duplicates of, for the diffs of clusters whose canonical
     this run did not publish.
     """
-    multi = (
-        documents.group_by("cluster_id")
-        .agg(size=pl.len(), dups=(~pl.col("is_canonical")).sum())
-        .filter(pl.col("dups") > 0)
-        .sort(["size", "cluster_id"], descending=[True, False])
-        .head(limit)
-    )
+    multi = _largest_clusters(documents, limit)
     out = []
     for n, (cluster_id, size, _) in enumerate(multi.iter_rows()):
         members = documents.filter(pl.col("cluster_id") == cluster_id).sort(
@@ -405,13 +410,23 @@ def write_run_files(
     return summary
 
 
-def canonicals_of(documents: pl.DataFrame, snapshot: Path | None) -> pl.DataFrame | None:
-    """Return the published articles of earlier runs that this run's copies duplicate."""
-    own = documents["doc_id"].implode()
-    wanted = documents.filter(
-        pl.col("duplicate_of").is_not_null() & ~pl.col("duplicate_of").is_in(own)
-    )["duplicate_of"].unique()
-    if snapshot is None or wanted.len() == 0:
+def canonicals_of(
+    documents: pl.DataFrame, snapshot: Path | None, limit: int = 10, diffs: int = 5
+) -> pl.DataFrame | None:
+    """Return the earlier runs' articles that the report's diffs compare this run's copies to.
+
+    Only the canonicals of the first `diffs` of the `limit` largest clusters (those `_clusters`
+    draws) that this run did not publish are read, however many copies the run has.
+    """
+    if snapshot is None:
+        return None
+    top = _largest_clusters(documents, limit).head(diffs)
+    members = documents.join(top.select("cluster_id"), on="cluster_id", how="semi")
+    # an exact copy shares its canonical's doc_id, so only canonical rows count as this run's
+    published = members.filter(pl.col("is_canonical"))["cluster_id"].implode()
+    wanted = members.filter(~pl.col("cluster_id").is_in(published))["duplicate_of"]
+    wanted = wanted.drop_nulls().unique()
+    if wanted.len() == 0:
         return None
     return history_articles(snapshot, wanted, pl.Series([], dtype=pl.String))
 
