@@ -152,7 +152,7 @@ def read_history(store: Store) -> History:
     documents = store.scan("documents", columns=["doc_id"])
     doc_ids = pl.Series([], dtype=pl.String) if documents is None else documents["doc_id"].unique()
     return History(
-        files=store.scan("index/files"),
+        files=store.scan("index/files", schema=FILES_LEDGER),
         claim_files=store.scan(CLAIM_FILES),
         doc_ids=doc_ids,
         snapshot=store.current,

@@ -166,11 +166,14 @@ def test_txt_keeps_text_as_decoded(tmp_path: Path) -> None:
         "source": None,
         "file_sha256": sha256(data),
     }
+    stamp = (tmp_path / "world" / "a.txt").stat()
     assert result.files.row(0, named=True) == {
         "source_uri": "world/a.txt",
         "file_sha256": sha256(data),
         "n_records": 1,
         "outcome": "read",
+        "file_size": len(data),
+        "file_mtime_ns": stamp.st_mtime_ns,
     }
 
 
@@ -598,6 +601,38 @@ def test_seen_ledger_skips_unchanged_and_rereads_changed(tmp_path: Path) -> None
     assert third.docs["raw_text"][0] == "story a, corrected"
     assert third.files["outcome"].to_list() == ["read", "skipped_seen", "skipped_seen", "read"]
     assert third.already_seen_records == 4
+
+
+def test_files_with_their_ledger_stamp_are_skipped_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, "a.txt", "story a")
+    write(tmp_path, "b.jsonl", '{"text": "b1"}\n{"text": "b2"}\n')
+    first = read_inbox(tmp_path, CONFIG)
+    sizes = [(tmp_path / n).stat().st_size for n in ("a.txt", "b.jsonl")]
+    assert first.files["file_size"].to_list() == sizes
+    assert first.files["file_mtime_ns"].null_count() == 0
+    opened: list[int] = []
+    real = ingest._load_bytes
+    monkeypatch.setattr(ingest, "_load_bytes", lambda *a, **k: opened.append(a[1]) or real(*a, **k))
+    second = read_inbox(tmp_path, CONFIG, seen=first.files)
+    assert second.files["outcome"].to_list() == ["skipped_seen"] * 2
+    assert second.already_seen_records == 3 and opened == []  # neither file opened
+    assert second.files.equals(first.files.with_columns(outcome=pl.lit("skipped_seen")))
+    # a touched file is hashed again (and skipped: same content); without trust, every file is
+    os.utime(tmp_path / "a.txt", ns=(0, 10**18))
+    third = read_inbox(tmp_path, CONFIG, seen=second.files)
+    assert third.files["outcome"].to_list() == ["skipped_seen"] * 2 and opened == [sizes[0]]
+    assert third.files["file_mtime_ns"][0] == 10**18
+    opened.clear()
+    hashing = IngestConfig(trust_file_stamps=False)
+    assert read_inbox(tmp_path, hashing, seen=third.files).already_seen_records == 3
+    assert sorted(opened) == sorted(sizes)
+    # a ledger written before the stamps existed: every file is hashed, none read again
+    opened.clear()
+    old = third.files.drop("file_size", "file_mtime_ns")
+    assert read_inbox(tmp_path, CONFIG, seen=old).files["outcome"].to_list() == ["skipped_seen"] * 2
+    assert sorted(opened) == sorted(sizes)
 
 
 def test_seen_ledger_needs_its_columns(tmp_path: Path) -> None:

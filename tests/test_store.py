@@ -95,3 +95,18 @@ def test_a_foreign_folder_in_the_way_is_refused_before_anything_is_committed(
     with pytest.raises(PublishError, match="not newsdq's link"):
         _publish(store, "r1", 1)
     assert store.current is None
+
+
+def test_a_table_read_with_a_schema_fills_columns_older_runs_lacked(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    for run_id, frame in (
+        ("r1", pl.DataFrame({"source_uri": ["a.txt"], "run_id": ["r1"]})),
+        ("r2", pl.DataFrame({"source_uri": ["b.txt"], "file_size": [7], "run_id": ["r2"]})),
+    ):
+        run_dir = store.staging_dir(run_id) / "run"
+        run_dir.mkdir()
+        store.publish(run_id, {"index/files": frame}, run_dir)
+    schema = pl.Schema({"source_uri": pl.String, "file_size": pl.Int64})
+    read = store.scan("index/files", schema=schema)
+    assert read is not None and read.schema == schema
+    assert read.sort("source_uri").rows() == [("a.txt", None), ("b.txt", 7)]

@@ -14,7 +14,7 @@ import json
 import os
 import stat
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -36,6 +36,11 @@ FILES_LEDGER = pl.Schema(
         "file_sha256": pl.String,  # null only when the file could not be opened at all
         "n_records": pl.Int64,  # docs + quarantine rows that came from the file
         "outcome": pl.String,  # read | skipped_seen
+        # The file's size and modification time when it was looked at (local inboxes; null on
+        # fsspec stores and in ledgers written before these columns): an unchanged stamp lets a
+        # later run skip the file unread (`IngestConfig.trust_file_stamps`).
+        "file_size": pl.Int64,
+        "file_mtime_ns": pl.Int64,
     }
 )
 
@@ -180,6 +185,7 @@ class _Loaded:
     sha: str | None
     data: bytes | None = None
     failure: _Unreadable | None = None
+    stamp: tuple[int, int] | None = None  # (size, mtime_ns) of a local file
 
 
 def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
@@ -289,6 +295,7 @@ def read_files(
     concatenated in the order of the names, are those of reading all the names at once.
     """
     seen_counts = _seen_index(seen)
+    stamps = _stamp_index(seen) if config.trust_file_stamps else {}
     extensions = {ext.lower() for ext in config.extensions}
     rows = _Rows()
     ledger: list[dict[str, Any]] = []
@@ -297,11 +304,11 @@ def read_files(
 
     for name in names:
         uri = file_uri(name)
-        loaded = load(name)
+        loaded = load(name, stamps.get(uri))
         if loaded.sha is not None and (uri, loaded.sha) in seen_counts:
             n_records = seen_counts[(uri, loaded.sha)]
             already_seen += n_records
-            ledger.append(_ledger_row(uri, loaded.sha, n_records, "skipped_seen"))
+            ledger.append(_ledger_row(uri, loaded.sha, n_records, "skipped_seen", loaded.stamp))
             continue
         before = len(rows)
         if loaded.failure is not None:
@@ -310,7 +317,7 @@ def read_files(
         else:
             assert loaded.data is not None and loaded.sha is not None
             _read_file(uri, PurePosixPath(name).suffix.lower(), loaded.data, loaded.sha, rows)
-        ledger.append(_ledger_row(uri, loaded.sha, len(rows) - before, "read"))
+        ledger.append(_ledger_row(uri, loaded.sha, len(rows) - before, "read", loaded.stamp))
 
     return IngestResult(
         docs=pl.DataFrame(rows.docs, schema=RAW_DOCS),
@@ -322,14 +329,15 @@ def read_files(
 
 def _loader(
     inbox: Path | str, config: IngestConfig, extensions: set[str]
-) -> Callable[[str], _Loaded]:
+) -> Callable[[str, tuple[int, int, str] | None], _Loaded]:
     """Return a function loading one inbox-relative name, from the local disk or fsspec."""
     if is_local(inbox):
         folder = local_path(inbox)
         real = folder.resolve()
-        return lambda name: _load(folder / name, config, extensions, real)
+        return lambda name, known: _load(folder / name, config, extensions, real, known)
     fs, root = remote_fs(str(inbox))
-    return lambda name: _load_remote(fs, f"{root}/{name}", config, extensions)
+    # fsspec stores report modification times in their own ways (or not): always hash
+    return lambda name, known: _load_remote(fs, f"{root}/{name}", config, extensions)
 
 
 def _list_remote(inbox: str) -> list[str]:
@@ -398,13 +406,42 @@ def _seen_index(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
     return index
 
 
-def _ledger_row(uri: str, sha: str | None, n_records: int, outcome: str) -> dict[str, Any]:
+def _stamp_index(seen: pl.DataFrame | None) -> dict[str, tuple[int, int, str]]:
+    """Map source_uri to (file_size, file_mtime_ns, file_sha256) of its last stamped ledger row."""
+    columns = ("source_uri", "file_size", "file_mtime_ns", "file_sha256")
+    if seen is None or not set(columns) <= set(seen.columns):
+        return {}
+    rows = seen.select(columns).drop_nulls()
+    return {uri: (size, mtime, sha) for uri, size, mtime, sha in rows.iter_rows()}
+
+
+def _ledger_row(
+    uri: str, sha: str | None, n_records: int, outcome: str, stamp: tuple[int, int] | None
+) -> dict[str, Any]:
     """Build one ledger row."""
-    return {"source_uri": uri, "file_sha256": sha, "n_records": n_records, "outcome": outcome}
+    size, mtime = stamp if stamp is not None else (None, None)
+    return {
+        "source_uri": uri,
+        "file_sha256": sha,
+        "n_records": n_records,
+        "outcome": outcome,
+        "file_size": size,
+        "file_mtime_ns": mtime,
+    }
 
 
-def _load(path: Path, config: IngestConfig, extensions: set[str], root: Path) -> _Loaded:
-    """Stat, hash and (when it is small enough and supported) read a local file under `root`."""
+def _load(
+    path: Path,
+    config: IngestConfig,
+    extensions: set[str],
+    root: Path,
+    known: tuple[int, int, str] | None = None,
+) -> _Loaded:
+    """Stat, hash and (when it is small enough and supported) read a local file under `root`.
+
+    `known` is the (size, mtime_ns, sha256) an earlier run's ledger recorded for the file; when
+    the file's stamp still equals it, the file is not opened and that sha256 is returned.
+    """
     try:
         info = path.stat()
     except OSError as exc:
@@ -416,9 +453,13 @@ def _load(path: Path, config: IngestConfig, extensions: set[str], root: Path) ->
         return _Loaded(
             None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
         )
-    return _load_bytes(
+    stamp = (info.st_size, info.st_mtime_ns)
+    if known is not None and known[:2] == stamp:
+        return _Loaded(known[2], stamp=stamp)
+    loaded = _load_bytes(
         path.suffix.lower(), info.st_size, lambda: path.open("rb"), config, extensions
     )
+    return replace(loaded, stamp=stamp)
 
 
 def _load_remote(fs: Any, path: str, config: IngestConfig, extensions: set[str]) -> _Loaded:

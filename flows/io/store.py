@@ -147,12 +147,23 @@ class Store:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    def scan(self, table: str, columns: list[str] | None = None) -> pl.DataFrame | None:
-        """Read a published table of the current snapshot, or None when it has no rows yet."""
+    def scan(
+        self, table: str, columns: list[str] | None = None, schema: pl.Schema | None = None
+    ) -> pl.DataFrame | None:
+        """Read a published table of the current snapshot, or None when it has no rows yet.
+
+        With `schema`, files written before a column existed give nulls for it, and columns
+        not in it are left out.
+        """
         files = table_files(self.current, table)
         if not files:
             return None
-        return pl.read_parquet(files, columns=columns)
+        if schema is None:
+            return pl.read_parquet(files, columns=columns)
+        frame = pl.scan_parquet(
+            files, schema=schema, missing_columns="insert", extra_columns="ignore"
+        )
+        return frame.select(columns or list(schema)).collect()
 
     def manifest(self) -> dict[str, Any]:
         """Return the current manifest (empty before the first run)."""
