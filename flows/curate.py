@@ -21,7 +21,7 @@ from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.ingest import file_uri
+from flows.io.ingest import file_uri, ledger_updates
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
@@ -193,7 +193,7 @@ def curate_news(
             )
         tables["quarantine"] = quarantine
         tables |= tasks.index_tables(tables["documents"], sigs, passages, settings)
-        tables["index/files"] = ingested.files.filter(pl.col("outcome") == "read").with_columns(
+        tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
             run_id=pl.lit(run_id)
         )
         tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))

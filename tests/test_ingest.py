@@ -7,6 +7,7 @@ import json
 import os
 import random
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from flows.core.errors import InboxError
 from flows.core.schema import QUARANTINE, RAW_DOCS
 from flows.core.settings import IngestConfig
 from flows.io import ingest
-from flows.io.ingest import FILES_LEDGER, IngestResult, list_inbox, read_inbox
+from flows.io.ingest import FILES_LEDGER, IngestResult, ledger_updates, list_inbox, read_inbox
 
 CONFIG = IngestConfig()
 
@@ -166,14 +167,12 @@ def test_txt_keeps_text_as_decoded(tmp_path: Path) -> None:
         "source": None,
         "file_sha256": sha256(data),
     }
-    stamp = (tmp_path / "world" / "a.txt").stat()
     assert result.files.row(0, named=True) == {
         "source_uri": "world/a.txt",
         "file_sha256": sha256(data),
         "n_records": 1,
         "outcome": "read",
-        "file_size": len(data),
-        "file_mtime_ns": stamp.st_mtime_ns,
+        "file_stamp": None,  # written just now: a same-size rewrite could keep its stamp
     }
 
 
@@ -606,33 +605,48 @@ def test_seen_ledger_skips_unchanged_and_rereads_changed(tmp_path: Path) -> None
 def test_files_with_their_ledger_stamp_are_skipped_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    write(tmp_path, "a.txt", "story a")
-    write(tmp_path, "b.jsonl", '{"text": "b1"}\n{"text": "b2"}\n')
+    an_hour_ago = time.time_ns() - 3600 * 10**9
+    for name, text in (("a.txt", "story a"), ("b.jsonl", '{"text": "b1"}\n{"text": "b2"}\n')):
+        os.utime(write(tmp_path, name, text), ns=(an_hour_ago, an_hour_ago))
     first = read_inbox(tmp_path, CONFIG)
-    sizes = [(tmp_path / n).stat().st_size for n in ("a.txt", "b.jsonl")]
-    assert first.files["file_size"].to_list() == sizes
-    assert first.files["file_mtime_ns"].null_count() == 0
+    info = (tmp_path / "a.txt").stat()
+    assert first.files["file_stamp"][0] == (
+        f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_dev}:{info.st_ino}"
+    )
     opened: list[int] = []
     real = ingest._load_bytes
     monkeypatch.setattr(ingest, "_load_bytes", lambda *a, **k: opened.append(a[1]) or real(*a, **k))
-    second = read_inbox(tmp_path, CONFIG, seen=first.files)
+    # what runs publish (`ledger_updates`) is what later runs see
+    ledger = ledger_updates(first.files, None)
+    assert ledger.equals(first.files)
+    second = read_inbox(tmp_path, CONFIG, seen=ledger)
     assert second.files["outcome"].to_list() == ["skipped_seen"] * 2
     assert second.already_seen_records == 3 and opened == []  # neither file opened
-    assert second.files.equals(first.files.with_columns(outcome=pl.lit("skipped_seen")))
-    # a touched file is hashed again (and skipped: same content); without trust, every file is
-    os.utime(tmp_path / "a.txt", ns=(0, 10**18))
-    third = read_inbox(tmp_path, CONFIG, seen=second.files)
-    assert third.files["outcome"].to_list() == ["skipped_seen"] * 2 and opened == [sizes[0]]
-    assert third.files["file_mtime_ns"][0] == 10**18
+    assert ledger_updates(second.files, ledger).height == 0  # nothing new to record
+    # a touched file is hashed again (same bytes: skipped), and its new stamp recorded, so the
+    # run after skips it unread again
+    os.utime(tmp_path / "a.txt", ns=(an_hour_ago + 1, an_hour_ago + 1))
+    third = read_inbox(tmp_path, CONFIG, seen=ledger)
+    assert third.files["outcome"].to_list() == ["skipped_seen"] * 2
+    assert opened == [len("story a")]
+    update = ledger_updates(third.files, ledger)
+    assert update["source_uri"].to_list() == ["a.txt"]
+    ledger = pl.concat([ledger, update])
     opened.clear()
-    hashing = IngestConfig(trust_file_stamps=False)
-    assert read_inbox(tmp_path, hashing, seen=third.files).already_seen_records == 3
-    assert sorted(opened) == sorted(sizes)
-    # a ledger written before the stamps existed: every file is hashed, none read again
-    opened.clear()
-    old = third.files.drop("file_size", "file_mtime_ns")
-    assert read_inbox(tmp_path, CONFIG, seen=old).files["outcome"].to_list() == ["skipped_seen"] * 2
-    assert sorted(opened) == sorted(sizes)
+    assert read_inbox(tmp_path, CONFIG, seen=ledger).already_seen_records == 3
+    assert opened == []
+    # without trust every file is hashed; so it is against a ledger without stamps
+    sizes = sorted((tmp_path / n).stat().st_size for n in ("a.txt", "b.jsonl"))
+    for config, seen in (
+        (IngestConfig(trust_file_stamps=False), ledger),
+        (CONFIG, ledger.drop("file_stamp")),
+    ):
+        opened.clear()
+        assert read_inbox(tmp_path, config, seen=seen).already_seen_records == 3
+        assert sorted(opened) == sizes
+    # a file rewritten just now gets no stamp: it is hashed next time whatever its stamp
+    write(tmp_path, "a.txt", "story b")
+    assert read_inbox(tmp_path, CONFIG, seen=ledger).files["file_stamp"][0] is None
 
 
 def test_seen_ledger_needs_its_columns(tmp_path: Path) -> None:

@@ -23,11 +23,10 @@ class IngestConfig:
     # one hostile file from exhausting memory.
     max_file_bytes: int = 5 * 1024 * 1024
     extensions: tuple[str, ...] = (".txt", ".md", ".jsonl", ".json", ".html", ".htm", ".parquet")
-    # Skip a local file whose size and modification time (ns) equal those an earlier run's
-    # ledger recorded, without reading it (as make and rsync decide): hashing every file of a
-    # landing folder that keeps its files made each run's ingest grow with the inbox
-    # (bench/soak.py). False hashes every file every run (a file rewritten with the same size
-    # within one timestamp tick is then still noticed).
+    # Skip a local file whose stamp (size, mtime and ctime in ns, device, inode) is one an
+    # earlier run's ledger recorded, without reading it, as git trusts its index: hashing every
+    # file of a landing folder that keeps its files made each run's ingest grow with the inbox
+    # (bench/soak.py's 100 MB inbox: 0.078 s hashed, 0.006 s by stamps). False hashes every file.
     trust_file_stamps: bool = True
 
 

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import stat
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -36,15 +37,17 @@ FILES_LEDGER = pl.Schema(
         "file_sha256": pl.String,  # null only when the file could not be opened at all
         "n_records": pl.Int64,  # docs + quarantine rows that came from the file
         "outcome": pl.String,  # read | skipped_seen
-        # The file's size and modification time when it was looked at (local inboxes; null on
-        # fsspec stores and in ledgers written before these columns): an unchanged stamp lets a
-        # later run skip the file unread (`IngestConfig.trust_file_stamps`).
-        "file_size": pl.Int64,
-        "file_mtime_ns": pl.Int64,
+        # "size:mtime_ns:ctime_ns:device:inode" of a local file when it was looked at, as git
+        # stamps its index: a later run skips a file with the same stamp unread
+        # (`IngestConfig.trust_file_stamps`). Null on fsspec stores, in ledgers written before
+        # the column, and for files modified less than `RACY_NS` before they were looked at
+        # (a same-size rewrite within one timestamp tick would keep the stamp).
+        "file_stamp": pl.String,
     }
 )
 
 STAGE = "ingest"
+RACY_NS = 2_000_000_000
 # Top-level folders of the inbox that hold no articles (external claim tables live in claims/).
 RESERVED_DIRS = frozenset({"claims"})
 
@@ -185,7 +188,7 @@ class _Loaded:
     sha: str | None
     data: bytes | None = None
     failure: _Unreadable | None = None
-    stamp: tuple[int, int] | None = None  # (size, mtime_ns) of a local file
+    stamp: str | None = None  # FILES_LEDGER `file_stamp` of a local file
 
 
 def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
@@ -304,7 +307,7 @@ def read_files(
 
     for name in names:
         uri = file_uri(name)
-        loaded = load(name, stamps.get(uri))
+        loaded = load(name, stamps.get(uri, {}))
         if loaded.sha is not None and (uri, loaded.sha) in seen_counts:
             n_records = seen_counts[(uri, loaded.sha)]
             already_seen += n_records
@@ -329,7 +332,7 @@ def read_files(
 
 def _loader(
     inbox: Path | str, config: IngestConfig, extensions: set[str]
-) -> Callable[[str, tuple[int, int, str] | None], _Loaded]:
+) -> Callable[[str, dict[str, str]], _Loaded]:
     """Return a function loading one inbox-relative name, from the local disk or fsspec."""
     if is_local(inbox):
         folder = local_path(inbox)
@@ -406,27 +409,50 @@ def _seen_index(seen: pl.DataFrame | None) -> dict[tuple[str, str], int]:
     return index
 
 
-def _stamp_index(seen: pl.DataFrame | None) -> dict[str, tuple[int, int, str]]:
-    """Map source_uri to (file_size, file_mtime_ns, file_sha256) of its last stamped ledger row."""
-    columns = ("source_uri", "file_size", "file_mtime_ns", "file_sha256")
+def _stamp_index(seen: pl.DataFrame | None) -> dict[str, dict[str, str]]:
+    """Map source_uri to {file_stamp: file_sha256} of a previous ledger (unambiguous ones)."""
+    columns = ("source_uri", "file_stamp", "file_sha256")
     if seen is None or not set(columns) <= set(seen.columns):
         return {}
-    rows = seen.select(columns).drop_nulls()
-    return {uri: (size, mtime, sha) for uri, size, mtime, sha in rows.iter_rows()}
+    rows = (
+        seen.select(columns)
+        .drop_nulls()
+        .unique()
+        .filter(pl.len().over("source_uri", "file_stamp") == 1)
+    )
+    index: dict[str, dict[str, str]] = {}
+    for uri, file_stamp, sha in rows.iter_rows():
+        index.setdefault(uri, {})[file_stamp] = sha
+    return index
+
+
+def ledger_updates(files: pl.DataFrame, seen: pl.DataFrame | None) -> pl.DataFrame:
+    """Return the ledger rows a run publishes: files it read, and new stamps of files it skipped.
+
+    A file skipped as seen (same bytes) whose stamp changed, e.g. touched or copied again, gets
+    its new stamp recorded, so that later runs skip it unread again.
+    """
+    known = (
+        pl.DataFrame(schema={"source_uri": pl.String, "file_stamp": pl.String})
+        if seen is None or "file_stamp" not in seen.columns
+        else seen.select("source_uri", "file_stamp").drop_nulls()
+    )
+    restamped = files.filter(
+        (pl.col("outcome") == "skipped_seen") & pl.col("file_stamp").is_not_null()
+    ).join(known, on=["source_uri", "file_stamp"], how="anti")
+    return pl.concat([files.filter(pl.col("outcome") == "read"), restamped])
 
 
 def _ledger_row(
-    uri: str, sha: str | None, n_records: int, outcome: str, stamp: tuple[int, int] | None
+    uri: str, sha: str | None, n_records: int, outcome: str, stamp: str | None
 ) -> dict[str, Any]:
     """Build one ledger row."""
-    size, mtime = stamp if stamp is not None else (None, None)
     return {
         "source_uri": uri,
         "file_sha256": sha,
         "n_records": n_records,
         "outcome": outcome,
-        "file_size": size,
-        "file_mtime_ns": mtime,
+        "file_stamp": stamp,
     }
 
 
@@ -435,12 +461,12 @@ def _load(
     config: IngestConfig,
     extensions: set[str],
     root: Path,
-    known: tuple[int, int, str] | None = None,
+    known: dict[str, str] | None = None,
 ) -> _Loaded:
     """Stat, hash and (when it is small enough and supported) read a local file under `root`.
 
-    `known` is the (size, mtime_ns, sha256) an earlier run's ledger recorded for the file; when
-    the file's stamp still equals it, the file is not opened and that sha256 is returned.
+    `known` maps the stamps earlier runs' ledgers recorded for the file to its sha256 then; a
+    file whose stamp is among them is not opened, and that sha256 is returned.
     """
     try:
         info = path.stat()
@@ -453,9 +479,14 @@ def _load(
         return _Loaded(
             None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
         )
-    stamp = (info.st_size, info.st_mtime_ns)
-    if known is not None and known[:2] == stamp:
-        return _Loaded(known[2], stamp=stamp)
+    stamp = None
+    if time.time_ns() - info.st_mtime_ns >= RACY_NS:
+        stamp = ":".join(
+            str(v)
+            for v in (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_dev, info.st_ino)
+        )
+    if stamp is not None and known and stamp in known:
+        return _Loaded(known[stamp], stamp=stamp)
     loaded = _load_bytes(
         path.suffix.lower(), info.st_size, lambda: path.open("rb"), config, extensions
     )
