@@ -22,6 +22,9 @@ Parts:
 3. Boilerplate against gold main text (news_extraction big5: 270 pages of 9 sites): all
    visible text of each page (trafilatura's html2txt cleaning), boilerplate removed over all
    pages together, and each page line labelled content when it occurs in the gold text.
+4. Hard syndication set (bench/syndication_hard.py): Reuters-21578 stories republished with
+   realistic edits, hard negatives of the same topic and day; a tune split and a held-out
+   split; newsdq, newsdq's previous engine and plain datasketch MinHashLSH.
 """
 
 from __future__ import annotations
@@ -1121,6 +1124,17 @@ def show_lines(lines: list[tuple[str, str, bool, float]]) -> None:
         print(f"    {n:3d}x {line!r}")
 
 
+def part_hard_syndication(quick: bool) -> None:
+    """Part 4: the hard Reuters syndication set (bench/syndication_hard.py), both splits."""
+    import syndication_hard
+
+    print(
+        "\n=== 4. Hard syndication set (Reuters stories, outlet edits, same-topic-day "
+        "negatives; tune split tuned on, held-out never) ==="
+    )
+    syndication_hard.report(100 if quick else 400)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the three parts and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -1136,6 +1150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     part_real(args.quick)
     part_syndication(args.quick)
     part_extraction(args.quick)
+    part_hard_syndication(args.quick)
     print(f"\ntotal time {time.perf_counter() - started:.0f}s")
     return 0
 

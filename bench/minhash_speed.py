@@ -296,6 +296,7 @@ def child_one_size(corpus: Path, n: int, publish: Path | None) -> dict[str, Any]
                     "support": pl.Int64,
                     "known_support": pl.Int64,
                     "signature": signature_dtype(MH),
+                    "signal": pl.String,
                 }
             )
             tables = index_tables(documents, sig_frame, passages, Settings())

@@ -72,6 +72,7 @@ class DocumentModel(NormalisedDocModel):
     url: str = pa.Field(nullable=True)
     clean_text: str
     n_chars: int = pa.Field(ge=0)
+    replaced_bytes: int = pa.Field(ge=0)
     boilerplate_ratio: float = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0})
     is_boilerplate_heavy: bool
     cluster_id: str = pa.Field(str_length=_non_empty())
@@ -231,6 +232,7 @@ class BoilerplateModel(pa.DataFrameModel):
     end: int
     text: str
     support: int = pa.Field(ge=1)
+    signal: str = pa.Field(isin=["recurrence", "classifier"])
     run_id: str = pa.Field(nullable=True)
 
     class Config:

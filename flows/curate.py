@@ -151,7 +151,7 @@ def curate_news(
             crash_point("stage:boilerplate")
             sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
             with bars.stage("dedup"):
-                documents, sigs, _pairs = tasks.dedup(docs, sigs, settings, history, state)
+                documents, sigs, _pairs, rebuilt = tasks.dedup(docs, sigs, settings, history, state)
             crash_point("stage:dedup")
             found = _claims(pool, documents, settings, staging / "claims", state, bars)
             crash_point("stage:claims")
@@ -192,7 +192,7 @@ def curate_news(
                 f"current; report: {report}"
             )
         tables["quarantine"] = quarantine
-        tables |= tasks.index_tables(tables["documents"], sigs, passages, settings)
+        tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, rebuilt)
         tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
             run_id=pl.lit(run_id)
         )

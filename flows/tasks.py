@@ -38,7 +38,7 @@ from flows.core.boilerplate import (
     sign_passages,
 )
 from flows.core.claims import extract_claims
-from flows.core.containment import find_containers
+from flows.core.containment import attach_containers, find_containers
 from flows.core.dedup import (
     INDEX_COLUMNS,
     SIGNATURE_COLUMNS,
@@ -55,6 +55,7 @@ from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
 from flows.core.timeline import claim_timeline, topic_of
+from flows.core.titles import document_title
 from flows.io.claim_tables import (
     CLAIM_FILES,
     EXTERNAL,
@@ -68,15 +69,17 @@ from flows.io.index import (
     BOILERPLATE as BOILERPLATE_INDEX,
 )
 from flows.io.index import (
-    SIGNATURES,
     bands_table,
     boilerplate_rows,
     known_boilerplate,
     match_history,
     passage_history,
     passages_table,
+    rebuild_index,
+    signatures_table,
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
+from flows.io.page_model import load_page_model
 from flows.io.shards import read_shards, write_shard
 from flows.io.store import Store
 
@@ -207,7 +210,8 @@ def normalise_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     Row by row: a shard's result is the rows of the whole inbox's result.
     """
     # The metadata title stands until the boilerplate stage finds the first real headline.
-    docs = normalise_documents(raw.lazy()).collect().with_columns(title=pl.col("title_hint"))
+    docs = normalise_documents(raw.lazy()).collect()
+    docs = docs.with_columns(title=document_title(docs.columns))
     docs, empties = drop_where(
         docs,
         pl.col("text").str.len_chars() == 0,
@@ -294,7 +298,8 @@ def boilerplate(
         history.snapshot, banding, keys, bp.history_bucket_cap, bp.history_documents
     )
     links = history_links(keys, earlier, mh, bp)
-    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links)
+    model = load_page_model() if bp.page_classifier else None
+    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links, model)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
     docs, empties = drop_where(
@@ -308,6 +313,7 @@ def boilerplate(
     found = passages.filter(pl.col("is_boilerplate"))
     state.notes["boilerplate_passages"] = found.height
     state.notes["known_boilerplate_matches"] = found["known_support"].is_not_null().sum()
+    state.notes["classifier_passages"] = int((found["signal"] == "classifier").sum())
     state.notes["history_passage_rows"] = earlier.height
     _timed(state, "boilerplate", started)
     return docs, passages.with_columns(run_id=pl.lit(state.run_id))
@@ -337,20 +343,29 @@ def dedup(
     settings: Settings,
     history: History,
     state: RunState,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Cluster exact and near-duplicates (signed by the signature shards) against each other
-    and the history index."""
+    and the history index; return documents, signatures, verified pairs and rebuilt index rows.
+    """
     started = time.perf_counter()
     banding = dedup_banding(settings.minhash, settings.dedup)
-    new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
-    match = match_history(
-        history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
-    )
+    # An index of other shingles than this run's (an output written before word 3-grams) is
+    # signed again from the published documents, once; it then stands for all of history.
+    rebuilt = rebuild_index(history.snapshot, settings.minhash, settings.dedup.short_tokens)
+    state.notes["index_rebuilt"] = rebuilt.height
+    history_docs: pl.DataFrame = rebuilt
+    history_buckets: pl.DataFrame | None = None
+    if not rebuilt.height:
+        new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
+        match = match_history(
+            history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
+        )
+        history_docs, history_buckets = match.documents, match.buckets
+        state.notes["history_matches"] = match.documents.height
     candidates = CandidateHistogram()
     documents, sigs, pairs = deduplicate(
-        docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs, candidates
+        docs, settings.minhash, settings.dedup, history_docs, history_buckets, sigs, candidates
     )
-    state.notes["history_matches"] = match.documents.height
     # every candidate's similarity in 20 bins of [0, 1], accepted or not (the report's chart)
     state.notes["candidate_similarity"] = candidates.counts.tolist()
     contained = find_containers(
@@ -362,7 +377,7 @@ def dedup(
         settings.dedup.containment_min_ratio,
     )
     state.notes["contained_in"] = contained.height
-    documents = documents.join(contained, on="doc_id", how="left", maintain_order="left")
+    documents = attach_containers(documents, contained)
     documents = documents.with_columns(
         status=pl.when(pl.col("is_canonical"))
         .then(pl.lit("published"))
@@ -371,7 +386,7 @@ def dedup(
     ).select(list(DOCUMENTS))
     state.notes["verified_pairs"] = pairs.height
     _timed(state, "dedup", started)
-    return documents, sigs, pairs
+    return documents, sigs, pairs, rebuilt
 
 
 def claim_inputs(documents: pl.DataFrame) -> pl.DataFrame:
@@ -468,21 +483,35 @@ def validate(
 
 
 def index_tables(
-    documents: pl.DataFrame, sigs: pl.DataFrame, passages: pl.DataFrame, settings: Settings
+    documents: pl.DataFrame,
+    sigs: pl.DataFrame,
+    passages: pl.DataFrame,
+    settings: Settings,
+    rebuilt: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame]:
-    """Return this run's rows of the index: signatures, band hashes, boilerplate variants."""
+    """Return this run's rows of the index: signatures, band hashes, boilerplate variants.
+
+    `rebuilt` holds earlier runs' documents signed again (`rebuild_index`), written with
+    this run's rows so that the next run finds them.
+    """
     rows = (
         documents.unique("doc_id", keep="first", maintain_order=True)
         .select(*INDEX_COLUMNS)
         .join(sigs.select(*SIGNATURE_COLUMNS), on="doc_id", how="inner")
     )
+    if rebuilt is not None and rebuilt.height:
+        rows = pl.concat([rebuilt.select(rows.columns), rows]).unique(
+            "doc_id", keep="last", maintain_order=True
+        )
     banding = dedup_banding(settings.minhash, settings.dedup)
     return {
-        SIGNATURES: rows,
-        bands_table(banding): doc_buckets(searchable(rows, settings.dedup), banding).sort(
-            "band", "band_hash"
-        ),
-        BOILERPLATE_INDEX: boilerplate_rows(passages.filter(pl.col("is_boilerplate"))),
+        signatures_table(settings.minhash): rows,
+        bands_table(banding, settings.minhash): doc_buckets(
+            searchable(rows, settings.dedup), banding
+        ).sort("band", "band_hash"),
+        # Only recurring kits become known variants: a classifier's verdict on one page is not
+        # evidence that a near-copy elsewhere is boilerplate.
+        BOILERPLATE_INDEX: boilerplate_rows(passages.filter(pl.col("signal") == "recurrence")),
         passages_table(passage_banding(settings.minhash, settings.boilerplate)): (
             passage_index_rows(passages, documents, settings.minhash, settings.boilerplate)
         ),

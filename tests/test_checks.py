@@ -42,6 +42,7 @@ def doc(n: int, **changes: Any) -> dict[str, Any]:
         "text": f"Body of document {n}.",
         "clean_text": f"Body of document {n}.",
         "n_chars": 20,
+        "replaced_bytes": 0,
         "boilerplate_ratio": 0.1,
         "is_boilerplate_heavy": False,
         "cluster_id": _id(n),
@@ -133,6 +134,7 @@ def test_bad_document_rows_are_quarantined_with_reasons() -> None:
         dup(9, of=8),
         doc(10, contained_in=_id(1), containment=0.93),
         dup(11, of=8, contained_in=_id(1), containment=0.9),
+        doc(12, replaced_bytes=-1),
     )
     valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
 
@@ -146,6 +148,7 @@ def test_bad_document_rows_are_quarantined_with_reasons() -> None:
         "inbox/6.txt": "schema:one_canonical_per_cluster",
         "inbox/7.txt": "schema:duplicate_of_null_iff_canonical",
         "inbox/11.txt": "schema:contained_in_only_on_published_rows",
+        "inbox/12.txt": "schema:greater_than_or_equal_to",
     }
     assert set(quarantine["stage"]) == {"validate"}
     assert set(quarantine["run_id"]) == {"run-1"}
@@ -240,7 +243,9 @@ def test_boilerplate_spans() -> None:
         {"doc_id": _id(2), "start": 5, "end": 5, "text": "", "support": 3},
         {"doc_id": _id(3), "start": 0, "end": 10, "text": "Subscribe!", "support": 0},
     ]
-    df = pl.DataFrame([{**r, "run_id": None} for r in rows], schema=BOILERPLATE)
+    df = pl.DataFrame(
+        [{**r, "signal": "recurrence", "run_id": None} for r in rows], schema=BOILERPLATE
+    )
     valid, quarantine = split_valid(df, BoilerplateModel, stage="boilerplate", uri_column="doc_id")
     assert valid.height == 1
     assert quarantine["reason"].to_list() == [

@@ -6,6 +6,8 @@ import gc
 import random
 
 import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.core.containment import find_containers
 from flows.core.dedup import doc_signatures
@@ -97,3 +99,32 @@ def test_the_ensemble_leaves_no_reference_cycles_behind() -> None:
     finally:
         gc.enable()
     assert unreachable < 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.booleans()), min_size=1, max_size=12))
+def test_containers_land_only_on_canonical_rows(rows: list[tuple[int, bool]]) -> None:
+    from flows.core.containment import attach_containers
+
+    # exact copies share a doc_id; any of them may be the canonical one
+    docs = pl.DataFrame(
+        {"doc_id": [f"d{k}" for k, _ in rows], "is_canonical": [c for _, c in rows]}
+    )
+    contained = pl.DataFrame(
+        {
+            "doc_id": [f"d{k}" for k in range(6)],
+            "contained_in": [f"d{(k + 1) % 6}" for k in range(6)],
+            "containment": [0.9] * 6,
+        }
+    )
+    out = attach_containers(docs, contained)
+    assert out["doc_id"].to_list() == docs["doc_id"].to_list()
+    # the rule validation checks (checks/models.py contained_in_only_on_published_rows)
+    ok = out.select(
+        ~pl.col("contained_in").is_not_null()
+        | (pl.col("is_canonical") & pl.col("containment").is_not_null())
+    ).to_series()
+    assert ok.all()
+    # canonical rows keep their container
+    canon = out.filter(pl.col("is_canonical"))
+    assert canon["contained_in"].is_not_null().all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -213,7 +214,8 @@ def test_exact_verification_decides_by_the_true_jaccard() -> None:
         "escalation in the coming days and weeks ahead of the summit"
     )
     texts = [base, base.replace("tuesday", "wednesday")]  # true word-5-gram Jaccard 0.75
-    sig = fast_signatures(pl.Series(texts), MH)
+    mh5 = MinHashConfig(ngram=5)
+    sig = fast_signatures(pl.Series(texts), mh5)
     estimate = float((sig[0] == sig[1]).mean())
     assert estimate != 0.75
     # a threshold between the estimate and the truth: the two modes must disagree
@@ -223,11 +225,12 @@ def test_exact_verification_decides_by_the_true_jaccard() -> None:
         "threshold": threshold,
         "candidate_threshold": 0.3,
         "containment": 1.0,
+        "coverage": 1.0,
         "short_tokens": 0,
     }
     docs = _docs(texts)
-    estimated, _, _ = deduplicate(docs, MH, DedupConfig(**config))
-    exact, _, pairs = deduplicate(docs, MH, DedupConfig(verify="exact", **config))
+    estimated, _, _ = deduplicate(docs, mh5, DedupConfig(**config))
+    exact, _, pairs = deduplicate(docs, mh5, DedupConfig(verify="exact", **config))
     truth_passes = threshold <= 0.75
     assert exact["is_canonical"].sum() == (1 if truth_passes else 2)
     assert estimated["is_canonical"].sum() == (2 if truth_passes else 1)
@@ -243,9 +246,35 @@ def test_a_truncated_copy_is_found_by_containment() -> None:
     long = " ".join(words)
     truncated = " ".join(words[:180])  # the first 60%
     docs = _docs([long, truncated])
-    out, _, pairs = deduplicate(docs, MH, DD)
+    # Jaccard (about 0.6) and coverage set out of reach: containment alone finds it
+    strict = dataclasses.replace(DD, threshold=0.9, coverage=1.0)
+    out, _, pairs = deduplicate(docs, MH, strict)
     assert out["is_canonical"].to_list() == [True, False]
-    assert pairs["similarity"][0] < DD.threshold  # Jaccard alone (about 0.6) misses it
+    assert pairs["similarity"][0] < strict.threshold
+    # a lede of a fifth of the text is not a copy of it, even wholly contained
+    brief = " ".join(words[:60])
+    out, _, _ = deduplicate(_docs([long, brief]), MH, DD)
+    assert out["is_canonical"].to_list() == [True, True]
+
+
+def test_copies_edited_on_both_sides_are_found_by_coverage() -> None:
+    import random
+
+    rng = random.Random(11)
+    words = [f"w{rng.randrange(5000)}" for _ in range(300)]
+
+    def edited(seed: int) -> str:
+        r = random.Random(seed)  # about 8% of words replaced, independently on each side
+        return " ".join(w if r.random() > 0.08 else f"x{r.randrange(5000)}" for w in words)
+
+    a, b = edited(1), edited(2)
+    out, _, pairs = deduplicate(_docs([a, b]), MH, DD)
+    assert out["cluster_id"].n_unique() == 1 and out["is_canonical"].sum() == 1
+    assert pairs["similarity"][0] < DD.threshold  # Jaccard alone misses it
+    # and different texts sharing a quarter of their words in runs are not copies
+    other = " ".join(words[:75] + [f"y{rng.randrange(5000)}" for _ in range(225)])
+    out, _, _ = deduplicate(_docs([a, other]), MH, DD)
+    assert out["is_canonical"].to_list() == [True, True]
 
 
 def test_tiny_remnants_are_matched_only_exactly() -> None:
@@ -296,7 +325,8 @@ def test_short_texts_with_typos_match_on_character_ngrams() -> None:
     assert out["similarity"][1] > 0.6
     assert sigs["char_signature"].is_not_null().to_list() == [True, True, True]
     # word 5-grams alone miss the pair: three typos break most of its 20 shingles
-    words_only, _, _ = deduplicate(_docs(BRIEFS), MH, DedupConfig(short_tokens=0))
+    mh5 = MinHashConfig(ngram=5)
+    words_only, _, _ = deduplicate(_docs(BRIEFS), mh5, DedupConfig(short_tokens=0, coverage=1.0))
     assert words_only["duplicate_of"].to_list() == [None, None, None]
 
 
@@ -331,7 +361,7 @@ def test_numbers_key_reads_digits_and_number_words() -> None:
     from flows.core.dedup import numbers_key
 
     texts = pl.Series(["Seven ships, 1,500 tonnes at 16-3/8 pct", "no numbers here", "7 and 7"])
-    assert numbers_key(texts).to_list() == ["1500 16 3/8 seven", "", "7"]
+    assert numbers_key(texts).to_list() == ["1500 16-3/8 seven", "", "7"]
 
 
 def test_a_text_inside_a_much_longer_one_is_not_its_duplicate() -> None:
@@ -371,9 +401,9 @@ def test_the_candidate_histogram_counts_rejected_candidates_too() -> None:
 
     rng = random.Random(3)
     words = [f"w{rng.randint(0, 10_000)}" for _ in range(300)]
-    other = [f"v{rng.randint(0, 10_000)}" for _ in range(90)]
-    # 70% shared: J ~ 0.54, a likely LSH candidate that verification rejects
-    half = " ".join(words[:210] + other)
+    other = [f"v{rng.randint(0, 10_000)}" for _ in range(210)]
+    # 30% shared: J ~ 0.18, a likely LSH candidate that verification rejects
+    half = " ".join(words[:90] + other)
     docs = _docs([STORY, STORY.replace("overnight", "during the night"), " ".join(words), half])
     candidates = CandidateHistogram(bins=10)
     _, _, pairs = deduplicate(docs, MH, DD, candidates=candidates)
@@ -381,3 +411,32 @@ def test_the_candidate_histogram_counts_rejected_candidates_too() -> None:
     # the accepted pairs are all counted, each in the bin of its similarity
     accepted = np.histogram(pairs["similarity"].to_numpy(), bins=10, range=(0.0, 1.0))[0]
     assert (candidates.counts >= accepted).all()
+
+
+NOTICES = [
+    "Dealers said Federal funds were trading at 6-5/16 pct when the Fed began its temporary and "
+    "indirect supply of reserves to the banking system.",
+    "Dealers said Federal funds were trading at 6-1/8 pct when the Fed began its temporary and "
+    "indirect supply of reserves to the banking system.",
+    "Kessmoor Savings Bank said it raised its prime rate to 7-3/4 pct from 7-1/2 pct, effective "
+    "immediately, following moves by larger banks.",
+    "Harlow Dunmere Trust said it raised its prime rate to 7-3/4 pct from 7-1/2 pct, effective "
+    "immediately, following moves by larger banks.",
+    "Dealers said Federal funds were trading at 6-5/16 pct when the Fed began its temporary and "
+    "indirect supply of reserves to the banking system, traders said.",
+]
+
+
+def test_notices_of_one_template_stay_apart_by_their_figures_and_names() -> None:
+    out, _, _ = deduplicate(_docs(NOTICES), MH, DD)
+    # another day's figure, another bank's name: four reports; the last repeats the first
+    clusters = out["cluster_id"].to_list()
+    assert clusters[0] == clusters[4]
+    assert len(set(clusters)) == 4
+
+
+def test_names_key_skips_sentence_starts() -> None:
+    from flows.core.dedup import names_key
+
+    keys = names_key(pl.Series(["Kessmoor Savings Bank said. Dealers met Harlow Trust."]))
+    assert keys.to_list() == ["bank harlow savings trust"]

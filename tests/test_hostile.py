@@ -107,6 +107,10 @@ def _document_files(rng: random.Random) -> dict[str, bytes]:
         )
         files[f"{stem}/controls{ext}"] = ("\x01\x02\x03\x1b[31m" * 200).encode()
         files[f"{stem}/truncated-utf8{ext}"] = ACCENTED.encode()[:-1]
+        half = len(ACCENTED.encode()) // 2
+        files[f"{stem}/stray-byte-utf8{ext}"] = (
+            ACCENTED.encode()[:half] + b"\xff" + ACCENTED.encode()[half:]
+        )
     # JSON and JSON lines: deep nesting, truncation, wrong types, hostile strings
     deep_array = "[" * DEPTH + "]" * DEPTH
     files["json/deep-array.json"] = deep_array.encode()
@@ -404,6 +408,15 @@ def test_hostile_inbox_is_accounted_for_and_never_crashes(newsdq, tmp_path: Path
         assert reason_of[name] == "unreadable:malformed_json", name
     assert reason_of["links/dangling.txt"] == "unreadable:io_error"
     assert reason_of["links/outside.txt"] == "unreadable:symlink_outside_inbox"
+
+    # UTF-8 text with a stray byte is published with the byte replaced, and counted
+    replaced = dict(zip(documents["source_uri"], documents["replaced_bytes"], strict=True))
+    for name in ("bad_txt/stray-byte-utf8.txt", "bad_md/stray-byte-utf8.md"):
+        assert replaced[name] == 1 and name not in reason_of, name
+    assert c["replaced_bytes"] == documents["replaced_bytes"].sum() > 0
+    assert c["documents_with_replaced_bytes"] == (documents["replaced_bytes"] > 0).sum()
+    articles = pl.read_parquet(f"{out}/articles/**/*.parquet")
+    assert articles["replaced_bytes"].dtype == pl.Int64
 
     # the good files are published as themselves
     published = documents.filter(pl.col("status") == "published")

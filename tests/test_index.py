@@ -17,7 +17,7 @@ from flows.core.boilerplate import (
 from flows.core.dedup import dedup_banding, deduplicate, doc_buckets, doc_signatures
 from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
-from flows.io.index import match_history, passage_history, passages_table
+from flows.io.index import match_history, passage_history, passages_table, signatures_table
 from flows.io.store import Store
 from flows.tasks import index_tables
 from tests.test_dedup import OTHER, STORY, _docs
@@ -29,17 +29,21 @@ def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settin
     documents, sigs, _ = _dedup(store, docs, settings)
     run_dir = store.staging_dir(run_id) / "run"
     run_dir.mkdir()
-    passages = pl.DataFrame(
+    store.publish(run_id, index_tables(documents, sigs, _no_passages(settings), settings), run_dir)
+    return documents
+
+
+def _no_passages(settings: Settings) -> pl.DataFrame:
+    return pl.DataFrame(
         schema={
             **PASSAGES,
             "support": pl.Int64,
             "known_support": pl.Int64,
             "signature": pl.Array(pl.UInt32, settings.minhash.num_perm),
             "is_boilerplate": pl.Boolean,
+            "signal": pl.String,
         }
     )
-    store.publish(run_id, index_tables(documents, sigs, passages, settings), run_dir)
-    return documents
 
 
 def _dedup(store: Store, docs: pl.DataFrame, settings: Settings):
@@ -95,7 +99,12 @@ def test_a_retyped_brief_matches_a_published_brief_through_the_character_bands(
     retyped = BRIEF.replace("Leyton", "Lyeton").replace("second-half", "secnod-half")
     out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), S)
     assert out["duplicate_of"].to_list() == ["b"]
-    words_only = dataclasses.replace(S, dedup=dataclasses.replace(S.dedup, short_tokens=0))
+    # word 5-grams alone miss it (word 3-grams might not: the point is the character bands)
+    words_only = dataclasses.replace(
+        S,
+        dedup=dataclasses.replace(S.dedup, short_tokens=0),
+        minhash=dataclasses.replace(S.minhash, ngram=5),
+    )
     out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), words_only)
     assert out["duplicate_of"].to_list() == [None]
 
@@ -104,8 +113,8 @@ def test_an_index_written_before_character_signatures_is_still_read(tmp_path: Pa
     store = Store(tmp_path)
     _publish_run(store, "r1", _docs([STORY], ids=["a"]), S)
     # rewrite the published signature file as an older version wrote it
-    (old,) = sorted((store.current / "index" / "signatures").glob("*/*.parquet"))
-    frame = pl.read_parquet(old).drop("char_signature", "char_numbers")
+    (old,) = sorted((store.current / signatures_table(S.minhash)).glob("*/*.parquet"))
+    frame = pl.read_parquet(old).drop("char_signature", "char_numbers", "numbers")
     old.unlink()
     frame.write_parquet(old)
     out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S)
@@ -149,3 +158,33 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
     both = passage_history(store.current, banding, keys, cap=64, documents=3)
     assert sorted(both["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
     assert passage_history(store.current, banding, keys, cap=64, documents=0).height == 0
+
+
+def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(
+    tmp_path: Path,
+) -> None:
+    from flows.io.index import rebuild_index
+
+    store = Store(tmp_path)
+    old = dataclasses.replace(S, minhash=dataclasses.replace(S.minhash, ngram=5))
+    documents, sigs, _ = _dedup(store, _docs([STORY, OTHER], ids=["a", "o"]), old)
+    run_dir = store.staging_dir("r1") / "run"
+    run_dir.mkdir()
+    tables = index_tables(documents, sigs, _no_passages(old), old)
+    store.publish("r1", tables | {"documents": documents}, run_dir)
+    assert signatures_table(old.minhash) in tables and signatures_table(S.minhash) not in tables
+    # the word 5-gram index is never compared with word 3-gram signatures ...
+    edited = _docs([STORY.replace("overnight", "during the night")], ids=["n"])
+    out, _, _ = _dedup(store, edited, S)
+    assert out["duplicate_of"].to_list() == [None]
+    # ... the published documents are signed again instead, and written with the next run
+    rebuilt = rebuild_index(store.current, S.minhash, S.dedup.short_tokens)
+    assert sorted(rebuilt["doc_id"]) == ["a", "o"]
+    out, sigs, _ = deduplicate(edited, S.minhash, S.dedup, rebuilt, None)
+    assert out["duplicate_of"].to_list() == ["a"]
+    rows = index_tables(out, sigs, _no_passages(S), S, rebuilt)
+    assert sorted(rows[signatures_table(S.minhash)]["doc_id"]) == ["a", "n", "o"]
+    run_dir = store.staging_dir("r2") / "run"
+    run_dir.mkdir()
+    store.publish("r2", rows, run_dir)
+    assert rebuild_index(store.current, S.minhash, S.dedup.short_tokens).height == 0

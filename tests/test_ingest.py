@@ -162,10 +162,12 @@ def test_txt_keeps_text_as_decoded(tmp_path: Path) -> None:
         "source_format": "txt",
         "raw_text": ARTICLE.replace("\n", "\r\n"),  # date prefix and CRLF kept
         "title_hint": None,
+        "page_title": None,
         "date_hint": None,
         "url": None,
         "source": None,
         "file_sha256": sha256(data),
+        "replaced_bytes": 0,
     }
     assert result.files.row(0, named=True) == {
         "source_uri": "world/a.txt",
@@ -240,13 +242,25 @@ def test_implausible_bytes_are_rejected_as_binary(tmp_path: Path) -> None:
     assert row["reason"] == "unreadable:binary"
 
 
-def test_utf8_text_with_a_stray_byte_is_undecodable_not_binary(tmp_path: Path) -> None:
+def test_utf8_text_with_a_stray_byte_is_published_with_it_replaced(tmp_path: Path) -> None:
     text = "Zelensky said: “Moscow must answer” — the front is 1,000 km long.\n".encode() * 5
-    row = only_quarantine(read_one(tmp_path, "a.txt", text[:100] + b"\xff" + text[100:]))
+    result = read_one(tmp_path, "a.txt", text[:100] + b"\xff" + text[100:])
+    check_accounting(result)
+    doc = result.docs.row(0, named=True)
+    assert doc["raw_text"] == text[:100].decode() + "\ufffd" + text[100:].decode()
+    assert doc["replaced_bytes"] == 1
+
+
+def test_utf8_text_with_too_many_corrupt_bytes_is_undecodable(tmp_path: Path) -> None:
+    line = "Zelensky said: “Moscow must answer” — the front is 1,000 km long.\n".encode()
+    data = (line[:40] + b"\xff\xfe" + line[40:]) * 5  # 10 of 350 bytes: above 1%
+    row = only_quarantine(read_one(tmp_path, "a.txt", data))
     assert row["reason"] == "unreadable:undecodable"
-    assert "invalid byte at offset 100" in row["detail"]
-    assert "1 invalid byte sequence" in row["detail"]
+    assert "invalid byte at offset 40" in row["detail"]
+    assert "UTF-8 text with 10 invalid byte sequence(s)" in row["detail"]
+    assert "max_replaced_share" in row["detail"]
     assert row["record"] is not None and row["record"].startswith("Zelensky said")
+    assert "\ufffd" in row["record"]
 
 
 def test_text_no_encoding_fits_is_undecodable(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ def _run_id(stdout: str) -> str:
 
 
 def _remote_tables(url: str) -> dict[str, Any]:
-    names = (*TABLES, "index/signatures", "index/files")
+    names = (*TABLES, "index/signatures-w3", "index/files")
     # file stamps say when each file was looked at, not what was published
     return {t: read_table(url, t).drop("run_id", "file_stamp", strict=False) for t in names}
 

@@ -198,7 +198,7 @@ def _published(out: Path) -> dict[str, pl.DataFrame]:
     snapshot = (out / "_current").resolve()
     tables = {
         t: pl.read_parquet(f"{snapshot}/{t}/**/*.parquet")
-        for t in (*TABLES, "index/signatures", "index/files")
+        for t in (*TABLES, "index/signatures-w3", "index/files")
     }
     # file stamps say when each file was looked at (null within 2 s of a write), not what
     # was published

@@ -10,6 +10,7 @@ from flows.core.boilerplate import remove_boilerplate
 from flows.core.dedup import deduplicate
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
+from flows.core.titles import is_chrome
 from tests.conftest import require_shared
 
 S = Settings()
@@ -61,3 +62,22 @@ def test_dates_parsed_from_the_header() -> None:
     with_header = docs.filter(pl.col("published_date").is_not_null())
     assert with_header.height >= 3
     assert not with_header["text"].str.starts_with(" date").any()
+
+
+def test_titles_skip_interface_chrome() -> None:
+    docs = _seed_docs()
+    cleaned, _ = remove_boilerplate(docs, S.minhash, S.boilerplate)
+    titles = dict(zip(cleaned["source_uri"], cleaned["title"], strict=True))
+    by_number = {uri[:3]: title for uri, title in titles.items()}
+    # 000 and 001 open with a video player's caption behind its close button
+    for number in ("000", "001"):
+        title = by_number[number]
+        assert title is not None and not title.startswith(("✕", "Close")), title
+        assert not is_chrome_line(title)
+    first_line = docs.filter(pl.col("source_uri").str.starts_with("004"))["text"][0]
+    assert by_number["004"] == first_line.split("\n", 1)[0].strip()
+
+
+def is_chrome_line(line: str) -> bool:
+    """Say whether flows.core.titles takes a line for interface chrome."""
+    return bool(pl.select(is_chrome(pl.lit(line))).item())

@@ -110,3 +110,20 @@ def test_a_table_read_with_a_schema_fills_columns_older_runs_lacked(tmp_path: Pa
     read = store.scan("index/files", schema=schema)
     assert read is not None and read.schema == schema
     assert read.sort("source_uri").rows() == [("a.txt", None), ("b.txt", 7)]
+
+
+def test_history_readers_take_runs_from_before_a_new_column(tmp_path: Path) -> None:
+    from flows.io.claim_tables import history_articles
+
+    store = Store(tmp_path)
+    old = {"doc_id": ["d1"], "source_uri": ["a.txt"], "clean_text": ["A."]}
+    new = {"doc_id": ["d2"], "source_uri": ["b.txt"], "clean_text": ["B."], "replaced_bytes": [2]}
+    for run_id, columns in (("r1", old), ("r2", new)):
+        frame = pl.DataFrame(columns).with_columns(published_date=pl.lit(None, pl.Date))
+        run_dir = store.staging_dir(run_id) / "run"
+        run_dir.mkdir()
+        store.publish(run_id, {"documents": frame, "articles": frame}, run_dir)
+    read = store.scan("documents", columns=["doc_id"])
+    assert read is not None and sorted(read["doc_id"]) == ["d1", "d2"]
+    found = history_articles(store.current, pl.Series(["d1", "d2"]), pl.Series([], dtype=pl.String))
+    assert sorted(found["doc_id"]) == ["d1", "d2"]

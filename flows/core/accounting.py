@@ -39,12 +39,15 @@ def account(
     -------
     dict[str, int]
         `inputs`, `already_ingested`, `ingested`, `published`, `duplicates`, `quarantined`,
-        `boilerplate_heavy`, `claims_quarantined`. `check_identity` verifies that
+        `boilerplate_heavy`, `claims_quarantined`, `replaced_bytes` (input bytes of the
+        documents that decoding replaced with U+FFFD) and `documents_with_replaced_bytes`
+        (documents rows with any). `check_identity` verifies that
         `ingested == published + duplicates + quarantined`.
     """
     published = documents.filter(pl.col("status") == "published").height
     duplicates = documents.filter(pl.col("status") == "duplicate").height
     doc_quarantine = quarantine.filter(pl.col("stage").is_in(DOCUMENT_STAGES)).height
+    replaced = documents.get_column("replaced_bytes", default=pl.Series([], dtype=pl.Int64))
     return {
         "inputs": records_read + skipped_records,
         "already_ingested": skipped_records + known_docs,
@@ -56,6 +59,8 @@ def account(
             pl.col("is_boilerplate_heavy") & (pl.col("status") == "published")
         ).height,
         "claims_quarantined": quarantine.height - doc_quarantine,
+        "replaced_bytes": int(replaced.sum()),
+        "documents_with_replaced_bytes": int((replaced > 0).sum()),
     }
 
 

@@ -10,12 +10,13 @@ from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components
 from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
 from flows.core.minhash import estimated_jaccard, fast_signatures
+from flows.core.page_boilerplate import PageModel, classify_lines
 from flows.core.passages import split_passages
 from flows.core.settings import BoilerplateConfig, MinHashConfig
 from flows.core.text import fold_series, normalise_text
+from flows.core.titles import document_title, first_title_lines
 
 # Titles longer than this are cut to their first sentence (a first line may be a whole paragraph).
-MAX_TITLE_CHARS = 300
 
 # One row per (passage, band) of every document a run published: the history that boilerplate
 # support is counted over. `story` is the document's cluster (near-copies count once), `storied`
@@ -347,8 +348,8 @@ def classify_passages(
     Passages near a known boilerplate passage of an earlier run (`known_support` not null) are
     boilerplate too, with that support. `links` (history passages near this run's passages,
     `history_links`) add earlier runs' documents and their stories to each group; `support`
-    must already count them (`add_history_support`). Returns `grouped` with a boolean
-    `is_boilerplate`.
+    must already count them (`add_history_support`). Returns `grouped` with booleans
+    `is_boilerplate` and `shared_quote` (a recurring passage kept as a quotation).
     """
     k = config.min_support
     length = pl.col("end") - pl.col("start")
@@ -388,8 +389,10 @@ def classify_passages(
         _recurs=(pl.col("support") >= k) & (pl.col("stories").fill_null(0) >= k)
     )
     quotes = shared_quotes(flagged, config)
+    quote = pl.col("_recurs") & pl.col("group").is_in(quotes.implode())
     return flagged.with_columns(
-        is_boilerplate=(pl.col("_recurs") & ~pl.col("group").is_in(quotes.implode())) | known,
+        is_boilerplate=(pl.col("_recurs") & ~quote) | known,
+        shared_quote=quote & ~known,
         support=pl.max_horizontal("support", "known_support"),
     ).drop("stories", "_recurs")
 
@@ -482,18 +485,52 @@ def _remove_spans(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _title(passages: pl.DataFrame) -> str | None:
-    """Return the first line made of non-boilerplate passages, cut to a sensible title length."""
-    kept = passages.filter(~pl.col("is_boilerplate"))
-    if kept.height == 0:
-        return None
-    first_line = kept["line"][0]
-    parts = kept.filter(pl.col("line") == first_line)["text"].to_list()
-    # A Markdown headline keeps its words, not its `#` markers.
-    title = " ".join(parts).lstrip("#").strip()
-    if len(title) > MAX_TITLE_CHARS:
-        title = parts[0].lstrip("#")[:MAX_TITLE_CHARS].strip()
-    return title or None
+def mark_page_boilerplate(
+    classified: pl.DataFrame,
+    docs: pl.DataFrame,
+    config: BoilerplateConfig,
+    page_model: PageModel | None,
+) -> pl.DataFrame:
+    """Add the classifier's lines to the boilerplate and name each removal's `signal`.
+
+    Parameters
+    ----------
+    classified
+        Passages with `line`, `is_boilerplate` and `shared_quote` (recurrence's verdict).
+    docs
+        The documents (`doc_id`, `text`) the passages come from.
+    config
+        `page_classifier` (on/off) and `page_threshold`.
+    page_model
+        The line classifier, or None (recurrence alone).
+
+    Returns
+    -------
+    pl.DataFrame
+        `classified` with `is_boilerplate` widened and `signal` (`recurrence`, `classifier`,
+        or null for kept passages).
+    """
+    recurrence = pl.col("is_boilerplate")
+    if page_model is None or not config.page_classifier or classified.height == 0:
+        page = pl.lit(False)
+        out = classified
+    else:
+        hits = classify_lines(docs.select("doc_id", "text"), page_model, config.page_threshold)
+        out = classified.join(
+            hits.select("doc_id", "line", _page=pl.lit(True)),
+            on=["doc_id", "line"],
+            how="left",
+            maintain_order="left",
+        )
+        page = pl.col("_page").fill_null(False) & ~pl.col("shared_quote")
+    return out.with_columns(
+        signal=pl.when(recurrence)
+        .then(pl.lit("recurrence"))
+        .when(page)
+        .then(pl.lit("classifier"))
+        .otherwise(pl.lit(None, pl.String)),
+        is_boilerplate=recurrence | page,
+    ).drop("_page", strict=False)
 
 
 def remove_boilerplate(
@@ -501,14 +538,15 @@ def remove_boilerplate(
     minhash: MinHashConfig,
     config: BoilerplateConfig,
     known: pl.DataFrame | None = None,
+    page_model: PageModel | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document (one run, no index).
 
     Returns the documents (see `find_boilerplate`) and only the boilerplate passages.
     """
-    out, classified = find_boilerplate(docs, minhash, config, known)
+    out, classified = find_boilerplate(docs, minhash, config, known, page_model=page_model)
     table = classified.filter(pl.col("is_boilerplate")).select(
-        "doc_id", "start", "end", "text", "support", "signature", "known_support"
+        "doc_id", "start", "end", "text", "support", "signal", "signature", "known_support"
     )
     return out, table
 
@@ -520,6 +558,7 @@ def find_boilerplate(
     known: pl.DataFrame | None = None,
     passages: pl.DataFrame | None = None,
     links: pl.DataFrame | None = None,
+    page_model: PageModel | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document.
 
@@ -537,14 +576,21 @@ def find_boilerplate(
     links
         Earlier runs' passages near these passages (`history_links`, ids are rows of
         `passages`): their documents count towards support as this run's do.
+    page_model
+        The single-page line classifier (`flows/io/page_model.py`), or None for recurrence
+        alone; used when `config.page_classifier` is on. A line scoring at least
+        `config.page_threshold` is boilerplate, except its passages kept as shared quotations.
 
     Returns
     -------
     tuple[pl.DataFrame, pl.DataFrame]
         `docs` with `clean_text`, `boilerplate_ratio`, `is_boilerplate_heavy` and `title`
-        (the metadata title, else the first line that is not boilerplate); and every passage
+        (`document_title` of the metadata, else the first line that is neither boilerplate nor
+        interface chrome, `first_title_lines`); and every passage
         (`PASSAGES` columns, `signature`, `support`, `known_support`: null for passages not
-        already known from earlier runs, and `is_boilerplate`), by document and position.
+        already known from earlier runs, `is_boilerplate`, `shared_quote`, and `signal`: which
+        signal removed it, `recurrence` or `classifier`, null when kept), by document and
+        position.
     """
     if passages is None:
         passages = sign_passages(docs, minhash, config)
@@ -555,6 +601,7 @@ def find_boilerplate(
             group=pl.lit(0, pl.Int64),
             support=pl.lit(0, pl.Int64),
             is_boilerplate=pl.lit(False),
+            shared_quote=pl.lit(False),
         )
     else:
         grouped = passage_groups(passages, minhash, config.passage_threshold, known)
@@ -563,18 +610,17 @@ def find_boilerplate(
             docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
         ).select(doc_id="id", story="component")
         classified = absorb_contained(classify_passages(grouped, config, stories, links), config)
+    classified = mark_page_boilerplate(classified, docs, config, page_model)
     classified = classified.sort("doc_id", "passage")
 
     by_doc = {key[0]: part for key, part in classified.partition_by("doc_id", as_dict=True).items()}
     clean: list[str] = []
     ratio: list[float] = []
-    titles: list[str | None] = []
     for doc_id, text in docs.select("doc_id", "text").iter_rows():
         part = by_doc.get(doc_id)
         if part is None:
             clean.append("")
             ratio.append(0.0)
-            titles.append(None)
             continue
         bp = part.filter(pl.col("is_boilerplate"))
         spans = list(zip(bp["start"].to_list(), bp["end"].to_list(), strict=True))
@@ -582,21 +628,19 @@ def find_boilerplate(
         total = int((part["end"] - part["start"]).sum())
         removed = int((bp["end"] - bp["start"]).sum())
         ratio.append(removed / total if total else 0.0)
-        titles.append(_title(part))
 
+    first_lines = first_title_lines(classified.lazy()).collect()
     out = (
         docs.with_columns(
             clean_text=pl.Series(clean, dtype=pl.String),
             boilerplate_ratio=pl.Series(ratio, dtype=pl.Float64),
-            _first_line=pl.Series(titles, dtype=pl.String),
         )
+        .join(first_lines, on="doc_id", how="left", maintain_order="left")
         .with_columns(
             clean_text=normalise_text(pl.col("clean_text")),
             is_boilerplate_heavy=pl.col("boilerplate_ratio") > config.heavy_ratio,
-            title=pl.coalesce(
-                pl.col("title_hint").str.strip_chars().replace("", None), pl.col("_first_line")
-            ),
+            title=pl.coalesce(document_title(docs.columns), pl.col("first_line")),
         )
-        .drop("_first_line")
+        .drop("first_line")
     )
     return out, classified.drop("group")

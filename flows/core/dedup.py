@@ -35,6 +35,8 @@ SIGNATURE_COLUMNS = (
     "n_shingles",
     "char_signature",
     "char_numbers",
+    "numbers",
+    "names",
 )
 
 # Columns of a bucket row: an item, a band, and the hash of its values in that band.
@@ -70,8 +72,9 @@ def doc_signatures(
     pl.DataFrame
         `doc_id`, `signature` (`Array[UInt32, num_perm]`), `n_tokens` (words), `n_shingles`
         (word n-grams, counted with repeats: the set size that containment estimates use),
-        `char_signature` (`List[UInt32]`, null unless short) and `char_numbers` (the short
-        text's numbers, `numbers_key`).
+        `char_signature` (`List[UInt32]`, null unless short), `char_numbers` (the short
+        text's numbers, `numbers_key`), `numbers` (every text's numbers, `numbers_key`) and
+        `names` (its capitalised words, `names_key`).
     """
     unique = docs.select("doc_id", "clean_text").unique("doc_id", keep="first", maintain_order=True)
     texts = unique["clean_text"]
@@ -84,7 +87,8 @@ def doc_signatures(
             "n_tokens": tokens,
         }
     ).with_columns(n_shingles=shingle_count(pl.col("n_tokens"), minhash.ngram))
-    return frame.hstack(_char_columns(texts, tokens, minhash, short_tokens))
+    columns = _char_columns(texts, tokens, minhash, short_tokens)
+    return frame.hstack([*columns, numbers_key(texts).alias("numbers"), names_key(texts)])
 
 
 def _char_columns(
@@ -114,10 +118,10 @@ def _char_columns(
     return [out["char_signature"], out["char_numbers"]]
 
 
-# Digits (1,500 / 8.18 / 16-3/8 as 16 and 3/8) and number words, which short news items often
+# Digits (1,500 / 8.18 / 16-3/8 as one figure) and number words, which short news items often
 # spell out ("seven grain ships loading").
 _NUMBER = (
-    r"\d+(?:[.,/]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"\d+(?:[.,/-]\d+)*|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
     r"twenty|thirty|forty|fifty|hundred|thousand|million|billion|trillion)\b"
 )
 
@@ -132,6 +136,28 @@ def numbers_key(texts: pl.Series) -> pl.Series:
         .list.sort()
     )
     return found.list.join(" ").fill_null("").alias("char_numbers")
+
+
+# Sentence starts (line starts and after . ! ?), where a capital letter says nothing of a name.
+_SENTENCE_START = r"(?m)^|[.!?]\s+"
+_MARK = "\x01"
+
+
+def names_key(texts: pl.Series) -> pl.Series:
+    """Return the distinct capitalised words of each text not at a sentence start, joined.
+
+    The companies, people and places a report is about: "Marine Midland Banks" and "First
+    Chicago Corp" raising the prime rate to the same figures are two reports.
+    """
+    found = (
+        texts.fill_null("")
+        .str.replace_all(_SENTENCE_START, _MARK)
+        .str.extract_all(rf"{_MARK}?\p{{Lu}}[\p{{L}}\p{{N}}]*")
+        .list.eval(pl.element().filter(~pl.element().str.starts_with(_MARK)).str.to_lowercase())
+        .list.unique()
+        .list.sort()
+    )
+    return found.list.join(" ").fill_null("").alias("names")
 
 
 def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
@@ -327,6 +353,8 @@ def empty_index(minhash: MinHashConfig) -> pl.DataFrame:
             "n_shingles": pl.Int64,
             "char_signature": pl.List(pl.UInt32),
             "char_numbers": pl.String,
+            "numbers": pl.String,
+            "names": pl.String,
         }
     )
 
@@ -395,11 +423,13 @@ def deduplicate(
     if sig_frame is None:
         sig_frame = doc_signatures(docs, minhash, config.short_tokens)
     history = history.unique("doc_id", keep="first", maintain_order=True)
-    char_columns = (
+    optional_columns = (
         ("char_signature", pl.List(pl.UInt32)),
         ("char_numbers", pl.String),
+        ("numbers", pl.String),  # null in index files written before it existed: no veto
+        ("names", pl.String),
     )
-    for name, dtype in char_columns:
+    for name, dtype in optional_columns:
         if name not in sig_frame.columns:  # signatures computed without the character space
             sig_frame = sig_frame.with_columns(pl.lit(None, dtype=dtype).alias(name))
         if name not in history.columns:
@@ -417,6 +447,8 @@ def deduplicate(
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
     searched = tokens >= config.min_tokens
     chars = _CharSpace.of(sig_frame, history, searched, minhash)
+    numbers = pl.concat([sig_frame["numbers"], history["numbers"]])
+    names = pl.concat([sig_frame["names"], history["names"]])
     new_rows = np.flatnonzero(searched[:n])
     new_hashes = band_hashes(matrix, banding, new_rows)
     if history_buckets is None:
@@ -459,6 +491,8 @@ def deduplicate(
             matrix,
             sizes,
             chars,
+            numbers,
+            names,
             minhash,
             config,
             candidates,
@@ -499,6 +533,8 @@ def _verify(
     matrix: np.ndarray,
     sizes: np.ndarray,
     chars: _CharSpace,
+    numbers: pl.Series,
+    names: pl.Series,
     minhash: MinHashConfig,
     config: DedupConfig,
     candidates: CandidateHistogram | None = None,
@@ -523,28 +559,116 @@ def _verify(
     )
     contained_copy = (containment >= config.containment) & (ratio > config.containment_min_ratio)
     keep = (similarity >= config.threshold) | contained_copy
+    # An edited copy keeps a good part of the longer text however both were edited; a brief
+    # (the lede alone) or a report quoting another does not. Short notices of one template
+    # (stock splits, listings of different companies) share a third of their few n-grams by
+    # their wording alone, so short pairs need `short_coverage`.
+    long_pair = np.minimum(sizes[left], sizes[right]) >= config.short_tokens
+    bar = np.where(long_pair, config.coverage, config.short_coverage)
+    keep |= _coverage(similarity, sizes[left], sizes[right]) >= bar
     # Short texts are also compared on character n-grams, which a typo or a changed word
     # disturbs far less than word n-grams: a pair counts when either space says so.
     # Only on Jaccard: a short text's character n-grams are common enough that containment
     # would merge templated notices (Reuters-21578: "said its board declared a three-for-two
     # stock split" from different companies).
     c_sim = chars.compare(left, right)
-    keep |= c_sim >= config.threshold
+    keep |= c_sim >= config.short_threshold
     similarity = np.fmax(similarity, c_sim)
     if candidates is not None:
         candidates.add(similarity)
+    # Different reports on one template (a weekly crop report, a monthly money-supply figure,
+    # a bank's prime rate) share most of their words but not their figures or names: a pair
+    # whose texts both carry figures must share most of the smaller text's figures, and
+    # likewise its names; two short texts (notices) must carry exactly the same figures.
+    check = np.flatnonzero(keep)
+    if len(check):
+        overlap = key_overlap(numbers, left[check], right[check])
+        veto = overlap.share(config.numbers_min_count) < config.numbers_min_shared
+        veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
+        keep[check[veto]] = False
+    check = np.flatnonzero(keep)
+    if len(check):
+        overlap = key_overlap(names, left[check], right[check])
+        keep[check[overlap.share(config.names_min_count) < config.names_min_shared]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
+
+
+# Two short texts this close in length are the same notice or two of its kind: their figures
+# must be the same; a shorter one may have lost figures with a dropped sentence.
+_TRUNCATED_RATIO = 0.8
+
+
+@dataclass(frozen=True)
+class KeyOverlap:
+    """Per row pair, the keys two texts share and how many each has (-1: unknown)."""
+
+    shared: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def share(self, min_count: int) -> np.ndarray:
+        """Return the share of the smaller key set found in the other.
+
+        NaN (no evidence) when either text has fewer than `min_count` keys or unknown ones.
+        """
+        smaller = np.minimum(self.left, self.right)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = self.shared / smaller
+        share[smaller < max(min_count, 1)] = np.nan
+        return share
+
+    def same_set(self, subset_ok: np.ndarray) -> np.ndarray:
+        """Return whether the texts carry the same keys (unknown ones count as the same).
+
+        Where `subset_ok`, the smaller set need only lie in the other (a copy with a sentence
+        dropped lost its figures with it).
+        """
+        unknown = (self.left < 0) | (self.right < 0)
+        equal = (self.shared == self.left) & (self.shared == self.right)
+        subset = self.shared == np.minimum(self.left, self.right)
+        return unknown | equal | (subset_ok & subset)
+
+
+def key_overlap(keys: pl.Series, left: np.ndarray, right: np.ndarray) -> KeyOverlap:
+    """Count the keys (`numbers_key`, `names_key`: space-joined, null unknown) row pairs share."""
+    sets = (
+        pl.DataFrame({"_row": np.arange(len(keys), dtype=np.int64), "n": keys})
+        .filter(pl.col("_row").is_in(pl.Series(np.concatenate([left, right])).implode()))
+        .with_columns(pl.col("n").str.split(" ").list.filter(pl.element() != ""))
+    )
+    sizes = np.full(len(keys), -1, dtype=np.int64)
+    sizes[sets["_row"].to_numpy()] = sets["n"].list.len().fill_null(-1).to_numpy()
+    exploded = sets.explode("n").drop_nulls("n")
+    pairs = pl.DataFrame({"_pair": np.arange(len(left), dtype=np.int64), "_l": left, "_r": right})
+    common = (
+        pairs.join(exploded.rename({"_row": "_l"}), on="_l")
+        .join(exploded.rename({"_row": "_r"}), on=["_r", "n"], how="semi")
+        .group_by("_pair")
+        .len()
+    )
+    shared = np.zeros(len(left), dtype=np.int64)
+    shared[common["_pair"].to_numpy()] = common["len"].to_numpy()
+    return KeyOverlap(shared, sizes[left], sizes[right])
+
+
+def _estimated_shared(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimate the size of two sets' intersection from their Jaccard and sizes."""
+    return similarity * (a + b).astype(np.float64) / (1 + similarity)
+
+
+def _coverage(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimate the share of the larger of two sets that lies in the smaller one."""
+    big = np.maximum(a, b).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(big > 0, np.minimum(_estimated_shared(similarity, a, b) / big, 1.0), np.nan)
 
 
 def _containment(similarity: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimate how much the smaller of two sets lies in the larger from Jaccard and sizes."""
     small = np.minimum(a, b).astype(np.float64)
-    big = np.maximum(a, b).astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(
-            small > 0,
-            np.minimum(similarity * (small + big) / (1 + similarity) / small, 1.0),
-            np.nan,
+            small > 0, np.minimum(_estimated_shared(similarity, a, b) / small, 1.0), np.nan
         )
 
 

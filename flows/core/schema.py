@@ -13,10 +13,13 @@ RAW_DOCS = pl.Schema(
         "source_format": pl.String,  # txt, md, jsonl, json, html, parquet
         "raw_text": pl.String,
         "title_hint": pl.String,  # from metadata; null for plain text
+        "page_title": pl.String,  # an HTML page's <title> text (site name and all); else null
         "date_hint": pl.String,  # ISO date text from metadata or the date prefix; may be null
         "url": pl.String,
         "source": pl.String,  # the outlet, when known
         "file_sha256": pl.String,  # hash of the input file's bytes (ledger of seen files)
+        # input bytes of the record that decoding replaced with U+FFFD (0 for clean input)
+        "replaced_bytes": pl.Int64,
     }
 )
 
@@ -45,6 +48,8 @@ DOCUMENTS = pl.Schema(
         "text": pl.String,  # normalised text, boilerplate included
         "clean_text": pl.String,  # boilerplate removed
         "n_chars": pl.Int64,
+        # bytes of the input that decoding replaced with U+FFFD (invalid in its encoding)
+        "replaced_bytes": pl.Int64,
         "boilerplate_ratio": pl.Float64,
         "is_boilerplate_heavy": pl.Boolean,
         "cluster_id": pl.String,
@@ -88,6 +93,7 @@ BOILERPLATE = pl.Schema(
         "end": pl.Int64,
         "text": pl.String,
         "support": pl.Int64,  # number of distinct documents sharing a near-duplicate passage
+        "signal": pl.String,  # what removed it: recurrence, or the single-page classifier
         "run_id": pl.String,
     }
 )

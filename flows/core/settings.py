@@ -28,6 +28,35 @@ class IngestConfig:
     # file of a landing folder that keeps its files made each run's ingest grow with the inbox
     # (bench/soak.py's 100 MB inbox: 0.078 s hashed, 0.006 s by stamps). False hashes every file.
     trust_file_stamps: bool = True
+    # Bytes at the start of an HTML file searched for its `<meta charset>` (or http-equiv
+    # Content-Type) and XML declarations. The WHATWG prescan reads 1024; pages that put long
+    # comments, scripts or link lists before the declaration need more (a little generous).
+    declaration_bytes: int = 4096
+    # Largest share of a text's bytes that decoding may replace with U+FFFD (invalid in the
+    # chosen encoding) and still publish it; above it the text is `unreadable:undecodable`.
+    # A stray byte or two in a page (a truncated copy-paste) is far below it; text in another
+    # encoding than the one tried replaces every non-ASCII letter (French or German prose:
+    # 2-5% of bytes). Of the 451 pages of ../shared's news_extraction and scrapinghub corpora
+    # none has a byte to replace (2026-12-02).
+    max_replaced_share: float = 0.01
+    # Undeclared legacy text: windows-1252 (as browsers decode it) is taken over
+    # charset-normalizer's best guess when its decoding's chaos is at most this much higher.
+    # A short English cp1252 paragraph ("Café: the city’s menu costs €45 ...") came out as
+    # mac_latin2 ("Cafť", "cityís", "Ä45") at chaos 0.0 against 0.024 for cp1252; Czech,
+    # Russian and Greek text read as cp1252 score 0.22, 1.19 and 1.91.
+    legacy_chaos_margin: float = 0.03
+
+    def __post_init__(self) -> None:
+        if self.declaration_bytes < 0:
+            raise ConfigError(
+                f"[ingest] declaration_bytes must be >= 0, not {self.declaration_bytes}"
+            )
+        if self.legacy_chaos_margin < 0:
+            raise ConfigError("[ingest] legacy_chaos_margin must be >= 0")
+        if not 0 <= self.max_replaced_share < 1:
+            raise ConfigError(
+                f"[ingest] max_replaced_share = {self.max_replaced_share}: must be in [0, 1)"
+            )
 
 
 @dataclass(frozen=True)
@@ -36,8 +65,13 @@ class MinHashConfig:
 
     num_perm: int = 128  # datasketch default; 128 perms give +-0.044 std error on Jaccard 0.5
     seed: int = 1
-    # Word 5-grams: the usual setting for news (datatrove, the Gopher/RefinedWeb recipes).
-    ngram: int = 5
+    # Word 3-grams. Outlets edit wire copy (5-10% of words, typos, a paragraph dropped), and
+    # each edited word breaks n n-grams: on bench/syndication_hard.py's tune split (Reuters
+    # stories, 8 outlets) same-story pairs have exact Jaccard (1st percentile) 0.15 on word
+    # 5-grams, 0.29 on 3-grams, while different stories of one topic and day reach 0.15 and
+    # 0.31 there; at the rule below, 3-grams score F1 0.985 where 5-grams scored 0.49 (the
+    # old rule). Character 5-grams separate worse (different stories up to 0.58).
+    ngram: int = 3
     # Character n-grams for passages: short passages have too few word 5-grams.
     char_ngram: int = 5
 
@@ -46,32 +80,38 @@ class MinHashConfig:
 class DedupConfig:
     """Near-duplicate detection on boilerplate-free text."""
 
-    # 0.7 estimated Jaccard on word 5-grams: the sample inbox's syndicated copies (edited lede,
-    # changed sign-off, one typo) score 0.74-0.95; different stories on the same event score < 0.2.
-    threshold: float = 0.7
+    # Estimated Jaccard (word 3-grams) at which two texts are copies whatever their lengths.
+    # The main rule is `coverage` below; this one matters for texts of very unequal length.
+    threshold: float = 0.5
     # How LSH candidates are verified: "estimated" (signature agreement; +-0.04 at 128 perms)
     # or "exact" (Jaccard of the shingle sets, for pairs within a run; pairs reaching history
-    # are estimated, as history keeps signatures, not shingles).
+    # are estimated, as history keeps signatures, not shingles). Exact scored no better on the
+    # tune split (F1 0.984 against 0.985).
     verify: str = "estimated"
-    # A truncated copy has a Jaccard no higher than its length ratio, so pairs are also accepted
-    # when the shorter text's shingles are this much contained in the longer one's (estimated
-    # from Jaccard and shingle counts). bench/dedup_quality.py's syndication set (1,040 pages):
-    # 95% of same-story full-text pairs have exact containment >= 0.8 on clean text (66% >= 0.9),
-    # while no two pages of different stories exceed 0.36. Syndication F1 0.914 at 0.9 -> 0.951
-    # at 0.8. For texts of equal length containment is
-    # 2J / (1 + J), so 0.8 applies from J = 0.67, next to the Jaccard threshold.
+    # A truncated copy is also a copy when the shorter text's n-grams are this much contained
+    # in the longer one's (estimated from Jaccard and shingle counts) ...
     containment: float = 0.8
-    # ... but only when the shorter text has more than this share of the longer one's word
-    # n-grams; a text inside a much longer one is reported `contained_in`, not a duplicate.
-    # Syndication set: 0.3 keeps every truncated copy found without a limit (recall 0.936),
-    # 0.5 loses some (0.918).
-    containment_min_ratio: float = 0.3
-    # LSH candidates are sought at this lower Jaccard so that contained copies come up at all
-    # (32 bands x 4 rows: P(candidate | J=0.5) = 0.87, J=0.2: 0.05). Same-story pairs with
-    # containment >= 0.8 on the syndication set have J >= 0.45 in 95% of cases. 0.4 (42 x 3)
-    # finds more of them (syndication recall 0.928 against 0.906) but doubled the 1M-document
-    # benchmark (118 s, 7.7 GB peak against 56 s, 4.2 GB; bench/minhash_speed.py).
-    candidate_threshold: float = 0.5
+    # ... and it has more than this share of the longer one's n-grams; a text inside a much
+    # longer one (a one-paragraph brief of a story, a report inside a live blog) is reported
+    # `contained_in`, not a duplicate: "a copy keeps half of the other". 0.3 merged briefs
+    # with their full stories (tune split: 154 of 167 false pairs).
+    containment_min_ratio: float = 0.5
+    # The main rule: a pair is a copy when the n-grams it shares are at least this share of
+    # the longer text's n-grams, however both sides were edited. Tune split (pair F1 / merges
+    # of different stories, before the names veto and `short_coverage`): 0.375 -> 0.983 / 1,
+    # 0.4 -> 0.985 / 0, 0.425 -> 0.985 / 0 (recall lower); with both, 0.981 / 0 at 0.4.
+    # For texts of equal length it is Jaccard 0.25.
+    coverage: float = 0.4
+    # The same rule when the shorter text has fewer than `short_tokens` n-grams: short notices
+    # of one template (stock splits, exchange listings of different companies) share a third
+    # of their few n-grams by their wording alone. Tune split F1 0.982 / 0.981 / 0.978 at
+    # 0.45 / 0.5 / 0.55 (0.985 with none); on Reuters-21578 pairs merged beyond its exact
+    # Jaccard >= 0.8 gold: 919 without it, 645 at 0.5, 492 with no coverage rule for short texts.
+    short_coverage: float = 0.5
+    # LSH candidates are sought at this Jaccard: 0.2 chooses 64 bands x 2 rows, P(candidate |
+    # J=0.25) = 0.985, J=0.3: 0.998, J=0.05: 0.15. On 21,258 Reuters + BBC texts that is 3.9
+    # candidates a document against 0.6 for 42 x 3 (which lost 0.002 F1 on the tune split).
+    candidate_threshold: float = 0.2
     # Documents with fewer words of clean text than this are matched only exactly: the remnant
     # of a notice stripped of its template ("Pay April three") is no evidence of a duplicate.
     min_tokens: int = 10
@@ -81,12 +121,42 @@ class DedupConfig:
     # pairs have exact Jaccard (median) 0.32 on word 5-grams and 0.77 on character 5-grams,
     # different stories at most 0.14. Briefs there have 18-27 words.
     short_tokens: int = 50
+    # Jaccard on character 5-grams at which two short texts are copies: character n-grams are
+    # common to all English text, so this space needs a higher bar than word n-grams
+    # (syndication set's briefs: same story median 0.77, different stories at most 0.14 on
+    # word 5-grams but up to 0.58 on character 5-grams of Reuters ledes, bench/syndication_hard).
+    short_threshold: float = 0.7
+    # Figures veto: a pair whose texts both carry at least `numbers_min_count` distinct numbers
+    # is a copy only when at least `numbers_min_shared` of the smaller set of numbers is in the
+    # other text; two short texts (under `short_tokens` n-grams) must carry the same numbers.
+    # Outlets keep a wire story's figures; reports on one template do not share them
+    # (bench/syndication_hard.py, tune split: Reuters' weekly Ghana cocoa purchases, weeks 21
+    # and 23, share 31% of their word 3-grams but 2 of 8 numbers; Reuters-21578's Fed funds,
+    # hog price, grain ship and copper price notices of other days share all but a figure).
+    numbers_min_shared: float = 0.5
+    # One figure is enough: "bought 5,000 tonnes" and "7,000 tonnes" are two reports.
+    numbers_min_count: int = 1
+    # Names veto, the same test on capitalised words not at a sentence start (`names_key`):
+    # Reuters-21578's prime-rate, eurobond and stock-split notices of different companies share
+    # figures and template but not names (bench/dedup_quality.py part 1 lists such pairs).
+    names_min_shared: float = 0.5
+    names_min_count: int = 1
     # Bands/rows: None chooses them from the threshold with datasketch's error integration.
     bands: int | None = None
     rows: int | None = None
 
     def __post_init__(self) -> None:
-        for key in ("threshold", "containment", "candidate_threshold", "containment_min_ratio"):
+        for key in (
+            "threshold",
+            "containment",
+            "candidate_threshold",
+            "containment_min_ratio",
+            "numbers_min_shared",
+            "names_min_shared",
+            "short_threshold",
+            "coverage",
+            "short_coverage",
+        ):
             _check_unit("dedup", key, getattr(self, key))
         if self.candidate_threshold > self.threshold:
             raise ConfigError("[dedup] candidate_threshold must not exceed threshold")
@@ -94,7 +164,7 @@ class DedupConfig:
             raise ConfigError(f"[dedup] verify = {self.verify!r}: use 'estimated' or 'exact'")
         if (self.bands is None) != (self.rows is None):
             raise ConfigError("[dedup] give both bands and rows, or neither")
-        for key in ("min_tokens", "short_tokens"):
+        for key in ("min_tokens", "short_tokens", "numbers_min_count", "names_min_count"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"[dedup] {key} must be >= 0, not {getattr(self, key)}")
 
@@ -209,6 +279,18 @@ class BoilerplateConfig:
     # history, 0.993 with the last 104 and 0.992 with the last 52 (index/boilerplate carries
     # kits found earlier; without it 0.992 / 0.983 / 0.938); 20,000 is days of a busy feed.
     history_documents: int = 20_000
+    # Single-page classifier (flows/core/page_boilerplate.py, weights trained by
+    # bench/train_page_boilerplate.py on the news_extraction and scrapinghub pages): a line
+    # scoring at least `page_threshold` is boilerplate even if it never recurs, unless its
+    # passage is a shared quotation. 0.8: in leave-one-site-group-out cross-validation on
+    # trafilatura's main text of the tuning sites (held-out sites latimes, nypost and one
+    # scrapinghub domain group excluded) it removed 0.29% of gold content characters (target
+    # <= 0.5%) at precision 0.72 and recall 0.18 of boilerplate characters (2026-12-02).
+    # Off by default: on unseen sites it lifts mean token F1 over recurrence alone by 0.001
+    # (0.9667 -> 0.9677, bench/boilerplate_quality.py), misses most of the seeds' one-page kit,
+    # and ran at 574 documents/s on BBC texts, the slowest stage of a run.
+    page_classifier: bool = False
+    page_threshold: float = 0.8
 
     def __post_init__(self) -> None:
         for key in (
@@ -217,6 +299,7 @@ class BoilerplateConfig:
             "same_story_threshold",
             "containment",
             "quote_edge",
+            "page_threshold",
         ):
             _check_unit("boilerplate", key, getattr(self, key))
         if self.min_support < 2:

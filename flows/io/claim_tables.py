@@ -273,7 +273,9 @@ def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series)
     if not files or (doc_ids.len() == 0 and uris.len() == 0):
         return pl.DataFrame(schema=columns)
     wanted = pl.col("doc_id").is_in(doc_ids.implode()) | pl.col("source_uri").is_in(uris.implode())
-    return pl.scan_parquet(files).select(list(columns)).filter(wanted).collect(engine="streaming")
+    # articles of later runs have columns the earliest lack (replaced_bytes): ignore them
+    scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+    return scan.select(list(columns)).filter(wanted).collect(engine="streaming")
 
 
 def _blank(value: Any) -> bool:

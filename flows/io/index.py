@@ -1,8 +1,11 @@
 """The persistent near-duplicate index: signatures of published documents and their band hashes.
 
-`index/signatures/<run_id>/` holds one row per published document (doc_id, cluster, canonical
-rule fields, signature); `index/bands-<b>x<r>/<run_id>/` holds its (band, band_hash) rows for the
-banding in use. A run looks up only its own band hashes (a columnar semi-join over the band
+`index/signatures-w<n>/<run_id>/` holds one row per published document (doc_id, cluster,
+canonical rule fields, signature of word n-grams); `index/bands-w<n>-<b>x<r>/<run_id>/` holds its
+(band, band_hash) rows for the banding in use. Signatures of other shingles (an output written
+before word 3-grams, `index/signatures` of word 5-grams) are never compared with this run's:
+the first run with new shingles signs every published document again (`rebuild_index`).
+A run looks up only its own band hashes (a columnar semi-join over the band
 table) and then reads the signatures of the few documents that matched, so its cost grows with
 its new documents, not with the history it is compared against.
 """
@@ -15,12 +18,19 @@ from pathlib import Path
 import polars as pl
 
 from flows.core.boilerplate import PASSAGE_INDEX
-from flows.core.dedup import BUCKET_COLUMNS, doc_buckets, empty_index
+from flows.core.dedup import (
+    BUCKET_COLUMNS,
+    INDEX_COLUMNS,
+    doc_buckets,
+    doc_signatures,
+    empty_index,
+)
 from flows.core.lsh import Banding
 from flows.core.settings import MinHashConfig
 from flows.io.store import lookup, table_files
 
-SIGNATURES = "index/signatures"
+# The signature index of word 5-grams, as outputs written before word 3-grams hold it.
+LEGACY_SIGNATURES = "index/signatures"
 BOILERPLATE = "index/boilerplate"
 
 
@@ -98,9 +108,44 @@ def passage_history(
     )
 
 
-def bands_table(banding: Banding) -> str:
-    """Return the table name of the band index for a banding."""
-    return f"index/bands-{banding.bands}x{banding.rows}"
+def signatures_table(minhash: MinHashConfig) -> str:
+    """Return the table name of the signature index for these shingles and permutations."""
+    suffix = (
+        ""
+        if (minhash.num_perm, minhash.seed) == (128, 1)
+        else f"p{minhash.num_perm}s{minhash.seed}"
+    )
+    return f"index/signatures-w{minhash.ngram}{suffix}"
+
+
+def bands_table(banding: Banding, minhash: MinHashConfig) -> str:
+    """Return the table name of the band index for a banding of these signatures."""
+    return (
+        f"{signatures_table(minhash).replace('signatures', 'bands')}-{banding.bands}x{banding.rows}"
+    )
+
+
+def rebuild_index(snapshot: Path | None, minhash: MinHashConfig, short_tokens: int) -> pl.DataFrame:
+    """Sign every published document again when the index holds no signatures of `minhash`.
+
+    Returns index rows (`INDEX_COLUMNS` plus the signature columns) of every document of the
+    `documents` table, or an empty frame when the index already has such signatures or
+    nothing was published. Their clusters and canonicals stand as published.
+    """
+    empty = empty_index(minhash)
+    if table_files(snapshot, signatures_table(minhash)):
+        return empty
+    files = table_files(snapshot, "documents")
+    if not files:
+        return empty
+    published = (
+        pl.scan_parquet(files)
+        .select(*INDEX_COLUMNS, "clean_text")
+        .unique("doc_id", keep="first", maintain_order=True)
+        .collect()
+    )
+    signed = doc_signatures(published, minhash, short_tokens)
+    return published.select(INDEX_COLUMNS).join(signed, on="doc_id").select(empty.columns)
 
 
 @dataclass(frozen=True)
@@ -139,11 +184,11 @@ def match_history(
     min_tokens
         Documents with fewer words take no part in near-duplicate search (`DedupConfig`).
     """
-    signature_files = table_files(snapshot, SIGNATURES)
+    signature_files = table_files(snapshot, signatures_table(minhash))
     if not signature_files or new_buckets.height == 0:
         return HistoryMatch(new_buckets.clear(), empty_index(minhash))
     on = ["band_hash", "band"]
-    band_files = table_files(snapshot, bands_table(banding))
+    band_files = table_files(snapshot, bands_table(banding, minhash))
     if band_files:
         history_buckets = lookup(band_files, new_buckets, on)
     else:

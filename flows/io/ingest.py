@@ -12,22 +12,26 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from html import unescape
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import polars as pl
 import trafilatura
 from charset_normalizer import from_bytes
+from charset_normalizer.md import mess_ratio
 from polars.exceptions import PanicException
 
 from flows.core.errors import InboxError
 from flows.core.schema import QUARANTINE, RAW_DOCS
 from flows.core.settings import IngestConfig
+from flows.io.charsets import codec_for_label, decode_marked, marked_bytes, mend
 from flows.io.location import is_local, local_path, remote_fs
 
 # Ledger of the files looked at in one run; pass it back as `seen` to skip unchanged files.
@@ -91,6 +95,14 @@ _PREFERRED_LEGACY = "cp1252"
 # binary data has ~11%. Non-UTF-8 bytes with more than this share are binary, not text.
 _CONTROL_BYTES = bytes(b for b in range(0x20) if b not in b"\t\n\v\f\r\x1b") + b"\x7f"
 _MAX_CONTROL_SHARE = 0.01
+# A page's own declaration of its encoding (HTML prescan, XML declaration).
+# A page's <title>, looked for in its first characters (a <head> rarely runs longer).
+_TITLE_ELEMENT = re.compile(r"<title\b[^>]*>(.*?)</title\s*>", re.S | re.I)
+_TITLE_SCAN_CHARS = 65_536
+_TAG = re.compile(r"<[^>]*>")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
+_META_CHARSET = re.compile(r"<meta\b[^>]*?\bcharset\s*=\s*[\"']?\s*([^\s\"'/;>]+)", re.I)
+_XML_ENCODING = re.compile(r"\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']+)[\"']", re.I)
 
 _JSON_TYPES: dict[type, str] = {
     dict: "an object",
@@ -141,14 +153,26 @@ class _Unreadable(Exception):
 class _Rows:
     """Collect doc and quarantine rows as plain dicts."""
 
-    docs: list[Row] = field(default_factory=list)
+    config: IngestConfig
+    docs: list[dict[str, Any]] = field(default_factory=list)
     quarantine: list[Row] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.docs) + len(self.quarantine)
 
-    def doc(self, uri: str, fmt: str, text: str, sha: str, hints: Mapping[str, str | None]) -> None:
-        """Add a readable record (a text that is not valid Unicode is quarantined instead)."""
+    def doc(
+        self,
+        uri: str,
+        fmt: str,
+        text: str,
+        sha: str,
+        hints: Mapping[str, str | None],
+        replaced: int = 0,
+    ) -> None:
+        """Add a readable record (a text that is not valid Unicode is quarantined instead).
+
+        `replaced` counts the record's input bytes that decoding replaced with U+FFFD.
+        """
         bad = surrogate_at(text)
         if bad is not None:
             detail = f"text holds a lone surrogate U+{ord(text[bad]):04X} at character {bad}"
@@ -160,10 +184,12 @@ class _Rows:
                 "source_format": fmt,
                 "raw_text": text,
                 "title_hint": _utf8_safe(hints.get("title")),
+                "page_title": _utf8_safe(hints.get("page_title")),
                 "date_hint": _utf8_safe(hints.get("date")),
                 "url": _utf8_safe(hints.get("url")),
                 "source": _utf8_safe(hints.get("source")),
                 "file_sha256": sha,
+                "replaced_bytes": replaced,
             }
         )
 
@@ -175,7 +201,7 @@ class _Rows:
                 "stage": STAGE,
                 "reason": reason,
                 "detail": _utf8_safe(detail),
-                "record": _utf8_safe(record),
+                "record": _utf8_safe(None if record is None else mend(record)[0]),
                 "run_id": None,
             }
         )
@@ -300,7 +326,7 @@ def read_files(
     seen_counts = _seen_index(seen)
     stamps = _stamp_index(seen) if config.trust_file_stamps else {}
     extensions = {ext.lower() for ext in config.extensions}
-    rows = _Rows()
+    rows = _Rows(config)
     ledger: list[dict[str, Any]] = []
     already_seen = 0
     load = _loader(inbox, config, extensions)
@@ -584,12 +610,19 @@ def _read_file(uri: str, ext: str, data: bytes, sha: str, rows: _Rows) -> None:
 # --- decoding ----------------------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    """Decode bytes to text: UTF-8 (BOM or not), UTF-16/32 with BOM, else the best legacy guess.
+def _decode(data: bytes, config: IngestConfig, markup: bool = False) -> str:
+    """Decode bytes to text as a browser would, with markers for replaced bytes (see `mend`).
+
+    In order: a UTF-16/32 byte-order mark (strict, as the mark leaves no doubt); a UTF-8 one;
+    UTF-8 when the bytes decode; for markup, a `<meta charset>` / http-equiv or XML
+    declaration in the first `config.declaration_bytes` (WHATWG labels); UTF-8 when the bytes
+    decode but for a few corrupt sequences among valid non-ASCII ones; else
+    charset-normalizer's guess. Invalid sequences
+    are replaced (one marker each) when at most `config.max_replaced_share` of the bytes are.
 
     Binary: NUL bytes (outside UTF-16/32), or non-UTF-8 bytes with many control codes.
-    Undecodable: UTF-8 text with corrupt bytes, text-like bytes that no encoding fits, or a
-    BOM contradicted by the bytes.
+    Undecodable: a BOM contradicted by the bytes, or text that no encoding decodes with few
+    enough replaced bytes.
     """
     for bom, encoding in _UTF_BOMS:
         if data.startswith(bom):
@@ -601,27 +634,94 @@ def _decode(data: bytes) -> str:
     if nul >= 0:
         raise _Unreadable(BINARY, f"NUL byte at offset {nul}: binary data, not text")
     bom = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    body = data[bom:]
     try:
-        return data[bom:].decode("utf-8")
+        strict: str | None = body.decode("utf-8")
+        not_utf8 = ""
     except UnicodeDecodeError as exc:
+        strict = None
         not_utf8 = f"not UTF-8 (invalid byte at offset {bom + exc.start})"
-    controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
-    if controls > _MAX_CONTROL_SHARE * len(data):
-        raise _Unreadable(BINARY, f"{not_utf8} and {controls} control bytes: binary data, not text")
-    preview = data[bom : bom + PREVIEW_CHARS * 4].decode("utf-8", "replace")[:PREVIEW_CHARS]
-    valid_non_ascii, invalid = _utf8_tally(data[bom:])
+        controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+        if controls > _MAX_CONTROL_SHARE * len(data):
+            raise _Unreadable(
+                BINARY, f"{not_utf8} and {controls} control bytes: binary data, not text"
+            ) from None
+    if bom:
+        if strict is not None:
+            return strict
+        return _lenient(body, "utf-8", config, f"UTF-8 byte-order mark, but {not_utf8}")
+    if strict is not None:
+        # Before any declaration: pages saved again as UTF-8 keep their old `<meta charset>`
+        # (23 of the 451 pages of ../shared's news corpora declare iso-8859-1 and are valid
+        # UTF-8), while legacy text with non-ASCII bytes is practically never valid UTF-8.
+        return strict
+    declared = _declared_codec(data, config.declaration_bytes) if markup else None
+    if declared is not None:
+        codec, label = declared
+        text = _within_limit(body, codec, config)
+        if text is not None:
+            return text
+        not_utf8 += f"; declared {label!r} leaves too many invalid bytes"
+    valid_non_ascii, invalid = _utf8_tally(body)
     if valid_non_ascii > invalid:  # UTF-8 with corrupt bytes: a legacy guess would be mojibake
-        raise _Unreadable(
-            UNDECODABLE,
-            f"{not_utf8}: UTF-8 text with {invalid} invalid byte sequence(s)",
-            preview,
+        return _lenient(
+            body, "utf-8", config, f"{not_utf8}: UTF-8 text with {invalid} invalid byte sequence(s)"
         )
-    guessed = _guess_encoding(data)
+    guessed = _guess_encoding(data, config.legacy_chaos_margin)
     if guessed is None:
         raise _Unreadable(
-            UNDECODABLE, f"{not_utf8}, and no other encoding gives plausible text", preview
+            UNDECODABLE,
+            f"{not_utf8}, and no other encoding gives plausible text",
+            _preview(body, "utf-8"),
         )
-    return _strict_decode(data, guessed, f"guessed encoding {guessed}")
+    return _lenient(data, guessed, config, f"{not_utf8}; guessed encoding {guessed}")
+
+
+def _within_limit(data: bytes, codec: str, config: IngestConfig) -> str | None:
+    """Decode with replacement markers, or None when too many bytes are replaced."""
+    try:
+        text = decode_marked(data, codec)
+    except LookupError:
+        return None
+    if marked_bytes(text) > config.max_replaced_share * len(data):
+        return None
+    return text
+
+
+def _lenient(data: bytes, codec: str, config: IngestConfig, why: str) -> str:
+    """Decode with replacement markers; quarantine when too many bytes are replaced."""
+    text = _within_limit(data, codec, config)
+    if text is None:
+        replaced = marked_bytes(decode_marked(data, codec))
+        raise _Unreadable(
+            UNDECODABLE,
+            f"{why}: {replaced} of {len(data)} bytes would be replaced, above the "
+            f"{config.max_replaced_share:.1%} limit (max_replaced_share)",
+            _preview(data, codec),
+        )
+    return text
+
+
+def _preview(data: bytes, codec: str) -> str:
+    """Return the start of bytes decoded with replacement, for a quarantine record."""
+    return mend(decode_marked(data[: PREVIEW_CHARS * 4], codec))[0][:PREVIEW_CHARS]
+
+
+def _declared_codec(data: bytes, limit: int) -> tuple[str, str] | None:
+    """Return the codec and label that a page's first bytes declare, if a known one.
+
+    A `<meta charset>` or `<meta http-equiv="Content-Type" content="...; charset=...">` outside
+    comments first, as the WHATWG prescan finds it; else an XML declaration's encoding.
+    """
+    head = data[:limit].decode("latin-1")
+    found = _META_CHARSET.search(_COMMENT.sub("", head))
+    if found is None:
+        found = _XML_ENCODING.match(head)
+    if found is None:
+        return None
+    label = found.group(1)
+    codec = codec_for_label(label)
+    return None if codec is None else (codec, label)
 
 
 def _utf8_tally(data: bytes) -> tuple[int, int]:
@@ -649,8 +749,12 @@ def _strict_decode(data: bytes, encoding: str, why: str) -> str:
         ) from exc
 
 
-def _guess_encoding(data: bytes) -> str | None:
-    """Return charset-normalizer's best encoding, preferring cp1252 among equally clean ones."""
+def _guess_encoding(data: bytes, margin: float = 0.0) -> str | None:
+    """Return charset-normalizer's best encoding, preferring cp1252 among equally clean ones.
+
+    cp1252 as a browser decodes it (C1 gaps filled) also wins when its decoding is within
+    `margin` of the best one's chaos.
+    """
     matches = from_bytes(data)
     best = matches.best()
     if best is None:
@@ -658,12 +762,16 @@ def _guess_encoding(data: bytes) -> str | None:
     for match in matches:
         if match.chaos <= best.chaos and _PREFERRED_LEGACY in match.could_be_from_charset:
             return _PREFERRED_LEGACY
+    if margin > 0 and best.encoding != _PREFERRED_LEGACY:
+        western = decode_marked(data, _PREFERRED_LEGACY)
+        if not marked_bytes(western) and mess_ratio(western, 1.0) <= best.chaos + margin:
+            return _PREFERRED_LEGACY
     return best.encoding
 
 
-def _decode_nonblank(data: bytes) -> str:
-    """Decode a file and reject it when it holds only whitespace."""
-    text = _decode(data)
+def _decode_nonblank(data: bytes, config: IngestConfig, markup: bool = False) -> str:
+    """Decode a file (markers kept) and reject it when it holds only whitespace."""
+    text = _decode(data, config, markup)
     if not text.strip():
         raise _Unreadable(EMPTY, "file holds only whitespace")
     return text
@@ -726,8 +834,32 @@ def _pick_text(record: Mapping[str, Any]) -> tuple[str | None, str]:
     return None, f"field {name!r} is {_json_type(value)}, not a string"
 
 
+def _mend_value(value: Any) -> tuple[Any, int]:
+    """Return a parsed JSON value with decoding markers turned into U+FFFD, and their bytes."""
+    if isinstance(value, str):
+        return mend(value)
+    if isinstance(value, list):
+        items = [_mend_value(v) for v in value]
+        return [v for v, _ in items], sum(n for _, n in items)
+    if isinstance(value, dict):
+        total, out = 0, {}
+        for key, item in value.items():
+            (k, n_key), (v, n_value) = mend(key), _mend_value(item)
+            out[k] = v
+            total += n_key + n_value
+        return out, total
+    return value, 0
+
+
 def _add_record(
-    rows: _Rows, uri: str, fmt: str, value: object, sha: str, where: str, record: str | None
+    rows: _Rows,
+    uri: str,
+    fmt: str,
+    value: object,
+    sha: str,
+    where: str,
+    record: str | None,
+    replaced: int = 0,
 ) -> None:
     """Add one JSON/Parquet record as a doc or a quarantine row."""
     if not isinstance(value, dict):
@@ -743,7 +875,7 @@ def _add_record(
         "url": _first_hint(value, URL_FIELDS),
         "source": _first_hint(value, SOURCE_FIELDS),
     }
-    rows.doc(uri, fmt, text, sha, hints)
+    rows.doc(uri, fmt, text, sha, hints, replaced)
 
 
 def _json_error(exc: ValueError | RecursionError) -> str:
@@ -760,14 +892,15 @@ def _json_error(exc: ValueError | RecursionError) -> str:
 
 def _read_text(uri: str, data: bytes, sha: str, rows: _Rows, fmt: str) -> None:
     """Read a plain-text or Markdown file as one document, text as decoded."""
-    rows.doc(uri, fmt, _decode_nonblank(data), sha, {})
+    text, replaced = mend(_decode_nonblank(data, rows.config))
+    rows.doc(uri, fmt, text, sha, {}, replaced)
 
 
 def _read_jsonl(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
     """Read one JSON object per line; bad lines are quarantined, blank lines skipped."""
-    text = _decode_nonblank(data)
+    text = _decode_nonblank(data, rows.config)
     for number, raw_line in enumerate(text.split("\n"), start=1):
-        line = raw_line.removesuffix("\r")
+        line, replaced = mend(raw_line.removesuffix("\r"))
         if not line.strip():
             continue
         where = f"line {number}"
@@ -780,23 +913,30 @@ def _read_jsonl(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
                 why = _json_error(exc)
             rows.reject(f"{uri}#{number}", MALFORMED_JSON, f"{where}: {why}", _clip(line))
             continue
-        _add_record(rows, f"{uri}#{number}", "jsonl", value, sha, where, _clip(line))
+        _add_record(rows, f"{uri}#{number}", "jsonl", value, sha, where, _clip(line), replaced)
 
 
 def _read_json(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
     """Read a JSON object (one document) or an array of objects (one per item)."""
-    text = _decode_nonblank(data)
+    # Markers stay in the parsed strings until each record's own replaced bytes are counted
+    # (a JSON escape of a lone surrogate U+DC01..U+DCFF in a file with replaced bytes would be
+    # counted as one too).
+    text = _decode_nonblank(data, rows.config)
+    marked = marked_bytes(text) > 0
     try:
         value = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise _Unreadable(MALFORMED_JSON, _json_error(exc), _clip(text)) from exc
     if isinstance(value, dict):
-        _add_record(rows, uri, "json", value, sha, "top-level object", _clip(text))
+        value, replaced = _mend_value(value) if marked else (value, 0)
+        _add_record(rows, uri, "json", value, sha, "top-level object", _clip(text), replaced)
     elif isinstance(value, list):
         if not value:
             raise _Unreadable(EMPTY, "JSON array holds no records")
-        for index, item in enumerate(value, start=1):
-            _add_record(rows, f"{uri}#{index}", "json", item, sha, f"item {index}", _dump(item))
+        for index, raw_item in enumerate(value, start=1):
+            item, replaced = _mend_value(raw_item) if marked else (raw_item, 0)
+            where = f"item {index}"
+            _add_record(rows, f"{uri}#{index}", "json", item, sha, where, _dump(item), replaced)
     else:
         raise _Unreadable(
             MALFORMED_JSON,
@@ -807,7 +947,7 @@ def _read_json(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
 
 def _read_html(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
     """Read the main text and metadata of an HTML page with trafilatura."""
-    html = _decode_nonblank(data)
+    html, replaced = mend(_decode_nonblank(data, rows.config, markup=True))
     preview = html[:PREVIEW_CHARS]
     try:
         page = _extract_html(html)
@@ -822,8 +962,18 @@ def _read_html(uri: str, data: bytes, sha: str, rows: _Rows) -> None:
         "date": _hint(page.get("date")),
         "url": _hint(page.get("url")),
         "source": _hint(page.get("sitename")),
+        "page_title": _page_title(html),
     }
-    rows.doc(uri, "html", text, sha, hints)
+    rows.doc(uri, "html", text, sha, hints, replaced)
+
+
+def _page_title(html: str) -> str | None:
+    """Return the text of a page's `<title>` element (entities resolved), or None."""
+    found = _TITLE_ELEMENT.search(html, 0, _TITLE_SCAN_CHARS)
+    if found is None:
+        return None
+    title = " ".join(unescape(_TAG.sub(" ", found.group(1))).split())
+    return title or None
 
 
 def _extract_html(html: str) -> dict[str, Any] | None:

@@ -159,7 +159,10 @@ class Store:
         if not files:
             return None
         if schema is None:
-            return pl.read_parquet(files, columns=columns)
+            # runs written before a column was added lack it; later ones carry columns that
+            # earlier ones do not (documents.replaced_bytes)
+            scan = pl.scan_parquet(files, missing_columns="insert", extra_columns="ignore")
+            return (scan if columns is None else scan.select(columns)).collect()
         frame = pl.scan_parquet(
             files, schema=schema, missing_columns="insert", extra_columns="ignore"
         )

@@ -1,0 +1,110 @@
+"""Single-page boilerplate classifier on sites it never saw, and trafilatura vs newsdq.
+
+Usage::
+
+    .venv/bin/python bench/boilerplate_quality.py
+
+Reads ../shared corpora through `bench/page_corpus.py` (skips when absent). Prints:
+
+1. grouped cross-validation (each site group scored by a model trained on the other tuning
+   groups): precision and recall of removed characters and the share of gold content lost, at
+   `[boilerplate] page_threshold`, for trafilatura's main text and for all visible text;
+2. the fixed held-out groups (`page_corpus.HELD_OUT`, never tuned on): the same, from a model
+   trained on all tuning groups, and mean token F1 against gold of trafilatura's main text alone
+   vs after newsdq's boilerplate stage (recurrence over the held-out pages + that classifier).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench import page_corpus  # noqa: E402
+from bench.train_page_boilerplate import (  # noqa: E402
+    CACHE,
+    char_scores,
+    design,
+    fit,
+    grouped_oof,
+)
+from flows.core.boilerplate import remove_boilerplate  # noqa: E402
+from flows.core.settings import Settings  # noqa: E402
+from flows.core.text import fold_series  # noqa: E402
+
+S = Settings()
+
+
+def token_f1(text: str, gold: str) -> float:
+    """Return the bag-of-words F1 of folded tokens of text against gold."""
+    a = Counter(fold_series(pl.Series([text])).item().split())
+    b = Counter(fold_series(pl.Series([gold.replace("\ufffd", "")])).item().split())
+    common = sum((a & b).values())
+    if not common:
+        return 0.0
+    p, r = common / sum(a.values()), common / sum(b.values())
+    return 2 * p * r / (p + r)
+
+
+def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> None:
+    """Print char P / R / content lost per text variant."""
+    for variant in ("main", "visible"):
+        mask = (lines["variant"] == variant).to_numpy()
+        part = lines.filter(pl.Series(mask))
+        p, r, lost = char_scores(part, scores[mask] >= threshold)
+        print(f"  {name:<10} {variant:<8} P {p:.3f}  R {r:.3f}  content lost {lost:.4f}")
+
+
+def main() -> int:
+    """Run both evaluations and print their numbers."""
+    if not page_corpus.present():
+        print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
+        return 0
+    t = S.boilerplate.page_threshold
+    lines = page_corpus.build(CACHE)
+    dense, hashed = design(lines)
+    group = lines["group"].to_numpy()
+    tuning = sorted(set(group) - set(page_corpus.HELD_OUT))
+    print(f"threshold {t}; tuning groups {tuning}; held out {list(page_corpus.HELD_OUT)}")
+    oof = grouped_oof(lines, dense, hashed, tuning)
+    seen = ~np.isnan(oof)
+    report("cv", lines.filter(pl.Series(seen)), oof[seen], t)
+
+    held = np.isin(group, page_corpus.HELD_OUT)
+    labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
+    model = fit(dense[~held], hashed[~held], labels[~held], chars[~held])  # type: ignore[index]
+    from bench.train_page_boilerplate import predict
+
+    scores = predict(model, dense[held], hashed[held])  # type: ignore[index]
+    report("held-out", lines.filter(pl.Series(held)), scores, t)
+
+    # Token F1 on held-out pages: trafilatura alone vs trafilatura + newsdq's stage.
+    gold = page_corpus.gold_texts()
+    pages = page_corpus.read_pages()
+    uris = [u for u, g, _, _ in pages if g in page_corpus.HELD_OUT]
+    by_uri = {u: d for u, _, d, _ in pages}
+    texts = [page_corpus.main_text(by_uri[u]) for u in uris]
+    docs = page_corpus.normalise(uris, texts).with_columns(title_hint=pl.lit(None, pl.String))
+    started = time.perf_counter()
+    recurrence, _ = remove_boilerplate(docs, S.minhash, S.boilerplate)
+    both, _ = remove_boilerplate(docs, S.minhash, S.boilerplate, page_model=model)
+    print(f"  newsdq stage on {docs.height} held-out pages: {time.perf_counter() - started:.1f}s")
+    for name, frame, col in (
+        ("trafilatura alone", docs, "text"),
+        ("+ newsdq recurrence only", recurrence, "clean_text"),
+        ("+ newsdq recurrence + classifier", both, "clean_text"),
+    ):
+        f1 = [token_f1(x, gold[u]) for u, x in zip(frame["doc_id"], frame[col], strict=True)]
+        print(f"  mean token F1, {name:<34} {np.mean(f1):.4f}  ({len(f1)} pages)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,172 @@
+"""The single-page boilerplate classifier: hand-made pages, the seeds, the combination rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import polars as pl
+import pytest
+
+from flows.core.boilerplate import remove_boilerplate
+from flows.core.page_boilerplate import page_lines
+from flows.core.settings import BoilerplateConfig, Settings
+from flows.io.page_model import load_page_model
+from tests.test_seeds import _seed_docs
+
+S = Settings()
+# The classifier is off by default; these tests judge it switched on.
+S = dataclasses.replace(S, boilerplate=dataclasses.replace(S.boilerplate, page_classifier=True))
+MODEL = load_page_model()
+
+BODY = [
+    "Dockworkers at the port of Halvik walked out on Tuesday after talks over night-shift pay "
+    "broke down, leaving more than forty container ships waiting offshore.",
+    "The union said the strike would continue until the operator restored the overtime rates "
+    "it cut in January, and warned that rail depots could join the action next week.",
+    "Officials at the harbour authority said perishable cargo was being moved to a smaller "
+    "terminal up the coast, where crews were working double shifts.",
+]
+DATELINE = "HALVIK, March 4 (Northwind) -"
+QUOTE = "“We are not going back until the rates are back,” said union steward Mara Oystein."
+
+
+def _page(kit_top: list[str], kit_bottom: list[str]) -> pl.DataFrame:
+    text = "\n".join([*kit_top, DATELINE, BODY[0], QUOTE, *BODY[1:], *kit_bottom])
+    return pl.DataFrame({"doc_id": ["d1"], "text": [text], "title_hint": [None]}).cast(
+        {"title_hint": pl.String}
+    )
+
+
+def _removed(page: pl.DataFrame, config: BoilerplateConfig = S.boilerplate) -> pl.DataFrame:
+    _, table = remove_boilerplate(page, S.minhash, config, page_model=MODEL)
+    return table
+
+
+KIT_TOP = ["Share on Facebook | Share on Twitter | Email | Print"]
+KIT_BOTTOM = [
+    "Photo: Reuters",
+    "Leave a comment",
+    "Please enter your comment!",
+    "We use cookies to improve your experience. Accept cookies",
+    "© 2025 Northwind Media. All rights reserved.",
+]
+
+
+def test_a_lone_page_keeps_its_story_and_loses_its_copyright_line() -> None:
+    table = _removed(_page(KIT_TOP, KIT_BOTTOM))
+    removed = set(table["text"])
+    assert not removed & {DATELINE, QUOTE, *BODY}
+    assert set(table["signal"]) == {"classifier"}
+    # the line goes as its two passages (sentences)
+    assert {"© 2025 Northwind Media.", "All rights reserved."} <= removed
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-12-02: the shipped model scores these 0.19-0.45, under page_threshold 0.8",
+)
+def test_a_lone_page_loses_its_share_bar_comment_form_cookie_line_and_photo_credit() -> None:
+    removed = set(_removed(_page(KIT_TOP, KIT_BOTTOM))["text"])
+    assert set(KIT_TOP + KIT_BOTTOM) <= removed
+
+
+def test_the_switch_turns_the_classifier_off() -> None:
+    page = _page(KIT_TOP, KIT_BOTTOM)
+    off = BoilerplateConfig()  # the default
+    assert _removed(page, off).height == 0
+    assert _removed(page).height > 0
+
+
+def test_lines_are_the_non_empty_lines_with_their_index() -> None:
+    docs = pl.DataFrame({"doc_id": ["a"], "text": ["one\n\n  two  \nthree"]})
+    lines = page_lines(docs)
+    assert lines["line"].to_list() == [0, 2, 3]
+    assert lines["text"].to_list() == ["one", "two", "three"]
+
+
+# The seeds' one-page kit lines, as BLAKE2b-64 digests of the stripped line: the seeds are
+# third-party text, so the repository names their lines without quoting them. 002: the
+# premium/bookmark prompt and the commenting-forum lines; 004: the comment form (heading,
+# comment and name prompts, the reCAPTCHA notice), the subscribe and "more articles" lines.
+SEED_KIT = {
+    "002": {"0ef414e6491a94e2", "22d2069e469e0281", "6a6f8b704baae979", "20b2c413e7856c10"},
+    "004": {
+        "bac15484c5a89492",
+        "a7a2f912e1ae4355",
+        "404aa2808ba723fa",
+        "490ef2662b32ff83",
+        "f276df047a87beb8",
+        "af29c7615431c273",
+    },
+}
+
+
+# The outlet's donation appeal, which recurs over four seeds (recurrence's job, not the
+# classifier's), likewise as digests of its lines.
+SEED_APPEAL = {
+    "092c25691b0935b6",
+    "660b062ae0b6bd2c",
+    "9908920f4b0e2657",
+    "a0803ff6dca84050",
+    "c92e4d263810109f",
+}
+
+
+def _digest(line: str) -> str:
+    return hashlib.blake2b(line.strip().encode(), digest_size=8).hexdigest()
+
+
+def _kit_lines(uri: str, text: str) -> list[str]:
+    """Return the lines of a seed whose digest is one of its kit's."""
+    kit = SEED_KIT.get(uri[:3], set())
+    return [line.strip() for line in text.split("\n") if _digest(line) in kit]
+
+
+def _seed_run() -> tuple[pl.DataFrame, pl.DataFrame]:
+    docs = _seed_docs()
+    cleaned, _ = remove_boilerplate(docs, S.minhash, S.boilerplate, page_model=MODEL)
+    return docs, cleaned
+
+
+@pytest.mark.shared
+def test_seed_body_paragraphs_all_stay() -> None:
+    docs, cleaned = _seed_run()
+    found = {
+        _digest(k)
+        for uri, text in zip(docs["source_uri"], docs["text"], strict=True)
+        for k in _kit_lines(uri, text)
+    }
+    assert found == set().union(*SEED_KIT.values())  # every kit line is found
+    for uri, text, clean in zip(
+        docs["source_uri"], docs["text"], cleaned["clean_text"], strict=True
+    ):
+        kit = set(_kit_lines(uri, text))
+        body = [
+            line.strip()
+            for line in text.split("\n")
+            if len(line.split()) >= 12
+            and line.strip() not in kit
+            and _digest(line) not in SEED_APPEAL
+        ]
+        lost = [b[:50] for b in body if b not in clean]
+        assert lost == [], uri
+
+
+@pytest.mark.shared
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-12-02: at page_threshold 0.8 the learned model scores these seed kit "
+    "lines 0.3-0.75; only 'Comments' and 'More Articles' go (README, single-page boilerplate)",
+)
+def test_no_seed_kit_line_survives() -> None:
+    docs, cleaned = _seed_run()
+    left = [
+        (uri[:3], _digest(k))
+        for uri, text, clean in zip(
+            docs["source_uri"], docs["text"], cleaned["clean_text"], strict=True
+        )
+        for k in _kit_lines(uri, text)
+        if any(line.strip() == k for line in clean.split("\n"))
+    ]
+    assert left == []
