@@ -358,7 +358,12 @@ def dedup(
     if not rebuilt.height:
         new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
         match = match_history(
-            history.snapshot, banding, new_buckets, settings.minhash, settings.dedup.min_tokens
+            history.snapshot,
+            banding,
+            new_buckets,
+            settings.minhash,
+            settings.dedup.min_tokens,
+            texts=settings.dedup.aligned_coverage > 0,
         )
         history_docs, history_buckets = match.documents, match.buckets
         state.notes["history_matches"] = match.documents.height

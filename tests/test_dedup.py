@@ -227,6 +227,7 @@ def test_exact_verification_decides_by_the_true_jaccard() -> None:
         "containment": 1.0,
         "coverage": 1.0,
         "short_tokens": 0,
+        "aligned_coverage": 0.0,
     }
     docs = _docs(texts)
     estimated, _, _ = deduplicate(docs, mh5, DedupConfig(**config))
@@ -326,7 +327,9 @@ def test_short_texts_with_typos_match_on_character_ngrams() -> None:
     assert sigs["char_signature"].is_not_null().to_list() == [True, True, True]
     # word 5-grams alone miss the pair: three typos break most of its 20 shingles
     mh5 = MinHashConfig(ngram=5)
-    words_only, _, _ = deduplicate(_docs(BRIEFS), mh5, DedupConfig(short_tokens=0, coverage=1.0))
+    words_only, _, _ = deduplicate(
+        _docs(BRIEFS), mh5, DedupConfig(short_tokens=0, coverage=1.0, aligned_coverage=0.0)
+    )
     assert words_only["duplicate_of"].to_list() == [None, None, None]
 
 
@@ -440,3 +443,93 @@ def test_names_key_skips_sentence_starts() -> None:
 
     keys = names_key(pl.Series(["Kessmoor Savings Bank said. Dealers met Harlow Trust."]))
     assert keys.to_list() == ["bank harlow savings trust"]
+
+
+def _word(k: int) -> str:
+    """Return a lowercase letter word for k (no digits: the figures veto reads digits)."""
+    out = ""
+    while True:
+        k, r = divmod(k, 26)
+        out += chr(97 + r)
+        if k == 0:
+            return "q" + out
+
+
+def _random_words(seed: int, n: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return [_word(rng.randrange(5000)) for _ in range(n)]
+
+
+def _edit(words: list[str], seed: int, share: float) -> list[str]:
+    """Replace, drop or add about `share` of the words, independently per call."""
+    import random
+
+    r = random.Random(seed)
+    out: list[str] = []
+    for w in words:
+        x = r.random()
+        if x < share / 3:
+            continue  # dropped
+        if x < 2 * share / 3:
+            out.append("x" + _word(r.randrange(5000)))  # replaced
+        elif x < share:
+            out += [w, "y" + _word(r.randrange(5000))]  # a word added
+        else:
+            out.append(w)
+    return out
+
+
+ALIGNED = dataclasses.replace(DD, aligned_coverage=0.6)  # the rule is off by default
+
+
+def test_copies_edited_beyond_their_ngrams_are_found_by_aligned_words() -> None:
+    # a short story (few 3-grams, each edit costs three); seed 8 makes the pair an LSH candidate
+    words = _random_words(8, 60)
+    a, b = " ".join(_edit(words, 1, 0.2)), " ".join(_edit(words, 2, 0.2))
+    out, _, _ = deduplicate(_docs([a, b]), MH, DD)
+    assert out["cluster_id"].n_unique() == 2  # the n-gram rules miss it
+    out, _, _ = deduplicate(_docs([a, b]), MH, ALIGNED)
+    assert out["cluster_id"].n_unique() == 1
+    # two different stories aligned by chance only share common words: apart
+    other = " ".join(_random_words(4, 60))
+    out, _, _ = deduplicate(_docs([a, other]), MH, ALIGNED)
+    assert out["cluster_id"].n_unique() == 2
+
+
+def test_a_lede_wholly_aligned_with_its_story_is_not_its_copy() -> None:
+    words = _random_words(5, 120)
+    story = " ".join(_edit(words, 1, 0.1))
+    lede = " ".join(_edit(words[:50], 2, 0.1))  # its words align, but it is 0.4 of the story
+    out, _, _ = deduplicate(_docs([story, lede]), MH, ALIGNED)
+    assert out["cluster_id"].n_unique() == 2
+
+
+def test_serial_reports_aligned_on_their_template_stay_apart_by_their_figures() -> None:
+    template = _random_words(6, 80)
+
+    def report(figures: list[str], seed: int) -> str:
+        words = list(template)
+        for k, f in enumerate(figures):  # a figure every ten words
+            words.insert(10 * k + 5, f)
+        return " ".join(_edit(words, seed, 0.2))
+
+    january = report(["1.1", "0.2", "17.6", "18.1", "3.4", "5.5", "12.0", "9.7"], 1)
+    february = report(["2.2", "1.1", "18.9", "17.6", "3.5", "5.9", "11.0", "9.7"], 2)
+    out, _, _ = deduplicate(_docs([january, february]), MH, ALIGNED)
+    assert out["cluster_id"].n_unique() == 2
+    # the same report's copies keep its figures and are one
+    copy = report(["1.1", "0.2", "17.6", "18.1", "3.4", "5.5", "12.0", "9.7"], 3)
+    out, _, _ = deduplicate(_docs([january, copy]), MH, ALIGNED)
+    assert out["cluster_id"].n_unique() == 1
+
+
+def test_aligned_words_count_the_longest_common_subsequence() -> None:
+    from flows.core.dedup import align_words
+
+    texts = pl.Series(["a b c d e", "a x c d e f", None, ""])
+    al = align_words(texts, np.array([0, 0, 0]), np.array([1, 2, 3]))
+    assert al.common.tolist() == [4, 0, 0]
+    assert al.left.tolist() == [5, 5, 5] and al.right.tolist() == [6, 0, 0]
+    assert al.share().tolist() == [4 / 6, 0.0, 0.0]

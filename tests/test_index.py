@@ -188,3 +188,28 @@ def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(
     run_dir.mkdir()
     store.publish("r2", rows, run_dir)
     assert rebuild_index(store.current, S.minhash, S.dedup.short_tokens).height == 0
+
+
+def test_history_texts_let_aligned_words_find_a_copy_published_earlier(tmp_path: Path) -> None:
+    from tests.test_dedup import _edit, _random_words
+
+    aligned = dataclasses.replace(S, dedup=dataclasses.replace(S.dedup, aligned_coverage=0.6))
+    words = _random_words(8, 60)
+    first, later = " ".join(_edit(words, 1, 0.2)), " ".join(_edit(words, 2, 0.2))
+    store = Store(tmp_path)
+    published = _publish_run(store, "r1", _docs([first, STORY], ids=["a", "s"]), aligned)
+    run_dir = store.staging_dir("r2") / "run"
+    run_dir.mkdir()
+    tables = index_tables(published, doc_signatures(published, S.minhash), _no_passages(S), S)
+    store.publish("r2", {**tables, "documents": published}, run_dir)
+    banding = dedup_banding(S.minhash, S.dedup)
+    docs = _docs([later], ids=["b"])
+    sigs = doc_signatures(docs, S.minhash, S.dedup.short_tokens)
+    match = match_history(store.current, banding, doc_buckets(sigs, banding), S.minhash, texts=True)
+    assert match.documents.filter(pl.col("doc_id") == "a")["clean_text"].to_list() == [first]
+    out, _, _ = deduplicate(docs, S.minhash, aligned.dedup, match.documents, match.buckets, sigs)
+    assert out["duplicate_of"].to_list() == ["a"]
+    # without the history's text the pair is judged on its n-grams alone: no copy
+    blind = match.documents.drop("clean_text")
+    out, _, _ = deduplicate(docs, S.minhash, aligned.dedup, blind, match.buckets, sigs)
+    assert out["duplicate_of"].to_list() == [None]

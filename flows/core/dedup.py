@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import LCSseq
 
 from flows.core.cluster import components
 from flows.core.lsh import (
@@ -23,6 +25,7 @@ from flows.core.minhash import (
     signatures_and_word_counts,
 )
 from flows.core.settings import DedupConfig, MinHashConfig
+from flows.core.text import fold_series
 
 # The persistent index of published documents (one row per doc_id, canonical or duplicate).
 INDEX_COLUMNS = ("doc_id", "cluster_id", "published_date", "boilerplate_ratio", "n_chars")
@@ -447,6 +450,7 @@ def deduplicate(
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
     searched = tokens >= config.min_tokens
     chars = _CharSpace.of(sig_frame, history, searched, minhash)
+    texts = _row_texts(sig_frame, docs, history)
     numbers = pl.concat([sig_frame["numbers"], history["numbers"]])
     names = pl.concat([sig_frame["names"], history["names"]])
     new_rows = np.flatnonzero(searched[:n])
@@ -491,6 +495,7 @@ def deduplicate(
             matrix,
             sizes,
             chars,
+            texts,
             numbers,
             names,
             minhash,
@@ -533,6 +538,7 @@ def _verify(
     matrix: np.ndarray,
     sizes: np.ndarray,
     chars: _CharSpace,
+    texts: pl.Series,
     numbers: pl.Series,
     names: pl.Series,
     minhash: MinHashConfig,
@@ -545,12 +551,12 @@ def _verify(
     similarity = _estimate(matrix, left, right)
     if config.verify == "exact" and len(left):
         local = right < n
-        texts = docs.select("doc_id", "clean_text")
+        doc_texts = docs.select("doc_id", "clean_text")
         local_pairs = pl.DataFrame(
             {"left": ids.gather(left[local]), "right": ids.gather(right[local])}
         )
         if local_pairs.height:
-            similarity[local] = exact_similarity(local_pairs, texts, minhash).to_numpy()
+            similarity[local] = exact_similarity(local_pairs, doc_texts, minhash).to_numpy()
     containment = _containment(similarity, sizes[left], sizes[right])
     # A much shorter text inside a longer one is not its copy (a report inside a live blog):
     # containment makes duplicates only down to this length ratio; `contained_in` covers the rest.
@@ -574,6 +580,16 @@ def _verify(
     c_sim = chars.compare(left, right)
     keep |= c_sim >= config.short_threshold
     similarity = np.fmax(similarity, c_sim)
+    # What the n-gram rules reject may still read as the same text: an edit breaks three word
+    # 3-grams but leaves the words around it aligned. Only the rejected pairs are aligned.
+    aligned = np.zeros(len(left), dtype=bool)
+    if config.aligned_coverage > 0:
+        todo = np.flatnonzero(~keep)
+        alignment = align_words(texts, left[todo], right[todo])
+        aligned[todo] = (alignment.share() >= config.aligned_coverage) & (
+            alignment.ratio() >= config.aligned_min_ratio
+        )
+        keep |= aligned
     if candidates is not None:
         candidates.add(similarity)
     # Different reports on one template (a weekly crop report, a monthly money-supply figure,
@@ -583,14 +599,108 @@ def _verify(
     check = np.flatnonzero(keep)
     if len(check):
         overlap = key_overlap(numbers, left[check], right[check])
-        veto = overlap.share(config.numbers_min_count) < config.numbers_min_shared
+        share = overlap.share(config.numbers_min_count)
+        veto = share < config.numbers_min_shared
+        veto |= aligned[check] & _weak_agreement(overlap, share, config)
         veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
         keep[check[veto]] = False
     check = np.flatnonzero(keep)
     if len(check):
         overlap = key_overlap(names, left[check], right[check])
-        keep[check[overlap.share(config.names_min_count) < config.names_min_shared]] = False
+        share = overlap.share(config.names_min_count)
+        veto = share < config.names_min_shared
+        veto |= aligned[check] & _weak_agreement(overlap, share, config)
+        keep[check[veto]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
+
+
+def _row_texts(sig_frame: pl.DataFrame, docs: pl.DataFrame, history: pl.DataFrame) -> pl.Series:
+    """Return the clean text of every row (the run's, then history's; null where unknown)."""
+    run = sig_frame.select("doc_id").join(
+        docs.select("doc_id", "clean_text").unique("doc_id", keep="first"),
+        on="doc_id",
+        how="left",
+        maintain_order="left",
+    )["clean_text"]
+    if "clean_text" in history.columns:
+        old = history["clean_text"].cast(pl.String)
+    else:
+        old = pl.Series("clean_text", [None] * history.height, dtype=pl.String)
+    return pl.concat([run, old])
+
+
+def word_hashes(texts: pl.Series) -> pl.Series:
+    """Return each text's folded words as 64-bit hashes, in order (null texts stay null)."""
+    return (
+        fold_series(texts).str.split(" ").list.eval(pl.element().filter(pl.element() != "").hash())
+    )
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """Per row pair, the longest common word subsequence and both texts' word counts."""
+
+    common: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+
+    def share(self) -> np.ndarray:
+        """Return the share of the longer text's words that align with the other's (0 if empty)."""
+        longer = np.maximum(self.left, self.right)
+        out = np.zeros(len(longer), dtype=np.float64)
+        np.divide(self.common, longer, out=out, where=longer > 0)
+        return out
+
+    def ratio(self) -> np.ndarray:
+        """Return the shorter text's word count over the longer's (0 if empty)."""
+        longer = np.maximum(self.left, self.right)
+        out = np.zeros(len(longer), dtype=np.float64)
+        np.divide(np.minimum(self.left, self.right), longer, out=out, where=longer > 0)
+        return out
+
+
+def align_words(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> Alignment:
+    """Align the words of row pairs: their longest common word subsequence.
+
+    Parameters
+    ----------
+    texts
+        Clean text by row id (null where unknown: such a pair aligns nothing).
+    left, right
+        Row ids of the pairs.
+
+    Returns
+    -------
+    Alignment
+        Common subsequence lengths and word counts (rapidfuzz's bit-parallel LCS over word
+        hashes: O(n * m / 64) a pair).
+    """
+    if len(left) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return Alignment(empty, empty, empty)
+    rows = np.unique(np.concatenate([left, right]))
+    words = word_hashes(texts.gather(rows)).to_list()
+    at = np.searchsorted(rows, left), np.searchsorted(rows, right)
+    a = [words[k] or [] for k in at[0]]
+    b = [words[k] or [] for k in at[1]]
+    common = process.cpdist(a, b, scorer=LCSseq.similarity, workers=1).astype(np.int64)
+    sizes = np.array([len(w or []) for w in words], dtype=np.int64)
+    return Alignment(common, sizes[at[0]], sizes[at[1]])
+
+
+def _weak_agreement(overlap: KeyOverlap, share: np.ndarray, config: DedupConfig) -> np.ndarray:
+    """Return where two texts' figures (or names) agree too little for an aligned-only copy.
+
+    Notices of one template (a listing, a stock split, a monthly figure) align on their
+    wording and differ in a name or a figure, or repeat the last report's figures: a pair
+    only the word alignment accepts must share `aligned_min_shared` of the smaller key set,
+    and a text with keys is not copied by one without any (an update that adds "effective
+    April 6" to the first report).
+    """
+    one_sided = (np.minimum(overlap.left, overlap.right) == 0) & (
+        np.maximum(overlap.left, overlap.right) > 0
+    )
+    return (share < config.aligned_min_shared) | one_sided
 
 
 # Two short texts this close in length are the same notice or two of its kind: their figures

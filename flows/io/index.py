@@ -128,9 +128,9 @@ def bands_table(banding: Banding, minhash: MinHashConfig) -> str:
 def rebuild_index(snapshot: Path | None, minhash: MinHashConfig, short_tokens: int) -> pl.DataFrame:
     """Sign every published document again when the index holds no signatures of `minhash`.
 
-    Returns index rows (`INDEX_COLUMNS` plus the signature columns) of every document of the
-    `documents` table, or an empty frame when the index already has such signatures or
-    nothing was published. Their clusters and canonicals stand as published.
+    Returns index rows (`INDEX_COLUMNS`, the signature columns, `clean_text`) of every
+    document of the `documents` table, or an empty frame when the index already has such
+    signatures or nothing was published. Their clusters and canonicals stand as published.
     """
     empty = empty_index(minhash)
     if table_files(snapshot, signatures_table(minhash)):
@@ -145,7 +145,12 @@ def rebuild_index(snapshot: Path | None, minhash: MinHashConfig, short_tokens: i
         .collect()
     )
     signed = doc_signatures(published, minhash, short_tokens)
-    return published.select(INDEX_COLUMNS).join(signed, on="doc_id").select(empty.columns)
+    # clean_text rides along for verification (word alignment); the index does not keep it
+    return (
+        published.select(*INDEX_COLUMNS, "clean_text")
+        .join(signed, on="doc_id")
+        .select(*empty.columns, "clean_text")
+    )
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,7 @@ def match_history(
     new_buckets: pl.DataFrame,
     minhash: MinHashConfig,
     min_tokens: int = 0,
+    texts: bool = False,
 ) -> HistoryMatch:
     """Look up the history documents that share a bucket with this run's documents.
 
@@ -183,6 +189,8 @@ def match_history(
         Signature settings (for an empty index's schema).
     min_tokens
         Documents with fewer words take no part in near-duplicate search (`DedupConfig`).
+    texts
+        Attach the matched documents' published `clean_text` (for word alignment).
     """
     signature_files = table_files(snapshot, signatures_table(minhash))
     if not signature_files or new_buckets.height == 0:
@@ -213,4 +221,38 @@ def match_history(
         pl.col("doc_id").is_in(rows["cluster_id"].unique().implode())
     ).collect(engine="streaming")
     documents = pl.concat([rows, canonicals]).unique("doc_id", keep="first", maintain_order=True)
+    if texts:
+        documents = with_clean_text(snapshot, documents, signature_files)
     return HistoryMatch(matched, documents)
+
+
+def with_clean_text(
+    snapshot: Path | None, documents: pl.DataFrame, signature_files: list[Path]
+) -> pl.DataFrame:
+    """Attach the published `clean_text` of history documents (null where none is found).
+
+    Verification aligns the words of candidate pairs, so it needs history's texts too. Only
+    the runs whose signature files hold one of `documents` are read: a run's cost follows its
+    matches, not the size of the history.
+    """
+    if documents.height == 0:
+        return documents.with_columns(clean_text=pl.lit(None, dtype=pl.String))
+    wanted = documents.select("doc_id").unique()
+    runs = (
+        pl.scan_parquet(signature_files, include_file_paths="_file")
+        .select("doc_id", "_file")
+        .join(wanted.lazy(), on="doc_id", how="semi")
+        .select(pl.col("_file").unique())
+        .collect(engine="streaming")["_file"]
+    )
+    folders = {Path(f).parent.name for f in runs}
+    files = [f for f in table_files(snapshot, "documents") if f.parent.name in folders]
+    if not files:
+        return documents.with_columns(clean_text=pl.lit(None, dtype=pl.String))
+    texts = (
+        lookup(files, wanted, ["doc_id"])
+        .select("doc_id", "clean_text")
+        .unique("doc_id", keep="first")
+        .collect(engine="streaming")
+    )
+    return documents.join(texts, on="doc_id", how="left", maintain_order="left")
