@@ -11,6 +11,15 @@ method name instead.
 
 Dataframe-level checks use `ignore_na=False`: a null comparison fails instead of passing.
 Dtypes are strict (no coercion): a wrong dtype or a missing column rejects the whole batch.
+
+Two kinds of checks. Most test what the input brought (a text, a date, a headline, a claim
+file's row): a failing row is the input's fault and is quarantined. `INVARIANTS` names the
+others, the pipeline invariants: checks of columns the pipeline derives itself (clusters,
+canonicals, containment, boilerplate ratios, spans), which no input can break, so a failure is
+a bug of the pipeline. `checks.quarantine.split_rows` raises `PipelineInvariantError` on one
+when `[validation] invariants = "raise"` (the test suite runs so: tests/conftest.py), and
+otherwise hands the row to a repair instead of quarantining it (`flows.core.repair`), so a bug
+never costs a user an article; the run counts every such row.
 """
 
 from __future__ import annotations
@@ -20,6 +29,10 @@ import datetime as dt
 import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
+
+# The derived columns of a documents row that a repair sets again in groups (the dedup fields,
+# containment); the others one by one (`flows.core.repair.repair_documents`).
+from flows.core.repair import CONTAINMENT_COLUMNS, DEDUP_COLUMNS
 
 DOC_ID_PATTERN = r"^[0-9a-f]{16}$"
 MIN_DATE = dt.date(1900, 1, 1)
@@ -35,12 +48,76 @@ REASON_PATTERN = r"^[a-z][a-z0-9_]*(:\S+)?$"
 # Columns read by each dataframe-level check (the quarantine detail shows their values).
 CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
     "one_canonical_per_cluster": ("cluster_id", "is_canonical", "duplicate_of"),
+    "one_canonical_per_doc_id": ("doc_id", "cluster_id", "is_canonical"),
+    "contained_in_only_on_published_rows": ("is_canonical", "contained_in", "containment"),
     "duplicate_of_null_iff_canonical": ("is_canonical", "duplicate_of"),
     "duplicate_of_is_cluster_canonical": ("cluster_id", "is_canonical", "duplicate_of"),
     "duplicate_kind_null_iff_canonical": ("is_canonical", "duplicate_kind"),
     "status_matches_canonical": ("is_canonical", "status"),
     "end_after_start": ("start", "end"),
 }
+
+
+# --- pipeline invariants ---------------------------------------------------------------------
+# Per model (its Config.name): each pipeline-invariant check and the derived columns it
+# vouches for, which a repair resets when it fails. A key is a dataframe-level check's name,
+# or a column's name (every column-level check of that column), or `<column>.<check>` (one
+# check of a column the input also feeds). Checks not listed test the input.
+_DOCUMENT_INVARIANTS: dict[str, tuple[str, ...]] = {
+    # clustering (flows/core/dedup.py) and the status derived from it
+    "one_canonical_per_cluster": DEDUP_COLUMNS,
+    "one_canonical_per_doc_id": DEDUP_COLUMNS,
+    "duplicate_of_null_iff_canonical": DEDUP_COLUMNS,
+    "duplicate_of_is_cluster_canonical": DEDUP_COLUMNS,
+    "duplicate_kind_null_iff_canonical": DEDUP_COLUMNS,
+    "status_matches_canonical": DEDUP_COLUMNS,
+    **{column: DEDUP_COLUMNS for column in DEDUP_COLUMNS},
+    "similarity": ("similarity",),
+    # containment (flows/core/containment.py)
+    "contained_in_only_on_published_rows": CONTAINMENT_COLUMNS,
+    **{column: CONTAINMENT_COLUMNS for column in CONTAINMENT_COLUMNS},
+    # boilerplate removal (flows/core/boilerplate.py): no document is left without clean text
+    "clean_text": ("clean_text",),
+    "n_chars": ("n_chars",),
+    "boilerplate_ratio": ("boilerplate_ratio",),
+    "is_boilerplate_heavy": ("is_boilerplate_heavy",),
+    # decoding counts what it replaced (flows/io/charsets.py)
+    "replaced_bytes": ("replaced_bytes",),
+}
+INVARIANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    "documents": _DOCUMENT_INVARIANTS,
+    # `articles` are the published rows of `documents`: what documents' invariants let through
+    # breaks none of these (one canonical per doc_id, status, clean text).
+    "articles": {
+        **_DOCUMENT_INVARIANTS,  # `canonical_only` is a check of is_canonical
+        "doc_id.unique": DEDUP_COLUMNS,
+    },
+    # Every claim was grounded first (checks/grounding.py: its sentence is the article's text at
+    # [start, end)), so an empty span is the pipeline's.
+    "claims": {"end_after_start": ()},
+    # The boilerplate table is derived entirely from the run's own passages.
+    "boilerplate": {
+        "end_after_start": (),
+        "start": (),
+        "support": (),
+        "signal": (),
+    },
+}
+
+
+def invariant_key(model_name: str, check: str, column: str | None) -> str | None:
+    """The `INVARIANTS` key of a failing check of `model_name`, or None when it tests input.
+
+    `check` is the snake_case check name (`checks.quarantine.reason_name`); `column` names
+    the column of a column-level check (None for a dataframe-level one).
+    """
+    declared = INVARIANTS.get(model_name, {})
+    if column is None:
+        return check if check in declared else None
+    for key in (f"{column}.{check}", column):
+        if key in declared:
+            return key
+    return None
 
 
 def _non_empty() -> dict[str, int]:
@@ -70,7 +147,8 @@ class DocumentModel(NormalisedDocModel):
     source_format: str
     source: str = pa.Field(nullable=True)
     url: str = pa.Field(nullable=True)
-    clean_text: str
+    # the boilerplate stage quarantines documents left empty (`empty_after_cleaning`)
+    clean_text: str = pa.Field(str_length=_non_empty())
     n_chars: int = pa.Field(ge=0)
     replaced_bytes: int = pa.Field(ge=0)
     boilerplate_ratio: float = pa.Field(in_range={"min_value": 0.0, "max_value": 1.0})
@@ -107,6 +185,15 @@ class DocumentModel(NormalisedDocModel):
         )
         ok = (n_canonical == 1) | anchored_earlier
         return data.lazyframe.select(ok.alias("one_canonical_per_cluster"))
+
+    @pa.dataframe_check(ignore_na=False)
+    def one_canonical_per_doc_id(cls, data: PolarsData) -> pl.LazyFrame:
+        """At most one canonical row per doc_id: exact copies share a doc_id and one cluster.
+
+        Every row of a doc_id with two canonicals fails (two articles of one text).
+        """
+        n_canonical = pl.col("is_canonical").cast(pl.Int64).sum().over("doc_id")
+        return data.lazyframe.select((n_canonical <= 1).alias("one_canonical_per_doc_id"))
 
     @pa.dataframe_check(ignore_na=False)
     def duplicate_of_null_iff_canonical(cls, data: PolarsData) -> pl.LazyFrame:
@@ -153,7 +240,6 @@ class ArticleModel(DocumentModel):
     """Canonical documents only (same columns as `documents`): one row per distinct article."""
 
     doc_id: str = pa.Field(str_matches=DOC_ID_PATTERN, unique=True)
-    clean_text: str = pa.Field(str_length=_non_empty())
     status: str = pa.Field(isin=["published"])
 
     class Config:

@@ -1,8 +1,11 @@
 """Split a frame into the rows that satisfy a pandera model and quarantine rows with reasons.
 
-Row-level failures (a failing value, a broken group invariant) move the offending rows into a
-frame with the QUARANTINE columns; schema-level failures (missing or extra column, wrong dtype)
-reject the whole batch with `SchemaContractError`.
+Row-level failures of the input's checks (a failing value, a broken group rule) move the
+offending rows into a frame with the QUARANTINE columns; schema-level failures (missing or extra
+column, wrong dtype) reject the whole batch with `SchemaContractError`. A failing pipeline
+invariant (`checks.models.INVARIANTS`, a check of a column the pipeline derives) is a bug: it
+raises `PipelineInvariantError`, or, when the caller asks to repair, the row is repaired and
+kept, and the split reports it (`Split.broken`).
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandera.polars as pa
@@ -21,8 +24,8 @@ import polars as pl
 from pandera.config import ValidationDepth, config_context
 from pandera.errors import SchemaErrors
 
-from checks.errors import SchemaContractError
-from checks.models import CHECK_COLUMNS
+from checks.errors import PipelineInvariantError, SchemaContractError
+from checks.models import CHECK_COLUMNS, INVARIANTS, invariant_key
 from flows.core.schema import QUARANTINE
 
 # pandera's names for its own checks that read better under a shorter name.
@@ -35,6 +38,16 @@ _REASON_ALIASES = {
 _STRUCTURAL = ("dtype", "column_in_dataframe", "column_in_schema", "column_ordered")
 _MAX_VALUE_CHARS = 80
 _MAX_MESSAGE_CHARS = 400
+# A row is repaired at most this often: a repair can break a group invariant of another row
+# (two canonicals for one cluster id), whose repair is then a round later; a row still broken
+# after that many is quarantined, as a last resort, and counted with the others.
+MAX_REPAIRS = 3
+SAMPLE_IDS = 5  # doc_ids named per broken invariant (error message, run summary)
+
+# repair(frame, reset) -> frame: same columns, dtypes and rows; `reset` maps each derived
+# column to a boolean mask of the rows to set it again on (`flows.core.repair`).
+Repair = Callable[[pl.DataFrame, Mapping[str, pl.Series]], pl.DataFrame]
+InvariantMode = Literal["raise", "repair"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,42 @@ class _Failure:
     check: str  # pandera's identifier, e.g. "in_range(0, 1)"
     columns: tuple[str, ...]
     round: int  # 0 on the first validation, >0 when found after removing other rows
+    invariant: str | None = None  # its `INVARIANTS` key when it is a pipeline invariant
+
+
+@dataclass(frozen=True)
+class BrokenInvariant:
+    """The rows of one validated frame that broke one pipeline invariant."""
+
+    table: str  # the model's name (documents, articles, claims, boilerplate)
+    stage: str
+    check: str  # the `INVARIANTS` key
+    rows: int
+    repaired: int  # kept, repaired
+    quarantined: int  # quarantined (an input check failed too, or no repair was possible)
+    doc_ids: tuple[str | None, ...]  # the first few rows' doc_id
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary's form (`summary.json` "pipeline_invariants")."""
+        return {
+            "table": self.table,
+            "stage": self.stage,
+            "check": self.check,
+            "rows": self.rows,
+            "repaired": self.repaired,
+            "quarantined": self.quarantined,
+            "doc_ids": list(self.doc_ids),
+        }
+
+
+@dataclass(frozen=True)
+class Split:
+    """What `split_rows` made of a frame."""
+
+    valid: pl.DataFrame  # rows that pass the model (repaired ones included), in input order
+    quarantine: pl.DataFrame  # QUARANTINE rows
+    broken: tuple[BrokenInvariant, ...]  # pipeline invariants that failed, most rows first
+    repaired: int = 0  # rows in `valid` that a repair set right
 
 
 def split_valid(
@@ -55,6 +104,25 @@ def split_valid(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Validate `df` against `model`; return (valid rows, quarantine rows).
 
+    A broken pipeline invariant raises `PipelineInvariantError` (`split_rows` with
+    `invariants="raise"`).
+    """
+    split = split_rows(df, model, stage=stage, run_id=run_id, uri_column=uri_column)
+    return split.valid, split.quarantine
+
+
+def split_rows(
+    df: pl.DataFrame,
+    model: type[pa.DataFrameModel],
+    *,
+    stage: str,
+    run_id: str | None = None,
+    uri_column: str = "source_uri",
+    invariants: InvariantMode = "raise",
+    repair: Repair | None = None,
+) -> Split:
+    """Validate `df` against `model`; return the valid rows, quarantine rows, broken invariants.
+
     The valid frame keeps the input's columns, dtypes and row order. The quarantine frame has
     the QUARANTINE schema, one row per rejected input row: `reason` is `schema:<check>` for the
     first failing check, `detail` lists every failing check with the column values involved,
@@ -64,11 +132,23 @@ def split_valid(
     repeats on the remaining rows until they pass (usually one extra round); rows caught in a
     later round say so in `detail`. The valid frame therefore always satisfies `model`.
 
+    Pipeline invariants: with `invariants="raise"` the first round that finds one broken
+    raises `PipelineInvariantError` (naming the check, its row count and a few doc_ids).
+    With `"repair"`, a row that broke only invariants goes to `repair` with the derived columns
+    the broken checks vouch for (`INVARIANTS`), is validated again with the others, and stays
+    (at most `MAX_REPAIRS` times; then, or without a `repair`, it is quarantined as any row);
+    a row that also failed an input check is quarantined. `Split.broken` counts them all.
+
     Raises SchemaContractError when the frame breaks the column contract (missing or extra
     column, wrong dtype) or a check cannot run: the whole batch is rejected.
     """
+    if invariants not in ("raise", "repair"):
+        raise ValueError(f"invariants = {invariants!r}: use 'raise' or 'repair'")
+    table = model.to_schema().name or model.__name__
     unique_columns = _unique_columns(model)
-    failures: dict[int, list[_Failure]] = {}
+    failures: dict[int, list[_Failure]] = {}  # quarantined rows (by position in df)
+    broken: dict[str, set[int]] = {}  # invariant key -> positions in df
+    repairs: dict[int, int] = {}
     positions = pl.Series("position", range(df.height), dtype=pl.Int64)
     current = df
     round_no = 0
@@ -85,23 +165,107 @@ def split_valid(
                     for row in schema_level.iter_rows(named=True)
                 ),
             )
-        bad_local: set[int] = set()
-        original = positions.to_list()
+        found: dict[int, list[_Failure]] = {}
         for row in failure_cases.iter_rows(named=True):
-            local = int(row["index"])
-            bad_local.add(local)
-            failure = _to_failure(row, unique_columns, round_no)
-            failures.setdefault(original[local], []).append(failure)
+            failure = _to_failure(row, unique_columns, round_no, table)
+            found.setdefault(int(row["index"]), []).append(failure)
+        original = positions.to_list()
+        for local, found_here in found.items():
+            for failure in found_here:
+                if failure.invariant is not None:
+                    broken.setdefault(failure.invariant, set()).add(original[local])
+        if broken and invariants == "raise":
+            raise _invariant_error(df, broken, table, stage)
+        bad_local: set[int] = set()
+        resets: dict[str, np.ndarray] = {}
+        for local, found_here in found.items():
+            position = original[local]
+            fixable = (
+                repair is not None
+                and repairs.get(position, 0) < MAX_REPAIRS
+                and all(f.invariant is not None for f in found_here)
+            )
+            if not fixable:
+                bad_local.add(local)
+                failures.setdefault(position, []).extend(found_here)
+                continue
+            repairs[position] = repairs.get(position, 0) + 1
+            for failure in found_here:
+                for column in INVARIANTS[table][str(failure.invariant)]:
+                    resets.setdefault(column, np.zeros(current.height, dtype=bool))[local] = True
         keep = _mask_without(current.height, bad_local)
         current = current.filter(keep)
         positions = positions.filter(keep)
+        if repair is not None and resets:
+            mask = keep.to_numpy()
+            reset = {column: pl.Series(column, rows[mask]) for column, rows in resets.items()}
+            current = _repaired(current, repair(current, reset))
         round_no += 1
 
+    broken_rows = _broken(df, broken, failures, table, stage)
+    repaired = sum(p not in failures for p in repairs)
     if not failures:
-        return df, pl.DataFrame(schema=QUARANTINE)
-    valid = df.filter(_mask_without(df.height, failures.keys()))
+        return Split(current, pl.DataFrame(schema=QUARANTINE), broken_rows, repaired)
     quarantine = _quarantine_frame(df, failures, stage=stage, run_id=run_id, uri_column=uri_column)
-    return valid, quarantine
+    return Split(current, quarantine, broken_rows, repaired)
+
+
+def _repaired(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
+    """Check that a repair kept the frame's shape; return its result."""
+    if after.height != before.height or after.schema != before.schema:
+        raise TypeError(
+            f"a repair changed the frame: {before.height} rows {dict(before.schema)} became "
+            f"{after.height} rows {dict(after.schema)}"
+        )
+    return after
+
+
+def _sample_ids(df: pl.DataFrame, positions: Iterable[int]) -> tuple[str | None, ...]:
+    if "doc_id" not in df.columns:
+        return ()
+    picked = sorted(positions)[:SAMPLE_IDS]
+    return tuple(df["doc_id"].gather(picked).cast(pl.String).to_list())
+
+
+def _broken(
+    df: pl.DataFrame,
+    broken: Mapping[str, set[int]],
+    quarantined: Mapping[int, object],
+    table: str,
+    stage: str,
+) -> tuple[BrokenInvariant, ...]:
+    rows = []
+    for check, positions in sorted(broken.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        lost = sum(p in quarantined for p in positions)
+        rows.append(
+            BrokenInvariant(
+                table=table,
+                stage=stage,
+                check=check,
+                rows=len(positions),
+                repaired=len(positions) - lost,
+                quarantined=lost,
+                doc_ids=_sample_ids(df, positions),
+            )
+        )
+    return tuple(rows)
+
+
+def _invariant_error(
+    df: pl.DataFrame, broken: Mapping[str, set[int]], table: str, stage: str
+) -> PipelineInvariantError:
+    found = _broken(df, broken, {}, table, stage)
+    first = found[0]
+    ids = ", ".join(str(i) for i in first.doc_ids)
+    others = "".join(f"; {b.check}: {b.rows} row(s)" for b in found[1:])
+    return PipelineInvariantError(
+        f"pipeline invariant {table}.{first.check} broken at stage {stage!r}: "
+        f"{first.rows} row(s), doc_id {ids or '(none)'}{others}. A check of a column the "
+        "pipeline derives failed: a bug of the pipeline, not of the input",
+        check=first.check,
+        count=first.rows,
+        doc_ids=first.doc_ids,
+    )
 
 
 def _failure_cases(df: pl.DataFrame, model: type[pa.DataFrameModel]) -> pl.DataFrame | None:
@@ -144,17 +308,22 @@ def reason_name(check: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def _to_failure(row: Mapping[str, Any], unique_columns: tuple[str, ...], round_no: int) -> _Failure:
+def _to_failure(
+    row: Mapping[str, Any], unique_columns: tuple[str, ...], round_no: int, table: str
+) -> _Failure:
     check = str(row["check"])
     reason = reason_name(check)
     check = _REASON_ALIASES.get(check, check)
+    column: str | None = None
     if row["schema_context"] == "Column":
-        columns: tuple[str, ...] = (str(row["column"]),)
+        column = str(row["column"])
+        columns: tuple[str, ...] = (column,)
     elif reason == "unique" and unique_columns:
         columns = unique_columns
     else:
         columns = CHECK_COLUMNS.get(check, ())
-    return _Failure(reason=reason, check=check, columns=columns, round=round_no)
+    invariant = invariant_key(table, reason, column)
+    return _Failure(reason, check, columns, round_no, invariant)
 
 
 def _quarantine_frame(

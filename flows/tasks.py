@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from prefect import task
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 
 from checks.expectations import (
     DOCUMENTS_EXPECTATIONS,
@@ -27,7 +29,7 @@ from checks.models import (
     DocumentModel,
     NormalisedDocModel,
 )
-from checks.quarantine import split_valid
+from checks.quarantine import BrokenInvariant, InvariantMode, split_rows, split_valid
 from flows.core import accounting
 from flows.core.boilerplate import (
     find_boilerplate,
@@ -51,6 +53,7 @@ from flows.core.dedup import (
 )
 from flows.core.drops import drop_where, forget_repeats
 from flows.core.errors import ConfigError, NewsdqError
+from flows.core.repair import repair_documents
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
@@ -133,6 +136,9 @@ class RunState:
     notes: dict[str, Any] = field(default_factory=dict)
 
     repeats: pl.DataFrame = field(default_factory=lambda: empty(QUARANTINE))
+    # pipeline invariants that failed at validation (repaired rows, or quarantined ones)
+    broken: list[BrokenInvariant] = field(default_factory=list)
+    repaired: int = 0  # documents rows kept by a repair (published or duplicate)
 
     def quarantined(self) -> pl.DataFrame:
         """Return all quarantine rows so far, stamped with the run id."""
@@ -373,25 +379,34 @@ def dedup(
     )
     # every candidate's similarity in 20 bins of [0, 1], accepted or not (the report's chart)
     state.notes["candidate_similarity"] = candidates.counts.tolist()
+    documents, state.notes["contained_in"] = documents_of(documents, sigs, settings, state.run_id)
+    state.notes["verified_pairs"] = pairs.height
+    _timed(state, "dedup", started)
+    return documents, sigs, pairs, rebuilt
+
+
+def documents_of(
+    clustered: pl.DataFrame, sigs: pl.DataFrame, settings: Settings, run_id: str | None
+) -> tuple[pl.DataFrame, int]:
+    """Finish `deduplicate`'s rows as the `documents` table: containers and status.
+
+    Returns the DOCUMENTS frame and the number of documents found contained in another.
+    """
     contained = find_containers(
-        documents.filter(pl.col("is_canonical")),
+        clustered.filter(pl.col("is_canonical")),
         sigs,
         settings.minhash,
         settings.containment,
         settings.dedup.min_tokens,
         settings.dedup.containment_min_ratio,
     )
-    state.notes["contained_in"] = contained.height
-    documents = attach_containers(documents, contained)
-    documents = documents.with_columns(
+    documents = attach_containers(clustered, contained).with_columns(
         status=pl.when(pl.col("is_canonical"))
         .then(pl.lit("published"))
         .otherwise(pl.lit("duplicate")),
-        run_id=pl.lit(state.run_id),
-    ).select(list(DOCUMENTS))
-    state.notes["verified_pairs"] = pairs.height
-    _timed(state, "dedup", started)
-    return documents, sigs, pairs, rebuilt
+        run_id=pl.lit(run_id, dtype=pl.String),
+    )
+    return documents.select(list(DOCUMENTS)), contained.height
 
 
 def claim_inputs(documents: pl.DataFrame) -> pl.DataFrame:
@@ -434,24 +449,39 @@ def validate(
 ) -> tuple[dict[str, pl.DataFrame], CheckpointResult]:
     """Validate every published table; failing rows are quarantined, not dropped."""
     started = time.perf_counter()
-    documents, bad_docs = split_valid(documents, DocumentModel, stage="validate")
-    articles, bad_articles = split_valid(
-        documents.filter(pl.col("status") == "published"), ArticleModel, stage="validate"
+    mode = _invariant_mode(settings)
+    checked = split_rows(
+        documents, DocumentModel, stage="validate", invariants=mode, repair=repair_documents
     )
+    documents, bad_docs = checked.valid, checked.quarantine
+    # Documents that pass their invariants make valid articles (one canonical per doc_id,
+    # status, clean text); a canonical failing the article contract is quarantined all the same.
+    split = split_rows(
+        documents.filter(pl.col("status") == "published"),
+        ArticleModel,
+        stage="validate",
+        invariants=mode,
+    )
+    articles, bad_articles = split.valid, split.quarantine
+    _record_broken(state, checked.broken + split.broken)
+    state.repaired += checked.repaired
     # A canonical that fails the article contract is quarantined, never published.
     rejected = bad_articles.select(doc_id=pl.col("record").str.json_path_match("$.doc_id"))
     documents = documents.filter(
         ~((pl.col("status") == "published") & pl.col("doc_id").is_in(rejected["doc_id"].implode()))
     )
     claims_ok, bad_claims, dates = _validate_claims(
-        documents, articles, claims_found, external, history, state
+        documents, articles, claims_found, external, history, state, mode
     )
-    passages_ok, bad_passages = split_valid(
+    spans = split_rows(
         passages.filter(pl.col("is_boilerplate")).select(list(BOILERPLATE)),
         BoilerplateModel,
         stage="boilerplate_table",
         uri_column="doc_id",
+        invariants=mode,
     )
+    passages_ok, bad_passages = spans.valid, spans.quarantine
+    _record_broken(state, spans.broken)
     state.quarantine += [bad_docs, bad_articles, bad_claims, bad_passages]
     suites = [
         Suite("documents", documents, DOCUMENTS_EXPECTATIONS),
@@ -485,6 +515,33 @@ def validate(
         "boilerplate": passages_ok,
     }
     return tables, checkpoint
+
+
+def _invariant_mode(settings: Settings) -> InvariantMode:
+    return "raise" if settings.validation.invariants == "raise" else "repair"
+
+
+def _record_broken(state: RunState, broken: tuple[BrokenInvariant, ...]) -> None:
+    """Keep the run's broken pipeline invariants and warn: the pipeline misbehaved."""
+    if not broken:
+        return
+    state.broken += broken
+    try:
+        logger: Any = get_run_logger()
+    except MissingContextError:
+        logger = logging.getLogger(__name__)
+    for b in broken:
+        logger.warning(
+            "pipeline invariant %s.%s broken at stage %s on %d row(s) (%d repaired and kept, "
+            "%d quarantined), e.g. doc_id %s: a bug of the pipeline, not of the input",
+            b.table,
+            b.check,
+            b.stage,
+            b.rows,
+            b.repaired,
+            b.quarantined,
+            ", ".join(str(i) for i in b.doc_ids),
+        )
 
 
 def index_tables(
@@ -530,6 +587,7 @@ def _validate_claims(
     external: ExternalClaims,
     history: History,
     state: RunState,
+    mode: InvariantMode,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """Ground built-in and external claims in their articles, then check the claims contract.
 
@@ -559,7 +617,9 @@ def _validate_claims(
     )
     both = pl.concat([built_in.select(list(EXTERNAL)), rows.select(list(EXTERNAL))])
     grounded, ungrounded = ground_claims(both, known.select("doc_id", "clean_text"))
-    valid, invalid = split_valid(grounded, ClaimRowModel, stage="claims")
+    split = split_rows(grounded, ClaimRowModel, stage="claims", invariants=mode)
+    valid, invalid = split.valid, split.quarantine
+    _record_broken(state, split.broken)
     state.notes["claims_external_published"] = int(
         valid["extractor"].str.starts_with("external:").sum()
     )
@@ -592,15 +652,20 @@ def summarise(
         quarantine=quarantine,
     )
     accounting.check_identity(counts)
+    # documents rows kept by a repair (published or duplicate): the pipeline misbehaved on them
+    counts["invariant_repairs"] = state.repaired
     failed = [o for o in checkpoint.outcomes if not o.success]
     blocking = [o for o in failed if o.severity == "error"]
-    verdict = "blocked" if blocking else ("passed_with_warnings" if failed else "passed")
+    warned = failed or state.broken
+    verdict = "blocked" if blocking else ("passed_with_warnings" if warned else "passed")
     return {
         "run_id": state.run_id,
         **context,
         "verdict": verdict,
         "counts": counts,
         "quarantine_by_reason": accounting.quarantine_by_reason(quarantine),
+        # checks of columns the pipeline derives that failed (checks/models.py INVARIANTS)
+        "pipeline_invariants": [b.as_dict() for b in state.broken],
         # Per stage too, for the report's and the artifacts' per-stage table.
         "quarantine_by_stage": dict(quarantine.group_by("stage").len().sort("stage").iter_rows()),
         "tables": {name: frame.height for name, frame in tables.items()},

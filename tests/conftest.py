@@ -18,6 +18,9 @@ SHARED = ROOT.parent / "shared"
 
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+# A broken pipeline invariant (checks/models.py INVARIANTS) fails every run of the suite, CLI
+# subprocesses included, instead of being repaired and counted as in production.
+os.environ.setdefault("NEWSDQ_INVARIANTS", "raise")
 
 
 @pytest.fixture(scope="session")

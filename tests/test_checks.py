@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from checks.errors import SchemaContractError
+from checks.errors import PipelineInvariantError, SchemaContractError
 from checks.expectations import run_documents_checkpoint
 from checks.models import (
     ArticleModel,
@@ -20,8 +20,9 @@ from checks.models import (
     NormalisedDocModel,
     QuarantineModel,
 )
-from checks.quarantine import split_valid
+from checks.quarantine import split_rows, split_valid
 from flows.core.errors import NewsdqError
+from flows.core.repair import repair_documents
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE
 
 
@@ -124,52 +125,148 @@ def test_valid_documents_pass_unchanged() -> None:
 def test_bad_document_rows_are_quarantined_with_reasons() -> None:
     df = documents(
         doc(1),
-        doc(2, boilerplate_ratio=1.5),
+        doc(2, title="x" * 501),
         doc(3, text=""),
         doc(4, doc_id="NOT-A-HEX-ID"),
+        doc(5, published_date=dt.date(1850, 1, 1)),
+        doc(8),
+        dup(9, of=8),
+        doc(10, contained_in=_id(1), containment=0.93),
+        dup(12, of=8, doc_id=_id(9), source_uri="inbox/9.txt"),  # one record read twice
+    )
+    valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
+
+    assert valid["doc_id"].to_list() == [_id(1), _id(8), _id(10)]
+    assert valid.schema == df.schema
+    assert reasons(quarantine) == {
+        "inbox/2.txt": "schema:str_length",
+        "inbox/3.txt": "schema:str_length",
+        "inbox/4.txt": "schema:str_matches",
+        "inbox/5.txt": "schema:in_range",
+        "inbox/9.txt": "schema:unique",
+    }
+    assert quarantine.height == 6  # both rows of the repeated (doc_id, source_uri)
+    assert set(quarantine["stage"]) == {"validate"}
+    assert set(quarantine["run_id"]) == {"run-1"}
+    detail = dict(zip(quarantine["source_uri"], quarantine["detail"], strict=True))
+    assert "published_date=" in detail["inbox/5.txt"]
+    assert 'doc_id="NOT-A-HEX-ID"' in detail["inbox/4.txt"]
+    record = json.loads(quarantine.filter(pl.col("source_uri") == "inbox/5.txt")["record"][0])
+    assert record["published_date"] == "1850-01-01"
+    assert record["boilerplate_ratio"] == 0.1
+    QuarantineModel.validate(quarantine)
+
+
+# Rows whose derived columns (clusters, containment, ratios, counts) break the invariants
+# the pipeline guarantees: no input can produce them.
+def _broken_documents() -> pl.DataFrame:
+    return documents(
+        doc(1),
+        doc(2, boilerplate_ratio=1.5),
         doc(5, cluster_id="two"),
         doc(6, cluster_id="two"),
         doc(7, duplicate_of=_id(1)),
         doc(8),
         dup(9, of=8),
-        doc(10, contained_in=_id(1), containment=0.93),
         dup(11, of=8, contained_in=_id(1), containment=0.9),
         doc(12, replaced_bytes=-1),
+        doc(13, boilerplate_ratio=float("nan"), clean_text=""),
+        doc(14, contained_in=_id(14), containment=0.9),
+        # two canonicals of one text (exact copies share a doc_id)
+        doc(15),
+        doc(15, source_uri="inbox/15-copy.txt", cluster_id=_id(16)),
     )
-    valid, quarantine = split_valid(df, DocumentModel, stage="validate", run_id="run-1")
 
-    assert valid["doc_id"].to_list() == [_id(1), _id(8), _id(9), _id(10)]
-    assert valid.schema == df.schema
-    assert reasons(quarantine) == {
-        "inbox/2.txt": "schema:in_range",
-        "inbox/3.txt": "schema:str_length",
-        "inbox/4.txt": "schema:str_matches",
-        "inbox/5.txt": "schema:one_canonical_per_cluster",
-        "inbox/6.txt": "schema:one_canonical_per_cluster",
-        "inbox/7.txt": "schema:duplicate_of_null_iff_canonical",
-        "inbox/11.txt": "schema:contained_in_only_on_published_rows",
-        "inbox/12.txt": "schema:greater_than_or_equal_to",
+
+def test_a_broken_invariant_raises_naming_the_check_count_and_doc_ids() -> None:
+    with pytest.raises(PipelineInvariantError) as caught:
+        split_valid(_broken_documents(), DocumentModel, stage="validate")
+    error = caught.value
+    assert isinstance(error, NewsdqError) and error.exit_code == 10
+    # the check with the most rows (ties by name) is named first, with a few doc_ids
+    assert error.check == "boilerplate_ratio"
+    assert error.count == 2
+    assert error.doc_ids == (_id(2), _id(13))
+    message = str(error)
+    assert "documents.boilerplate_ratio" in message and "2 row(s)" in message
+    assert _id(2) in message and "one_canonical_per_cluster: 2 row(s)" in message
+    assert "bug of the pipeline" in message
+
+
+def test_broken_invariants_are_repaired_and_counted_not_quarantined() -> None:
+    df = _broken_documents()
+    split = split_rows(
+        df, DocumentModel, stage="validate", invariants="repair", repair=repair_documents
+    )
+    assert split.quarantine.height == 0
+    valid = split.valid
+    assert valid.height == df.height and valid.schema == df.schema
+    assert valid["source_uri"].to_list() == df["source_uri"].to_list()
+    split_valid(valid, DocumentModel, stage="validate")  # the repaired frame passes, strictly
+    rows = {r["source_uri"]: r for r in valid.to_dicts()}
+    # a confused cluster: each row published as its own canonical
+    for n in (5, 6):
+        assert rows[f"inbox/{n}.txt"]["cluster_id"] == _id(n)
+        assert rows[f"inbox/{n}.txt"]["status"] == "published"
+    assert rows["inbox/7.txt"]["duplicate_of"] is None and rows["inbox/7.txt"]["is_canonical"]
+    # a duplicate keeps its canonical, loses the container it cannot have
+    assert rows["inbox/11.txt"]["duplicate_of"] == _id(8)
+    assert rows["inbox/11.txt"]["contained_in"] is None
+    assert rows["inbox/14.txt"]["contained_in"] is None
+    assert rows["inbox/14.txt"]["status"] == "published"
+    assert 0 <= rows["inbox/2.txt"]["boilerplate_ratio"] <= 1
+    assert rows["inbox/12.txt"]["replaced_bytes"] == 0
+    # no text left after boilerplate removal: published with its text
+    assert rows["inbox/13.txt"]["clean_text"] == rows["inbox/13.txt"]["text"]
+    assert rows["inbox/13.txt"]["n_chars"] == len(rows["inbox/13.txt"]["text"])
+    # the second canonical of one text becomes an exact copy of the first
+    copy = rows["inbox/15-copy.txt"]
+    assert (copy["is_canonical"], copy["duplicate_of"], copy["duplicate_kind"]) == (
+        False,
+        _id(15),
+        "exact",
+    )
+    assert copy["cluster_id"] == rows["inbox/15.txt"]["cluster_id"]
+    untouched = ["inbox/1.txt", "inbox/8.txt", "inbox/9.txt"]
+    assert valid.filter(pl.col("source_uri").is_in(untouched)).equals(
+        df.filter(pl.col("source_uri").is_in(untouched))
+    )
+    broken = {b.check: b for b in split.broken}
+    assert set(broken) == {
+        "boilerplate_ratio",
+        "one_canonical_per_cluster",
+        "one_canonical_per_doc_id",
+        "duplicate_of_null_iff_canonical",
+        "contained_in_only_on_published_rows",
+        "replaced_bytes",
+        "clean_text",
     }
-    assert set(quarantine["stage"]) == {"validate"}
-    assert set(quarantine["run_id"]) == {"run-1"}
-    detail = dict(zip(quarantine["source_uri"], quarantine["detail"], strict=True))
-    assert "boilerplate_ratio=1.5" in detail["inbox/2.txt"]
-    assert 'doc_id="NOT-A-HEX-ID"' in detail["inbox/4.txt"]
-    assert 'cluster_id="two"' in detail["inbox/5.txt"]
-    record = json.loads(quarantine.filter(pl.col("source_uri") == "inbox/2.txt")["record"][0])
-    assert record["boilerplate_ratio"] == 1.5
-    assert record["published_date"] == "2024-01-03"
-    QuarantineModel.validate(quarantine)
+    assert broken["one_canonical_per_cluster"].doc_ids == (_id(5), _id(6))
+    assert broken["one_canonical_per_doc_id"].rows == 2
+    assert broken["contained_in_only_on_published_rows"].doc_ids == (_id(11), _id(14))
+    assert all(b.quarantined == 0 and b.repaired == b.rows for b in split.broken)
+    assert split.repaired == 10
+
+
+def test_a_row_failing_an_input_check_too_is_quarantined_by_it() -> None:
+    df = documents(doc(1), doc(2, text="", boilerplate_ratio=1.5))
+    split = split_rows(
+        df, DocumentModel, stage="validate", invariants="repair", repair=repair_documents
+    )
+    assert split.valid["source_uri"].to_list() == ["inbox/1.txt"]
+    assert reasons(split.quarantine) == {"inbox/2.txt": "schema:str_length"}
+    assert [(b.check, b.rows, b.quarantined) for b in split.broken] == [("boilerplate_ratio", 1, 1)]
+    assert split.repaired == 0
 
 
 def test_one_row_failing_several_checks_is_one_quarantine_row() -> None:
-    df = documents(doc(1), doc(2, boilerplate_ratio=float("nan"), title="x" * 501))
+    df = documents(doc(1), doc(2, published_date=dt.date(1850, 1, 1), title="x" * 501))
     valid, quarantine = split_valid(df, DocumentModel, stage="validate")
     assert valid.height == 1
     assert quarantine.height == 1
-    assert quarantine["reason"][0] == "schema:str_length"  # first failing check
+    assert quarantine["reason"][0] == "schema:in_range"  # first failing check
     detail = quarantine["detail"][0]
-    assert "title=" in detail and "boilerplate_ratio=nan" in detail and "not_nullable" in detail
+    assert "title=" in detail and "published_date=" in detail and "str_length" in detail
     assert quarantine["run_id"][0] is None
 
 
@@ -181,9 +278,21 @@ def test_cluster_held_by_an_earlier_run_passes_but_a_stray_duplicate_does_not() 
         dup(3, of=99, doc_id=history_id, duplicate_kind="exact"),
         dup(4, of=1, duplicate_of=_id(2)),  # in cluster 1 but pointing elsewhere
     )
-    valid, quarantine = split_valid(df, DocumentModel, stage="validate")
-    assert valid["source_uri"].to_list() == ["inbox/1.txt", "inbox/2.txt", "inbox/3.txt"]
-    assert reasons(quarantine) == {"inbox/4.txt": "schema:duplicate_of_is_cluster_canonical"}
+    valid, quarantine = split_valid(df.head(3), DocumentModel, stage="validate")
+    assert valid.equals(df.head(3)) and quarantine.height == 0
+    with pytest.raises(PipelineInvariantError, match="duplicate_of_is_cluster_canonical"):
+        split_valid(df, DocumentModel, stage="validate")
+    split = split_rows(
+        df, DocumentModel, stage="validate", invariants="repair", repair=repair_documents
+    )
+    assert split.quarantine.height == 0
+    stray = split.valid.row(3, named=True)
+    assert (stray["cluster_id"], stray["is_canonical"], stray["status"]) == (
+        _id(4),
+        True,
+        "published",
+    )
+    assert [b.check for b in split.broken] == ["duplicate_of_is_cluster_canonical"]
 
 
 def test_articles_are_canonical_and_unique() -> None:
@@ -194,14 +303,22 @@ def test_articles_are_canonical_and_unique() -> None:
         doc(4, source_uri="inbox/4-copy.txt"),
         doc(4),
     )
-    valid, quarantine = split_valid(df, ArticleModel, stage="validate")
-    assert valid["source_uri"].to_list() == ["inbox/1.txt"]
-    assert reasons(quarantine) == {
+    with pytest.raises(PipelineInvariantError):
+        split_valid(df, ArticleModel, stage="validate")
+    # without a repair, rows breaking invariants are quarantined, and counted
+    split = split_rows(df, ArticleModel, stage="validate", invariants="repair")
+    assert split.valid["source_uri"].to_list() == ["inbox/1.txt"]
+    assert reasons(split.quarantine) == {
         "inbox/2.txt": "schema:str_length",
         "inbox/3.txt": "schema:canonical_only",
         "inbox/4-copy.txt": "schema:unique",
         "inbox/4.txt": "schema:unique",
     }
+    broken = {b.check: b for b in split.broken}
+    assert {"clean_text", "is_canonical", "doc_id.unique"} <= set(broken)
+    assert broken["doc_id.unique"].rows == 2
+    assert all(b.quarantined == b.rows for b in split.broken)
+    assert split.repaired == 0
 
 
 def test_bad_claims_are_quarantined() -> None:
@@ -212,7 +329,6 @@ def test_bad_claims_are_quarantined() -> None:
             claim(3, claim_id="dup"),
             claim(4, claim_id="dup"),
             claim(5, qualifier="roughly"),
-            claim(6, end=0),
             claim(7, quantity=float("inf")),
         ],
         schema=CLAIMS,
@@ -224,10 +340,18 @@ def test_bad_claims_are_quarantined() -> None:
         _id(3): "schema:unique",
         _id(4): "schema:unique",
         _id(5): "schema:isin",
-        _id(6): "schema:end_after_start",
         _id(7): "schema:finite",
     }
     assert set(quarantine["stage"]) == {"claims"}
+    # a grounded claim's span is the pipeline's: an empty one is a bug
+    empty_span = pl.concat([df, pl.DataFrame([claim(6, end=0)], schema=CLAIMS)])
+    with pytest.raises(PipelineInvariantError, match=r"claims\.end_after_start"):
+        split_valid(empty_span, ClaimModel, stage="claims", uri_column="doc_id")
+    split = split_rows(
+        empty_span, ClaimModel, stage="claims", uri_column="doc_id", invariants="repair"
+    )
+    assert reasons(split.quarantine)[_id(6)] == "schema:end_after_start"
+    assert [(b.check, b.rows) for b in split.broken] == [("end_after_start", 1)]
 
 
 def test_missing_uri_column_gives_null_source_uri() -> None:
@@ -246,12 +370,18 @@ def test_boilerplate_spans() -> None:
     df = pl.DataFrame(
         [{**r, "signal": "recurrence", "run_id": None} for r in rows], schema=BOILERPLATE
     )
-    valid, quarantine = split_valid(df, BoilerplateModel, stage="boilerplate", uri_column="doc_id")
-    assert valid.height == 1
-    assert quarantine["reason"].to_list() == [
+    # the table is derived from the run's passages alone: every check is an invariant
+    with pytest.raises(PipelineInvariantError):
+        split_valid(df, BoilerplateModel, stage="boilerplate", uri_column="doc_id")
+    split = split_rows(
+        df, BoilerplateModel, stage="boilerplate", uri_column="doc_id", invariants="repair"
+    )
+    assert split.valid.height == 1
+    assert split.quarantine["reason"].to_list() == [
         "schema:end_after_start",
         "schema:greater_than_or_equal_to",
     ]
+    assert {b.check for b in split.broken} == {"end_after_start", "support"}
 
 
 def test_normalised_docs_allow_extra_columns_and_check_dates() -> None:

@@ -43,3 +43,23 @@ def test_validation_severities_are_lists_of_keys_and_not_both() -> None:
         settings_from_dict({"validation": {"warn": ["a.b"], "block": ["a.b"]}})
     with pytest.raises(ConfigError, match="expected tuple"):
         settings_from_dict({"validation": {"warn": "claims.expect_x"}})
+
+
+def test_invariant_mode_is_repair_or_raise_and_the_environment_overrides_it(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.io.config import load_settings
+
+    assert Settings().validation.invariants == "repair"  # production never loses an article
+    with pytest.raises(ConfigError, match="use one of"):
+        settings_from_dict({"validation": {"invariants": "ignore"}})
+    config = tmp_path / "newsdq.toml"
+    config.write_text('[validation]\ninvariants = "repair"\n', encoding="utf-8")
+    monkeypatch.delenv("NEWSDQ_INVARIANTS", raising=False)
+    assert load_settings(config).validation.invariants == "repair"
+    monkeypatch.setenv("NEWSDQ_INVARIANTS", "raise")
+    assert load_settings(config).validation.invariants == "raise"
+    assert load_settings(None).validation.invariants == "raise"
+    monkeypatch.setenv("NEWSDQ_INVARIANTS", "loud")
+    with pytest.raises(ConfigError, match="NEWSDQ_INVARIANTS=loud"):
+        load_settings(None)

@@ -227,6 +227,9 @@ class ContainmentConfig:
             raise ConfigError(f"[containment] num_part = {self.num_part}: must be >= 1")
 
 
+INVARIANT_MODES = ("repair", "raise")
+
+
 @dataclass(frozen=True)
 class ValidationConfig:
     """Severities of the great-expectations suites (`checks/expectations.py`)."""
@@ -238,8 +241,21 @@ class ValidationConfig:
     block: tuple[str, ...] = ()
     # More claims than this per published article is reported (a runaway extractor or file).
     max_claims_per_article: float = 50.0
+    # What a failing pipeline invariant does (a check of a column the pipeline derives itself,
+    # `checks/models.py` INVARIANTS: no input can break one, so it is a bug of the pipeline).
+    # "repair": the document is published in a safe state (its own canonical, containment
+    # cleared, ...) and the run counts it (summary `counts.invariant_repairs`, the report, a
+    # warning): a bug must never cost a user an article, as quarantining it did (10 pages of a
+    # 33,661-page syndication inbox). "raise": the run fails with PipelineInvariantError, so
+    # that tests fail loudly; the environment variable NEWSDQ_INVARIANTS overrides this key
+    # (flows/io/config.py), and tests/conftest.py sets it to "raise" for the whole suite.
+    invariants: str = "repair"
 
     def __post_init__(self) -> None:
+        if self.invariants not in INVARIANT_MODES:
+            raise ConfigError(
+                f"[validation] invariants = {self.invariants!r}: use one of {list(INVARIANT_MODES)}"
+            )
         both = sorted(set(self.warn) & set(self.block))
         if both:
             raise ConfigError(f"[validation] {both} are in both warn and block")

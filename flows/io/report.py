@@ -203,7 +203,12 @@ def artifact_markdown(summary: dict[str, Any]) -> str:
     c = summary["counts"]
     reasons = "\n".join(f"- {r}" for r in summary.get("verdict_reasons", [])) or "- (none given)"
     quarantine = sorted(summary["quarantine_by_reason"].items(), key=lambda kv: (-kv[1], kv[0]))
-    issues = [f"- quarantined `{r}`: {n}" for r, n in quarantine[:5]]
+    issues = [
+        f"- pipeline invariant `{b['table']}.{b['check']}` broken on {b['rows']} row(s), "
+        f"{b['repaired']} repaired"
+        for b in summary.get("pipeline_invariants", [])
+    ]
+    issues += [f"- quarantined `{r}`: {n}" for r, n in quarantine[:5]]
     issues += [
         f"- failed {f['severity']} expectation `{f['check']}`"
         + (f": {f['unexpected']} unexpected" if f["unexpected"] else "")
@@ -461,6 +466,14 @@ def print_summary(summary: dict[str, Any], console: Console) -> None:
         for reason, n in sorted(summary["quarantine_by_reason"].items(), key=lambda kv: -kv[1]):
             reasons.add_row(reason, str(n))
         console.print(reasons)
+    if summary.get("pipeline_invariants"):
+        broken = Table(title="pipeline invariants broken (a bug)", title_justify="left")
+        for column in ("check", "rows", "repaired", "quarantined"):
+            broken.add_column(column)
+        for b in summary["pipeline_invariants"]:
+            figures = (str(b[key]) for key in ("rows", "repaired", "quarantined"))
+            broken.add_row(f"{b['table']}.{b['check']}", *figures)
+        console.print(broken)
     failed = failed_checks(summary)
     if failed:
         checks = Table(title="failed expectations", title_justify="left")

@@ -195,6 +195,14 @@ def verdict_reasons(summary: dict[str, Any], drifted: list[Trend]) -> list[str]:
     quarantined = summary.get("counts", {}).get("quarantined", 0)
     if quarantined:
         reasons.append(f"{quarantined} input record(s) quarantined")
+    broken = summary.get("pipeline_invariants") or []
+    if broken:
+        repaired = summary.get("counts", {}).get("invariant_repairs", 0)
+        reasons.append(
+            "the pipeline misbehaved (a bug to report): checks of columns it derives failed ("
+            + ", ".join(f"{b['table']}.{b['check']}: {b['rows']}" for b in broken)
+            + f"); {repaired} document(s) repaired and kept, not quarantined"
+        )
     if drifted:
         reasons.append("outside the band of earlier runs: " + ", ".join(t.label for t in drifted))
     return reasons
