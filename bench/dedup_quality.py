@@ -342,6 +342,30 @@ def real_duplicates(name: str, uris: list[str], raw: list[str]) -> None:
     print_scores([("newsdq", score(labels, gold)), ("naive (no boilerplate)", score(naive, gold))])
     print(f"  time: gold {t_gold:.1f}s, newsdq {t_newsdq:.1f}s")
     explain_errors(docs, cleaned, passages, labels, gold, sets)
+    aligned_additions(cleaned)
+
+
+def aligned_additions(cleaned: pl.DataFrame, examples: int = 20) -> None:
+    """Print the pairs the optional word-alignment rule (off by default) would add.
+
+    No gold says whether they tell one story: read them (README, dedup: about half of the
+    Reuters-21578 ones are notices of one template about other companies or days).
+    """
+    import dataclasses
+
+    on = dataclasses.replace(S.dedup, aligned_coverage=0.6)
+    _, _, with_rule = deduplicate(cleaned, S.minhash, on)
+    _, _, without = deduplicate(cleaned, S.minhash, S.dedup)
+    added = sorted(
+        set(zip(with_rule["left"], with_rule["right"], strict=True))
+        - set(zip(without["left"], without["right"], strict=True))
+    )
+    print(f"  pairs [dedup] aligned_coverage = 0.6 would add: {len(added)}")
+    text = dict(zip(cleaned["doc_id"], cleaned["clean_text"], strict=True))
+    uri = dict(zip(cleaned["doc_id"], cleaned["source_uri"], strict=True))
+    for left, right in random.Random(0).sample(added, min(examples, len(added))):
+        pair = f"{short(text[left], 60)!r} ~ {short(text[right], 60)!r}"
+        print(f"    {uri[left]} ~ {uri[right]}: {pair}")
 
 
 def explain_errors(

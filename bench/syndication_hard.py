@@ -408,6 +408,13 @@ def run_datasketch(copies: list[Copy], threshold: float = 0.5) -> tuple[list[str
     return [str(find(i)) for i in range(len(copies))], time.perf_counter() - started
 
 
+def aligned_engine():
+    """The default settings with the optional word-alignment rule on (`aligned_coverage`)."""
+    from flows.core.settings import settings_from_dict
+
+    return settings_from_dict({"dedup": {"aligned_coverage": 0.6}})
+
+
 def previous_engine():
     """The settings newsdq used before this set existed (word 5-grams, Jaccard 0.7)."""
     from flows.core.settings import settings_from_dict
@@ -465,6 +472,7 @@ def report(n_stories: int) -> None:
         copies = build(split, n_stories)
         systems = [
             ("newsdq", *run_newsdq(copies, settings)),
+            ("newsdq + aligned words 0.6 (off)", *run_newsdq(copies, aligned_engine())),
             ("newsdq, previous engine (w5, J .7)", *run_newsdq(copies, previous_engine())),
             ("datasketch w5 LSH 0.5 (raw text)", *run_datasketch(copies)),
         ]

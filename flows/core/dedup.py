@@ -601,7 +601,7 @@ def _verify(
         overlap = key_overlap(numbers, left[check], right[check])
         share = overlap.share(config.numbers_min_count)
         veto = share < config.numbers_min_shared
-        veto |= aligned[check] & _weak_agreement(overlap, share, config)
+        veto |= aligned[check] & _weak_agreement(overlap, config)
         veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
         keep[check[veto]] = False
     check = np.flatnonzero(keep)
@@ -609,7 +609,7 @@ def _verify(
         overlap = key_overlap(names, left[check], right[check])
         share = overlap.share(config.names_min_count)
         veto = share < config.names_min_shared
-        veto |= aligned[check] & _weak_agreement(overlap, share, config)
+        veto |= aligned[check] & _weak_agreement(overlap, config)
         keep[check[veto]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
 
@@ -688,19 +688,20 @@ def align_words(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> Alignm
     return Alignment(common, sizes[at[0]], sizes[at[1]])
 
 
-def _weak_agreement(overlap: KeyOverlap, share: np.ndarray, config: DedupConfig) -> np.ndarray:
+def _weak_agreement(overlap: KeyOverlap, config: DedupConfig) -> np.ndarray:
     """Return where two texts' figures (or names) agree too little for an aligned-only copy.
 
     Notices of one template (a listing, a stock split, a monthly figure) align on their
     wording and differ in a name or a figure, or repeat the last report's figures: a pair
-    only the word alignment accepts must share `aligned_min_shared` of the smaller key set,
-    and a text with keys is not copied by one without any (an update that adds "effective
-    April 6" to the first report).
+    only the word alignment accepts must share `aligned_min_shared` of the larger key set (a
+    copy of about the same length keeps its figures and names on both sides), and a text
+    with keys is not copied by one without any.
     """
-    one_sided = (np.minimum(overlap.left, overlap.right) == 0) & (
-        np.maximum(overlap.left, overlap.right) > 0
-    )
-    return (share < config.aligned_min_shared) | one_sided
+    larger = np.maximum(overlap.left, overlap.right)
+    unknown = np.minimum(overlap.left, overlap.right) < 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        agreement = np.where(larger > 0, overlap.shared / larger, 1.0)
+    return ~unknown & (agreement < config.aligned_min_shared)
 
 
 # Two short texts this close in length are the same notice or two of its kind: their figures

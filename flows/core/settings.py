@@ -112,26 +112,25 @@ class DedupConfig:
     # share of the longer text's words align, in order, with the other's (word LCS / longer
     # text's words; 0 turns it off). An edit breaks three word 3-grams but one aligned word:
     # copies edited on both sides (typos, 5-10% of words) that share a third of their
-    # 3-grams still align 0.8. Off by default (measured 2026-12-02): on
-    # bench/syndication_hard.py it lifts F1 0.975 -> 0.977 (tune) and 0.934 -> 0.948
-    # (held-out) at 0.6 (0.981 / 0.959 at 0.5), no merges; but on real Reuters-21578 wire
-    # text about half of the pairs it adds are notices of one template about different
-    # companies or days (exchange listings, a wheat price table, weekly EC amounts: 9 of 17
-    # new pairs at 0.6), whose company names open the sentence and escape the names veto.
-    # Tune split, pairs the other rules reject: 88 same-story, 553 not; at 0.4 / 0.5 / 0.6
-    # this adds 67 / 62 / 38 same-story pairs and 35 / 8 / 0 others (before the rules below).
+    # 3-grams still align 0.8. Tune split (bench/syndication_hard.py), pairs the other rules
+    # reject: 88 same-story, 553 not; at 0.4 / 0.5 / 0.6 this adds 67 / 62 / 38 same-story
+    # pairs and 35 / 8 / 0 others (before the two rules below).
+    # Off by default (measured 2026-12-02, bench/dedup_quality.py): at 0.6 it lifts the hard
+    # syndication F1 0.975 -> 0.977 (tune) and 0.934 -> 0.945 (held-out), no merges; but of
+    # the 12 pairs it adds on real Reuters-21578 wire text, 5 read as other weeks, days or
+    # companies on one template (EC cereal amounts of two weeks, a wheat price table, two
+    # oil companies' postings), which no figure or name tells apart.
     aligned_coverage: float = 0.0
     # ... when the shorter text has at least this share of the longer's words: a brief (the
-    # lede alone) aligns wholly with its story but is not its copy (the 3 briefs left at 0.5
-    # are under 0.6; 0.5 keeps them).
+    # lede alone) aligns wholly with its story but is not its copy (the 3 tune-split briefs
+    # left at 0.5 are under 0.6).
     aligned_min_ratio: float = 0.6
-    # ... and when the texts share this much of the smaller set of figures and of names (the
-    # vetoes ask `numbers_min_shared` and `names_min_shared`), and neither set is empty on one
-    # side only: notices of one template align on their wording (Reuters-21578: the American
-    # Stock Exchange listing of two companies shares half its names; Sterling M3 January and
-    # February align 0.58 and repeat a month's figures). Tune split: 8 other-story pairs at
-    # 0.5 on figures, 3 at 0.75 (the briefs the ratio rule drops).
-    aligned_min_shared: float = 0.75
+    # ... and when the texts share this much of the larger set of figures and of names (a
+    # copy of about the same length keeps them on both sides; the vetoes ask only
+    # `numbers_min_shared` of the smaller set): notices of one template align on their
+    # wording (Sterling M3 January vs February: 0.58 aligned, a month's figures repeated).
+    # Held-out F1 0.945 / 0.937 at 0.6 / 0.75; the Reuters additions at 0.6 are read above.
+    aligned_min_shared: float = 0.6
     # LSH candidates are sought at this Jaccard: 0.2 chooses 64 bands x 2 rows, P(candidate |
     # J=0.25) = 0.985, J=0.3: 0.998, J=0.05: 0.15. On 21,258 Reuters + BBC texts that is 3.9
     # candidates a document against 0.6 for 42 x 3 (which lost 0.002 F1 on the tune split).
