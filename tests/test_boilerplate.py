@@ -296,3 +296,44 @@ def test_a_kit_shared_with_copies_of_one_story_counts_that_story_once() -> None:
     story = STORIES[0] + " " + STORIES[1]
     runs = _runs([[f"{kit}\n\n{story}"]] * 3, [["a"], ["b"], ["c"]])
     assert all(a in runs[2][0]["clean_text"][0] for a in APPEAL)
+
+
+# A notice of one template published daily with new figures: the notice is each page's story.
+NOTICE = (
+    "Treasury balances at the Meridian reserve rose on April {day} to {a} billion crowns from "
+    "{b} billion crowns on the previous business day, the finance ministry said."
+)
+FIGURES = [
+    (6, "4.262", "3.876"),
+    (7, "4.950", "4.262"),
+    (8, "3.120", "4.950"),
+    (9, "3.877", "3.120"),
+]
+KIT = "Subscribe to the Meridian Ledger for all our market notices"
+
+
+def _notices() -> list[str]:
+    """Each day's notice, a paragraph of that day's own and the outlet's kit."""
+    return [
+        f"{NOTICE.format(day=d, a=a, b=b)}\n\n{_filler(700 + k)}\n\n{KIT}"
+        for k, (d, a, b) in enumerate(FIGURES)
+    ]
+
+
+def test_daily_notices_of_one_template_keep_their_text_and_lose_their_kit() -> None:
+    out, table = remove_boilerplate(_docs(_notices()), MH, BP)
+    assert set(table["text"]) == {KIT}
+    for (d, a, b), clean in zip(FIGURES, out["clean_text"], strict=True):
+        assert NOTICE.format(day=d, a=a, b=b) in clean
+    # without the figures rule the notices are taken for a kit
+    blind = dataclasses.replace(BP, figures_min_chars=0)
+    out, table = remove_boilerplate(_docs(_notices()), MH, blind)
+    assert len(set(table["text"])) == len(FIGURES) + 1
+
+
+def test_daily_notices_over_runs_keep_their_text() -> None:
+    # one notice a run: support comes from the passage index, which keeps passages' figures
+    results = _runs([[page] for page in _notices()])
+    for (d, a, b), (out, _) in zip(FIGURES, results, strict=True):
+        assert NOTICE.format(day=d, a=a, b=b) in out["clean_text"][0]
+    assert KIT not in results[-1][0]["clean_text"][0]

@@ -7,7 +7,7 @@ import polars as pl
 import xxhash
 
 from flows.core.cluster import components
-from flows.core.dedup import near_duplicate_components
+from flows.core.dedup import near_duplicate_components, numbers_key
 from flows.core.lsh import Banding, buckets, candidate_pairs, choose_banding
 from flows.core.minhash import estimated_jaccard, fast_signatures
 from flows.core.page_boilerplate import PageModel, classify_lines
@@ -32,6 +32,7 @@ PASSAGE_INDEX = pl.Schema(
         "doc_chars": pl.Int32,
         "band": pl.UInt16,
         "band_hash": pl.UInt64,
+        "figures": pl.String,  # `numbers_key` of the passage (null in older index files)
     }
 )
 
@@ -46,6 +47,7 @@ LINKS = pl.Schema(
         "storied": pl.Boolean,
         "h_chars": pl.Int32,
         "h_doc_chars": pl.Int32,
+        "h_figures": pl.String,
     }
 )
 
@@ -127,6 +129,7 @@ def history_links(
             storied=pl.col("storied").first(),
             h_chars=pl.col("chars").first(),
             h_doc_chars=pl.col("doc_chars").first(),
+            h_figures=pl.col("figures").first(),
         )
         .filter(pl.col("shared") >= need)
         .select(
@@ -137,6 +140,7 @@ def history_links(
             storied="storied",
             h_chars="h_chars",
             h_doc_chars="h_doc_chars",
+            h_figures="h_figures",
         )
         .cast(LINKS)
         .sort("id", "h_doc", "h_passage")
@@ -179,11 +183,43 @@ def passage_index_rows(
     if kept.height == 0:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     keys = passage_buckets(kept, passage_banding(minhash, config), minhash.num_perm)
-    rows = kept.select("doc_id", "passage", "story", "storied", "chars", "doc_chars")
+    rows = kept.select(
+        "doc_id", "passage", "story", "storied", "chars", "doc_chars", figures=passage_figures(kept)
+    )
     return (
         keys.join(rows.with_row_index("id").cast({"id": pl.Int64}), on="id")
         .select(list(PASSAGE_INDEX))
         .cast(PASSAGE_INDEX)
+    )
+
+
+def passage_figures(passages: pl.DataFrame) -> pl.Series:
+    """Return each passage's figures (`numbers_key` of its text: "" when it has none)."""
+    return numbers_key(passages["text"]).alias("figures")
+
+
+def same_figure_links(passages: pl.DataFrame, links: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+    """Drop the links of a long passage to an earlier one that states other figures.
+
+    The history side of `passage_groups`' figures rule: a daily notice of one template is not
+    a kit of last week's notices. Links to index rows written before figures were kept (null)
+    stay.
+    """
+    if not min_chars or links.height == 0:
+        return links
+    run = passages.select(
+        id=pl.int_range(pl.len(), dtype=pl.Int64),
+        _figures=passage_figures(passages),
+        _long=(pl.col("end") - pl.col("start")) >= min_chars,
+    )
+    return (
+        links.join(run, on="id", how="left", maintain_order="left")
+        .filter(
+            pl.col("h_figures").is_null()
+            | (pl.col("h_figures") == pl.col("_figures"))
+            | ~(pl.col("_long") | (pl.col("h_chars") >= min_chars))
+        )
+        .drop("_figures", "_long")
     )
 
 
@@ -192,6 +228,7 @@ def passage_groups(
     minhash: MinHashConfig,
     threshold: float,
     known: pl.DataFrame | None = None,
+    figures_min_chars: int = 0,
 ) -> pl.DataFrame:
     """Group near-duplicate passages (character-shingle MinHash, LSH, verified, components).
 
@@ -205,6 +242,9 @@ def passage_groups(
         Estimated Jaccard at or above which two passages are near-copies.
     known
         Boilerplate passages of earlier runs (`signature`, `support`), or None.
+    figures_min_chars
+        Two passages of this run, one at least this long, are near-copies only when they
+        state the same figures (`BoilerplateConfig.figures_min_chars`; 0: always).
 
     Returns
     -------
@@ -233,6 +273,13 @@ def passage_groups(
         pairs = pairs.filter(pl.Series(keep))
     # Pairs within this run group passages; pairs reaching a known passage mark them.
     inner = pairs.filter((pl.col("left") < n) & (pl.col("right") < n))
+    if figures_min_chars and inner.height:
+        figures = passage_figures(passages)
+        long = (passages["end"] - passages["start"]) >= figures_min_chars
+        lefts, rights = inner["left"], inner["right"]
+        same = figures.gather(lefts).to_numpy() == figures.gather(rights).to_numpy()
+        short = ~(long.gather(lefts).to_numpy() | long.gather(rights).to_numpy())
+        inner = inner.filter(pl.Series(same | short))
     labels = components(ids.head(n), inner)["component"]
     known_support = pl.Series("known_support", [None] * n, dtype=pl.Int64)
     if m:
@@ -604,7 +651,11 @@ def find_boilerplate(
             shared_quote=pl.lit(False),
         )
     else:
-        grouped = passage_groups(passages, minhash, config.passage_threshold, known)
+        grouped = passage_groups(
+            passages, minhash, config.passage_threshold, known, config.figures_min_chars
+        )
+        if links is not None:
+            links = same_figure_links(passages, links, config.figures_min_chars)
         grouped = add_history_support(grouped, links)
         stories = near_duplicate_components(
             docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold

@@ -322,6 +322,13 @@ class BoilerplateConfig:
     # history, 0.993 with the last 104 and 0.992 with the last 52 (index/boilerplate carries
     # kits found earlier; without it 0.992 / 0.983 / 0.938); 20,000 is days of a busy feed.
     history_documents: int = 20_000
+    # Passages of at least this many characters are near-copies only when they state the same
+    # figures (0: always): a notice of one template repeated daily with new figures ("Treasury
+    # balances at the Federal Reserve rose on April 6 to 4.262 billion dlrs from ...") is the
+    # story of each page, not a kit around it. Without it the 34,173-page syndication inbox
+    # (bench/syndication_hard.py --run-inbox) lost 26 whole articles as empty after cleaning.
+    # Kit lines with counts ("12 comments", "Share 34") are shorter than a sentence.
+    figures_min_chars: int = 60
     # Single-page classifier (flows/core/page_boilerplate.py, weights trained by
     # bench/train_page_boilerplate.py on the news_extraction and scrapinghub pages): a line
     # scoring at least `page_threshold` is boilerplate even if it never recurs, unless its

@@ -100,7 +100,7 @@ def passage_history(
     if not files:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     return (
-        lookup(files, keys, ["band_hash", "band"])
+        lookup(files, keys, ["band_hash", "band"], schema=PASSAGE_INDEX)
         .collect(engine="streaming")
         .filter(pl.col("doc_id").rank("dense").over("band", "band_hash") <= cap)
         .select(list(PASSAGE_INDEX))

@@ -319,18 +319,24 @@ def table_files(snapshot: Path | None, table: str) -> list[Path]:
     return sorted((snapshot / table).glob("*/*.parquet"))
 
 
-def lookup(files: list[Path], keys: pl.DataFrame, on: list[str]) -> pl.LazyFrame:
+def lookup(
+    files: list[Path], keys: pl.DataFrame, on: list[str], schema: pl.Schema | None = None
+) -> pl.LazyFrame:
     """Scan a table's files for the rows whose `on` columns equal those of a row of `keys`.
 
     The first `on` column is matched first with `is_in`, a predicate the Parquet reader applies
     before decoding the other columns, then the rows are semi-joined on all of `on`. A plain
-    semi-join decodes every column of every row it scans first. Collect with
-    `engine="streaming"`.
+    semi-join decodes every column of every row it scans first. With `schema`, files written
+    before a column existed read it as nulls. Collect with `engine="streaming"`.
     """
     wanted = keys.select(on).unique()
     first = wanted.get_column(on[0]).unique()
     return (
-        pl.scan_parquet(files)
+        (
+            pl.scan_parquet(files)
+            if schema is None
+            else pl.scan_parquet(files, schema=schema, missing_columns="insert")
+        )
         .filter(pl.col(on[0]).is_in(first.implode()))
         .join(wanted.lazy(), on=on, how="semi")
     )
