@@ -308,6 +308,30 @@ def passage_groups(
     )
 
 
+def story_texts(docs: pl.DataFrame, grouped: pl.DataFrame, config: BoilerplateConfig) -> list[str]:
+    """Return each document's text without the passages that recur too often to be a story.
+
+    Pages are told apart as stories on this text: a short wire story on five outlets' pages
+    is one story although each outlet's kit is most of its page. Passages whose group recurs
+    in more than `story_max_support` documents (a kit on every page of an outlet) are left
+    out; with `story_max_support` 0 the whole text is compared.
+    """
+    if not config.story_max_support:
+        return docs["text"].to_list()
+    kept = (
+        grouped.filter(pl.col("support") <= config.story_max_support)
+        .sort("doc_id", "passage")
+        .group_by("doc_id", maintain_order=True)
+        .agg(story_text=pl.col("text").str.join("\n"))
+    )
+    return (
+        docs.select("doc_id")
+        .join(kept, on="doc_id", how="left", maintain_order="left")["story_text"]
+        .fill_null("")
+        .to_list()
+    )
+
+
 def add_history_support(grouped: pl.DataFrame, links: pl.DataFrame | None) -> pl.DataFrame:
     """Add to each group's `support` the earlier runs' documents holding a near-copy of it.
 
@@ -658,7 +682,7 @@ def find_boilerplate(
             links = same_figure_links(passages, links, config.figures_min_chars)
         grouped = add_history_support(grouped, links)
         stories = near_duplicate_components(
-            docs["doc_id"], docs["text"].to_list(), minhash, config.same_story_threshold
+            docs["doc_id"], story_texts(docs, grouped, config), minhash, config.same_story_threshold
         ).select(doc_id="id", story="component")
         classified = absorb_contained(classify_passages(grouped, config, stories, links), config)
     classified = mark_page_boilerplate(classified, docs, config, page_model)
