@@ -2,7 +2,7 @@
 
 Shared by `bench/train_page_boilerplate.py` (training) and `bench/boilerplate_quality.py`
 (evaluation). Every page of `news_extraction` (270 pages, 9 sites) and
-`scrapinghub_article_extraction` (181 pages) is turned into two texts, as newsdq sees them
+`scrapinghub_article_extraction` (181 pages) is turned into three texts, as newsdq sees them
 after normalisation:
 
 - `visible`: all visible text of the body, one line per block element, nothing cleaned away
@@ -191,7 +191,7 @@ def label_lines(lines: list[str], gold: str) -> list[int]:
 
 
 def build(cache: Path | None = None) -> pl.DataFrame:
-    """Return the labelled lines of both corpora and both texts (cached as Parquet).
+    """Return the labelled lines of both corpora and all three texts (cached as Parquet).
 
     Columns: `LINES` (`doc_id` is `<variant>|<uri>`), `uri`, `group`, `variant`, `label`,
     `chars` (characters of the line), plus per page the gold text's characters in `gold_chars`.
