@@ -6,19 +6,24 @@ Usage::
 
 Reads the labelled lines of `bench/page_corpus.py` (../shared corpora news_extraction and
 scrapinghub_article_extraction; skips with a message when absent), computes newsdq's line
-features (`flows/core/page_boilerplate.py`) and fits an L2 logistic regression (scikit-learn,
-lbfgs; deterministic) on all pages. Writes `flows/io/data/page_boilerplate.npz`; with `--check`
-compares instead and exits 1 when the shipped weights differ. `--cv` also prints grouped
-(leave-one-site-group-out) cross-validation at a few thresholds. scikit-learn is needed here
-only (`.venv/bin/pip install scikit-learn==1.9.1`); run time uses the weights alone.
+features (`flows/core/page_boilerplate.py`) and fits the two stacked L2 logistic regressions
+(scikit-learn, lbfgs; deterministic): stage 1 on the line features of all pages; stage 2 on the
+context features of stage 1's out-of-fold logits (each site group scored by a stage 1 trained
+on the other groups, as a page of an unseen site is at run time). Writes
+`flows/io/data/page_boilerplate.npz`; with `--check` compares instead and exits 1 when the
+shipped weights differ. `--cv` also prints grouped (leave-one-site-group-out) cross-validation
+on the tuning groups at a few thresholds. scikit-learn is needed here only
+(`.venv/bin/pip install scikit-learn==1.9.1`); run time uses the weights alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -27,83 +32,165 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import page_corpus  # noqa: E402
-from flows.core.page_boilerplate import DENSE, HASH_BITS, PageModel, line_features  # noqa: E402
+from flows.core.page_boilerplate import (  # noqa: E402
+    CHAR_BITS,
+    CONTEXT,
+    DENSE,
+    GRAM_SIZES,
+    HASH_BITS,
+    PageModel,
+    Stage,
+    context_features,
+    line_features,
+)
 
 WEIGHTS = ROOT / "flows" / "io" / "data" / "page_boilerplate.npz"
-CACHE = Path("/tmp/newsdq_page_lines.parquet")
-# Inverse L2 strength; boilerplate lines weigh this much more than content lines in the loss
-# (a precision-first classifier needs both: lines are mostly boilerplate in `visible` texts).
-C = 0.5
+# The labelled lines, cached by corpus version (a changed `page_corpus` gets a new name).
+CACHE = Path("/tmp/newsdq_page_lines-v3.parquet")
+# Inverse L2 strength of stage 1 (sparse line features) and stage 2 (dense context features);
+# content lines weigh CONTENT_WEIGHT times more than boilerplate lines in the loss (lines are
+# mostly boilerplate in `visible` texts, and losing content costs more than keeping a kit).
+C_LINE = 0.5
+C_CONTEXT = 1.0
 CONTENT_WEIGHT = 3.0
 
 
-def design(lines: pl.DataFrame) -> tuple[np.ndarray, object]:
-    """Return the dense features and the hashed features as a CSR matrix."""
+@dataclass(frozen=True)
+class Design:
+    """The features of the labelled lines: dense (line, n x len(DENSE)) and sparse (hashed)."""
+
+    dense: np.ndarray
+    sparse: Any  # CSR, n x (2 ** HASH_BITS + 2 ** CHAR_BITS)
+
+    def rows(self, mask: np.ndarray) -> Design:
+        """Return the design of the rows selected by `mask`."""
+        return Design(self.dense[mask], self.sparse[mask])
+
+
+def design(lines: pl.DataFrame) -> Design:
+    """Return the first-stage features of `lines` (hashed words then character n-grams)."""
     from scipy import sparse
 
-    dense, rows, slots, values = line_features(lines)
-    hashed = sparse.csr_matrix((values, (rows, slots)), shape=(lines.height, 1 << HASH_BITS))
-    hashed.sum_duplicates()
-    return dense, hashed
+    f = line_features(lines)
+    n = lines.height
+    hashed = sparse.csr_matrix((f.values, (f.rows, f.slots)), shape=(n, 1 << HASH_BITS))
+    words = int(f.token_words.max()) + 1 if f.token_words.size else 0
+    tokens = sparse.csr_matrix(
+        (np.ones(len(f.token_rows)), (f.token_rows, f.token_words)), shape=(n, words)
+    )
+    grams = sparse.csr_matrix(
+        (np.ones(len(f.gram_words)), (f.gram_words, f.gram_slots)), shape=(words, 1 << CHAR_BITS)
+    )
+    chars = sparse.diags(f.char_norm) @ (tokens @ grams)
+    x = sparse.hstack([hashed, chars]).tocsr()
+    x.sum_duplicates()
+    return Design(f.dense, x)
 
 
-def fit(dense: np.ndarray, hashed: object, labels: np.ndarray, chars: np.ndarray) -> PageModel:
-    """Fit the logistic regression; return it as a `PageModel`."""
-    from scipy import sparse
+def _weights(labels: np.ndarray, chars: np.ndarray) -> np.ndarray:
+    weight = np.where(labels == 0, CONTENT_WEIGHT, 1.0) * np.sqrt(np.maximum(chars, 1))
+    return np.asarray(weight / weight.mean())
+
+
+def _logistic(x: Any, labels: np.ndarray, weight: np.ndarray, c: float) -> tuple[Any, float]:
     from sklearn.linear_model import LogisticRegression
 
-    mean = dense.mean(axis=0)
-    scale = dense.std(axis=0)
-    scale[scale == 0] = 1.0
-    x = sparse.hstack([sparse.csr_matrix((dense - mean) / scale), hashed]).tocsr()
-    weight = np.where(labels == 0, CONTENT_WEIGHT, 1.0) * np.sqrt(np.maximum(chars, 1))
-    weight = weight / weight.mean()
-    clf = LogisticRegression(C=C, max_iter=500, tol=1e-4)
+    clf = LogisticRegression(C=c, max_iter=1000, tol=1e-4)
     clf.fit(x, labels, sample_weight=weight)
-    coef = clf.coef_[0]
-    return PageModel(
-        mean=mean,
-        scale=scale,
-        dense_weights=coef[: len(DENSE)].copy(),
-        hashed_weights=coef[len(DENSE) :].copy(),
-        bias=float(clf.intercept_[0]),
+    return clf.coef_[0], float(clf.intercept_[0])
+
+
+def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    return mean, scale
+
+
+@dataclass(frozen=True)
+class LineStage:
+    """A fitted first stage: dense stage plus the hashed and character n-gram weights."""
+
+    line: Stage
+    hashed: np.ndarray
+    chars: np.ndarray
+
+    def logit(self, d: Design) -> np.ndarray:
+        """Return the stage-1 logits (the run-time formula, on the CSR matrix)."""
+        sparse_w = np.concatenate([self.hashed, self.chars])
+        return np.asarray(self.line.logit(d.dense) + d.sparse @ sparse_w)
+
+
+def fit_line(d: Design, labels: np.ndarray, chars: np.ndarray) -> LineStage:
+    """Fit stage 1 on the line features."""
+    from scipy import sparse
+
+    mean, scale = _standardise(d.dense)
+    x = sparse.hstack([sparse.csr_matrix((d.dense - mean) / scale), d.sparse]).tocsr()
+    coef, bias = _logistic(x, labels, _weights(labels, chars), C_LINE)
+    k, h = len(DENSE), 1 << HASH_BITS
+    return LineStage(
+        line=Stage(mean, scale, coef[:k].copy(), bias),
+        hashed=coef[k : k + h].copy(),
+        chars=coef[k + h :].copy(),
     )
 
 
-def predict(model: PageModel, dense: np.ndarray, hashed: object) -> np.ndarray:
-    """Return the probabilities of the rows (the run-time formula, on a CSR matrix)."""
-    z = ((dense - model.mean) / model.scale) @ model.dense_weights + model.bias
-    z = z + hashed @ model.hashed_weights  # type: ignore[operator]
-    return 1.0 / (1.0 + np.exp(-z))
+def fit_context(ctx: np.ndarray, labels: np.ndarray, chars: np.ndarray) -> Stage:
+    """Fit stage 2 on the context features."""
+    mean, scale = _standardise(ctx)
+    coef, bias = _logistic((ctx - mean) / scale, labels, _weights(labels, chars), C_CONTEXT)
+    return Stage(mean, scale, np.asarray(coef).copy(), bias)
 
 
-def as_arrays(model: PageModel) -> dict[str, np.ndarray]:
-    """Return the arrays written to the weights file (float32, as shipped)."""
-    return {
-        "mean": model.mean.astype(np.float32),
-        "scale": model.scale.astype(np.float32),
-        "dense_weights": model.dense_weights.astype(np.float32),
-        "hashed_weights": model.hashed_weights.astype(np.float32),
-        "bias": np.array([model.bias], dtype=np.float32),
-        "dense_names": np.array(DENSE),
-        "hash_bits": np.array([HASH_BITS]),
-    }
-
-
-def grouped_oof(
-    lines: pl.DataFrame, dense: np.ndarray, hashed: object, groups: Sequence[str]
+def grouped(
+    lines: pl.DataFrame,
+    groups: Sequence[str],
+    score: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
 ) -> np.ndarray:
-    """Return out-of-fold probabilities: each group scored by a model trained without it."""
-    labels = lines["label"].to_numpy()
-    chars = lines["chars"].to_numpy()
+    """Return out-of-fold scores of the rows in `groups` (NaN elsewhere).
+
+    Each group's rows are scored by `score(train, test, labels, chars)` (boolean row masks),
+    trained on the other groups' rows.
+    """
+    labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
     group = lines["group"].to_numpy()
     oof = np.full(lines.height, np.nan)
     for g in groups:
         test = group == g
-        train = ~test & np.isin(group, groups)
-        model = fit(dense[train], hashed[train], labels[train], chars[train])  # type: ignore[index]
-        oof[test] = predict(model, dense[test], hashed[test])  # type: ignore[index]
+        oof[test] = score(~test & np.isin(group, groups), test, labels, chars)
     return oof
+
+
+def line_oof(lines: pl.DataFrame, d: Design, groups: Sequence[str]) -> np.ndarray:
+    """Return out-of-fold stage-1 logits: each group scored by a stage 1 trained without it."""
+
+    def score(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return fit_line(d.rows(train), y[train], c[train]).logit(d.rows(test))
+
+    return grouped(lines, groups, score)
+
+
+def context_of(lines: pl.DataFrame, d: Design, z: np.ndarray) -> np.ndarray:
+    """Return the context features of `lines` given their stage-1 logits `z`."""
+    return context_features(lines.select("row", "doc_id", "line", "text"), d.dense, z)
+
+
+def context_oof(lines: pl.DataFrame, ctx: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+    """Return out-of-fold stage-2 probabilities of the rows in `groups` (NaN elsewhere)."""
+
+    def score(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
+        stage = fit_context(ctx[train], y[train], c[train])
+        return np.asarray(1.0 / (1.0 + np.exp(-stage.logit(ctx[test]))))
+
+    return grouped(lines, groups, score)
+
+
+def page_model(line: LineStage, context: Stage) -> PageModel:
+    """Return the run-time model of two fitted stages."""
+    return PageModel(
+        line=line.line, hashed_weights=line.hashed, char_weights=line.chars, context=context
+    )
 
 
 def char_scores(lines: pl.DataFrame, removed: np.ndarray) -> tuple[float, float, float]:
@@ -119,6 +206,34 @@ def char_scores(lines: pl.DataFrame, removed: np.ndarray) -> tuple[float, float,
     )
 
 
+def as_arrays(model: PageModel) -> dict[str, np.ndarray]:
+    """Return the arrays written to the weights file (float32, as shipped)."""
+    out: dict[str, np.ndarray] = {}
+    for prefix, stage in (("line", model.line), ("context", model.context)):
+        out[f"{prefix}_mean"] = stage.mean.astype(np.float32)
+        out[f"{prefix}_scale"] = stage.scale.astype(np.float32)
+        out[f"{prefix}_weights"] = stage.weights.astype(np.float32)
+        out[f"{prefix}_bias"] = np.array([stage.bias], dtype=np.float32)
+    out["hashed_weights"] = model.hashed_weights.astype(np.float32)
+    out["char_weights"] = model.char_weights.astype(np.float32)
+    out["dense_names"] = np.array(DENSE)
+    out["context_names"] = np.array(CONTEXT)
+    out["hash_bits"] = np.array([HASH_BITS, CHAR_BITS])
+    out["gram_sizes"] = np.array(GRAM_SIZES)
+    return out
+
+
+def print_sweep(name: str, lines: pl.DataFrame, p: np.ndarray, thresholds: Sequence[float]) -> None:
+    """Print char P / R / content lost per text variant and threshold (rows with a score)."""
+    seen = ~np.isnan(p)
+    for variant in page_corpus.VARIANTS:
+        mask = seen & (lines["variant"] == variant).to_numpy()
+        part = lines.filter(pl.Series(mask))
+        for t in thresholds:
+            prec, rec, lost = char_scores(part, p[mask] >= t)
+            print(f"  {name} {variant:<8} t={t:.2f}  P {prec:.3f}  R {rec:.3f}  lost {lost:.4f}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Train on all pages and write (or check) the weights; optionally cross-validate."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -129,25 +244,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
     lines = page_corpus.build(CACHE)
-    dense, hashed = design(lines)
+    d = design(lines)
+    labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
     print(
         f"{lines.height} lines of {lines['doc_id'].n_unique()} texts; "
         f"{int(lines['label'].sum())} boilerplate"
     )
+    groups = sorted(set(lines["group"]))
     if args.cv:
-        groups = sorted(set(lines["group"]) - set(page_corpus.HELD_OUT))
-        oof = grouped_oof(lines, dense, hashed, groups)
-        tune = lines.with_columns(p=pl.Series(oof)).filter(pl.col("p").is_not_nan())
-        for variant in ("main", "visible"):
-            part = tune.filter(pl.col("variant") == variant)
-            for t in (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99):
-                p, r, lost = char_scores(part, part["p"].to_numpy() >= t)
-                print(f"  cv {variant:<8} t={t:.2f}  P {p:.3f}  R {r:.3f}  lost {lost:.4f}")
-    model = fit(dense, hashed, lines["label"].to_numpy(), lines["chars"].to_numpy())
+        tuning = [g for g in groups if g not in page_corpus.HELD_OUT]
+        ctx = context_of(lines, d, line_oof(lines, d, tuning))
+        p = context_oof(lines, ctx, tuning)
+        print_sweep("cv", lines, p, (0.5, 0.6, 0.65, 0.7, 0.72, 0.75, 0.78, 0.8, 0.85, 0.9))
+    # stage 2 learns from the out-of-fold stage-1 logits of all groups
+    context = fit_context(context_of(lines, d, line_oof(lines, d, groups)), labels, chars)
+    model = page_model(fit_line(d, labels, chars), context)
     arrays = as_arrays(model)
     if args.check:
         shipped = np.load(WEIGHTS)
-        same = all(np.array_equal(shipped[k], v) for k, v in arrays.items())
+        same = set(shipped.files) == set(arrays) and all(
+            np.array_equal(shipped[k], v) for k, v in arrays.items()
+        )
         print("weights reproduce the shipped file" if same else "weights DIFFER from shipped")
         return 0 if same else 1
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)

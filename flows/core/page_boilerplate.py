@@ -1,11 +1,21 @@
 """Single-page boilerplate: a learned line classifier that judges one page alone.
 
 Recurrence across pages cannot see a kit shown once (a comment form, a share bar, a photo
-credit). This module scores every line of a document from what the line and its neighbours
-show: length, punctuation, capitals, digits, glyphs, position in the page, neighbour lengths and
-hashed lowercased word unigrams and bigrams. The weights are learned from labelled pages by
-`bench/train_page_boilerplate.py` and loaded by `flows/io/page_model.py`; this module only
-computes features and applies them (numpy and polars, no per-line Python loops).
+credit). This module scores every line of a document in two stacked logistic stages:
+
+1. the line alone (and its neighbours' words): length, punctuation, capitals, digits, glyphs,
+   position in the page, neighbour lengths, hashed lowercased word unigrams and bigrams, and
+   hashed character 3- to 5-grams within words (which carry a kit's phrasing over to wordings
+   never seen: "commenting", "comments", "commentaires");
+2. the line in its page (`CONTEXT`): its first-stage score next to its neighbours' (window
+   mean, max and min), and where it sits relative to the lines stage 1 calls content (how much
+   content comes after it, how far the last and next content lines are, the length of the run
+   of non-content lines it belongs to): kits come in runs around the story, a comment form or a
+   footer after the last paragraph.
+
+The weights are learned from labelled pages by `bench/train_page_boilerplate.py` (stage 2 on
+stage 1's out-of-fold scores) and loaded by `flows/io/page_model.py`; this module only computes
+features and applies them (numpy and polars, no per-line Python loops).
 """
 
 from __future__ import annotations
@@ -16,8 +26,12 @@ import numpy as np
 import polars as pl
 import xxhash
 
-# Hashed features (words, bigrams, length and position tokens) fall into 2 ** HASH_BITS slots.
+# Hashed features (words, bigrams, length and position tokens) fall into 2 ** HASH_BITS slots,
+# character n-grams (GRAM_SIZES long, of words padded with < and >) into 2 ** CHAR_BITS.
 HASH_BITS = 15
+CHAR_BITS = 15
+GRAM_SIZES = (3, 4, 5)
+_CHAR_MASK = np.uint64((1 << CHAR_BITS) - 1)
 _MASK = np.uint64((1 << HASH_BITS) - 1)
 _K1 = np.uint64(0x9E3779B97F4A7C15)
 _K2 = np.uint64(0xC2B2AE3D27D4EB4F)
@@ -61,21 +75,94 @@ DENSE = (
 )
 
 
-@dataclass(frozen=True)
-class PageModel:
-    """A logistic line classifier: dense feature weights (standardised) plus hashed weights."""
+# Second-stage features: the line's first-stage logit `z` in its page (see `context_features`).
+CONTEXT = (
+    "z",
+    "z_prev",
+    "z_next",
+    "z_prev2",
+    "z_next2",
+    "p_window_mean",
+    "p_window_max",
+    "p_window_min",
+    "first",
+    "last",
+    "content_before",
+    "content_after",
+    "content_mass_before",
+    "content_mass_after",
+    "gap_prev_content",
+    "gap_next_content",
+    "before_first_content",
+    "after_last_content",
+    "run_length",
+    "z_before_first",
+    "z_after_last",
+    "log_words",
+    "terminal",
+    "rel_pos",
+)
+# The context's anchors: stage 1 calls a line content when its logit is below this (p 0.5;
+# -1 or -2 with a minimum of 8-15 words measured no better in cross-validation).
+_CONTENT_Z = 0.0
+# Stage-1 logits are clipped to +-_Z_CLIP before stage 2 (a saturated score says no more).
+_Z_CLIP = 8.0
 
-    mean: np.ndarray  # len(DENSE) float64: standardisation of the dense features
+
+@dataclass(frozen=True)
+class Stage:
+    """One logistic stage: standardised dense weights plus a bias."""
+
+    mean: np.ndarray
     scale: np.ndarray
-    dense_weights: np.ndarray  # len(DENSE)
-    hashed_weights: np.ndarray  # 2 ** HASH_BITS
+    weights: np.ndarray
     bias: float
 
+    def logit(self, x: np.ndarray) -> np.ndarray:
+        """Return the stage's logit of each row of `x`."""
+        return np.asarray(((x - self.mean) / self.scale) @ self.weights + self.bias)
+
+
+@dataclass(frozen=True)
+class PageModel:
+    """The two stages: line features (dense, hashed words, hashed character n-grams), context."""
+
+    line: Stage  # over DENSE
+    hashed_weights: np.ndarray  # 2 ** HASH_BITS
+    char_weights: np.ndarray  # 2 ** CHAR_BITS
+    context: Stage  # over CONTEXT
+
     def __post_init__(self) -> None:
-        if self.hashed_weights.shape != (1 << HASH_BITS,) or self.dense_weights.shape != (
-            len(DENSE),
+        if (
+            self.hashed_weights.shape != (1 << HASH_BITS,)
+            or self.char_weights.shape != (1 << CHAR_BITS,)
+            or self.line.weights.shape != (len(DENSE),)
+            or self.context.weights.shape != (len(CONTEXT),)
         ):
             raise ValueError("page model weights do not match the feature layout")
+
+
+@dataclass(frozen=True)
+class LineFeatures:
+    """The first-stage features of `n` lines.
+
+    `dense` is n x len(DENSE); the hashed word and shape tokens are coordinates (`rows`,
+    `slots` < 2 ** HASH_BITS, `values`: unit L2 norm per row). Character n-grams are kept
+    factored, so that a word's n-grams are weighed once per batch, not once per occurrence:
+    word token i of line `token_rows[i]` is distinct word `token_words[i]`, whose n-grams are
+    the entries of `gram_words` equal to it, in slots `gram_slots` (< 2 ** CHAR_BITS); a line's
+    n-gram counts are scaled by `char_norm` (1 / sqrt of its number of n-grams).
+    """
+
+    dense: np.ndarray
+    rows: np.ndarray
+    slots: np.ndarray
+    values: np.ndarray
+    token_rows: np.ndarray
+    token_words: np.ndarray
+    gram_words: np.ndarray
+    gram_slots: np.ndarray
+    char_norm: np.ndarray
 
 
 def page_lines(docs: pl.DataFrame) -> pl.DataFrame:
@@ -115,8 +202,8 @@ def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return h * _K1
 
 
-def line_features(lines: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Compute the features of page lines.
+def line_features(lines: pl.DataFrame) -> LineFeatures:
+    """Compute the first-stage features of page lines.
 
     Parameters
     ----------
@@ -125,9 +212,9 @@ def line_features(lines: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
     Returns
     -------
-    tuple of np.ndarray
-        The dense features (n x len(DENSE), float64), and the hashed features as coordinates:
-        row, slot (< 2 ** HASH_BITS) and value (each row's values have unit L2 norm).
+    LineFeatures
+        Dense features (n x len(DENSE), float64), hashed word and shape tokens, and the
+        factored character n-grams.
     """
     n = lines.height
     t = pl.col("text")
@@ -189,15 +276,38 @@ def line_features(lines: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarr
         pl.col("words_before", "words_after").fill_nan(0.0),
     )
     dense = base.select(DENSE).to_numpy().astype(np.float64) if n else np.zeros((0, len(DENSE)))
-    rows, slots, values = _hashed(lines, base)
-    return dense, rows, slots, values
+    return _hashed(lines, base, dense)
 
 
-def _hashed(lines: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (row, slot, value) of the hashed word, bigram and shape tokens of each line."""
+def _char_grams(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return (word index, slot) of the character n-grams of each of `words` (padded < >)."""
+    padded = (
+        pl.DataFrame({"g": words})
+        .with_row_index("word")
+        .select(pl.col("word").cast(pl.Int64), g=pl.concat_str(pl.lit("<"), "g", pl.lit(">")))
+    )
+    grams = pl.concat(
+        [
+            padded.with_columns(
+                start=pl.int_ranges(
+                    0, pl.max_horizontal(pl.col("g").str.len_chars().cast(pl.Int64) - (n - 1), 0)
+                )
+            )
+            .explode("start")
+            .drop_nulls("start")
+            .select("word", g=pl.col("g").str.slice(pl.col("start"), n))
+            for n in GRAM_SIZES
+        ]
+    )
+    h = _hash_strings(grams["g"])
+    return grams["word"].to_numpy(), (h & _CHAR_MASK).astype(np.int64)
+
+
+def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineFeatures:
+    """Return the features: `dense`, and the hashed tokens and character n-grams of each line."""
+    empty = np.zeros(0, dtype=np.int64)
     if lines.height == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0)
+        return LineFeatures(dense, empty, empty, np.zeros(0), empty, empty, empty, empty, empty)
     # Words lowercased, digits folded to 0; ^ and $ mark the line's edges for the bigrams.
     toks = (
         lines.select(
@@ -214,15 +324,28 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.nda
         .explode("tok")
         .with_columns(pos=pl.int_range(pl.len()).over("row"))
     )
-    h = _hash_strings(toks["tok"])
+    # Each distinct token once: its hash, and (for words) its character n-grams.
+    vocab = toks["tok"].unique(maintain_order=True)
+    index = (
+        pl.DataFrame({"tok": toks["tok"]})
+        .join(
+            pl.DataFrame({"tok": vocab}).with_row_index("i"),
+            on="tok",
+            how="left",
+            maintain_order="left",
+        )["i"]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    h = _hash_strings(vocab)[index]
     row = toks["row"].to_numpy()
     same = np.zeros(len(row), dtype=bool)
     same[1:] = row[1:] == row[:-1]
     bi_idx = np.flatnonzero(same)
     bigram = _mix(h[bi_idx - 1], h[bi_idx])
     # Unigrams without the edge markers, all bigrams (edge ones included).
-    inner = (toks["tok"] != "^") & (toks["tok"] != "$")
-    uni_idx = np.flatnonzero(inner.to_numpy())
+    inner = ((toks["tok"] != "^") & (toks["tok"] != "$")).to_numpy()
+    uni_idx = np.flatnonzero(inner)
     # Shape tokens: word-count bin crossed with terminal punctuation and position in the page.
     wbin = pl.col("log_words").exp().round() - 1
     wbin = (
@@ -263,7 +386,128 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame) -> tuple[np.ndarray, np.nda
     slots = (all_h & _MASK).astype(np.int64)
     counts = np.bincount(all_rows, minlength=lines.height).astype(np.float64)
     values = 1.0 / np.sqrt(counts[all_rows])
-    return all_rows.astype(np.int64), slots, values
+    gram_words, gram_slots = _char_grams(vocab)
+    grams_of = np.bincount(gram_words, minlength=len(vocab)).astype(np.float64)
+    line_grams = np.bincount(row[uni_idx], weights=grams_of[index[uni_idx]], minlength=n)
+    return LineFeatures(
+        dense=dense,
+        rows=all_rows.astype(np.int64),
+        slots=slots,
+        values=values,
+        token_rows=row[uni_idx].astype(np.int64),
+        token_words=index[uni_idx],
+        gram_words=gram_words,
+        gram_slots=gram_slots,
+        char_norm=1.0 / np.sqrt(np.maximum(line_grams, 1.0)),
+    )
+
+
+def first_stage_logit(features: LineFeatures, model: PageModel) -> np.ndarray:
+    """Return stage 1's logit of each line (the line and its neighbours' words alone)."""
+    n = features.dense.shape[0]
+    z = model.line.logit(features.dense)
+    z += np.bincount(
+        features.rows,
+        weights=features.values * model.hashed_weights[features.slots],
+        minlength=n,
+    )
+    # a word's n-gram weights summed once per distinct word, then once per occurrence
+    words = int(features.token_words.max()) + 1 if features.token_words.size else 0
+    word_weight = np.bincount(
+        features.gram_words, weights=model.char_weights[features.gram_slots], minlength=words
+    )
+    z += features.char_norm * np.bincount(
+        features.token_rows, weights=word_weight[features.token_words], minlength=n
+    )
+    return np.asarray(z)
+
+
+def context_features(lines: pl.DataFrame, dense: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Return the second-stage features (`CONTEXT`, n x len(CONTEXT)) of lines.
+
+    Parameters
+    ----------
+    lines
+        `LINES` rows, grouped by document and in line order.
+    dense
+        Their first-stage dense features (`LineFeatures.dense`).
+    z
+        Their first-stage logits.
+    """
+    if lines.height == 0:
+        return np.zeros((0, len(CONTEXT)))
+    col = {name: dense[:, i] for i, name in enumerate(DENSE)}
+    zc = np.clip(z, -_Z_CLIP, _Z_CLIP)
+    frame = pl.DataFrame(
+        {
+            "doc_id": lines["doc_id"],
+            "z": zc,
+            "p": 1.0 / (1.0 + np.exp(-zc)),
+            "chars": np.exp(col["log_chars"]) - 1.0,
+            "log_words": col["log_words"],
+            "terminal": col["terminal"],
+            "rel_pos": col["rel_pos"],
+        }
+    )
+    doc = "doc_id"
+    content = (pl.col("z") < _CONTENT_Z).cast(pl.Float64)
+    rank = pl.int_range(pl.len()).over(doc).cast(pl.Float64)
+    mass = (1.0 - pl.col("p")) * pl.col("chars")
+    window = [pl.col("p").shift(k).over(doc) for k in (-3, -2, -1, 1, 2, 3)]
+    frame = frame.with_columns(
+        _c=content,
+        _rank=rank,
+        _mass=mass,
+        _lines=pl.len().over(doc).cast(pl.Float64),
+        p_window_mean=pl.mean_horizontal(window).fill_null(0.5),
+        p_window_max=pl.max_horizontal(window).fill_null(0.5),
+        p_window_min=pl.min_horizontal(window).fill_null(0.5),
+    )
+    c, m = pl.col("_c"), pl.col("_mass")
+    total_mass = pl.max_horizontal(m.sum().over(doc), pl.lit(1e-9))
+    content_rank = pl.when(c > 0).then(pl.col("_rank"))
+    frame = frame.with_columns(
+        _before=(c.cum_sum().over(doc) - c),
+        _after=(c.sum().over(doc) - c.cum_sum().over(doc)),
+        content_mass_before=(m.cum_sum().over(doc) - m) / total_mass,
+        content_mass_after=(m.sum().over(doc) - m.cum_sum().over(doc)) / total_mass,
+        _prev_content=content_rank.shift(1).forward_fill().over(doc),
+        _next_content=content_rank.shift(-1).backward_fill().over(doc),
+        _run=c.cum_sum().over(doc),
+    )
+    before_first = (pl.col("_before") == 0).cast(pl.Float64)
+    after_last = (pl.col("_after") == 0).cast(pl.Float64)
+    out = frame.select(
+        z="z",
+        z_prev=pl.col("z").shift(1).over(doc).fill_null(0.0),
+        z_next=pl.col("z").shift(-1).over(doc).fill_null(0.0),
+        z_prev2=pl.col("z").shift(2).over(doc).fill_null(0.0),
+        z_next2=pl.col("z").shift(-2).over(doc).fill_null(0.0),
+        p_window_mean="p_window_mean",
+        p_window_max="p_window_max",
+        p_window_min="p_window_min",
+        first=(pl.col("_rank") == 0).cast(pl.Float64),
+        last=(pl.col("_rank") == pl.col("_lines") - 1).cast(pl.Float64),
+        content_before=pl.col("_before").log1p(),
+        content_after=pl.col("_after").log1p(),
+        content_mass_before="content_mass_before",
+        content_mass_after="content_mass_after",
+        # lines to the nearest content line (the page's edge when there is none)
+        gap_prev_content=(pl.col("_rank") - pl.col("_prev_content").fill_null(-1.0)).log(),
+        gap_next_content=(
+            pl.col("_next_content").fill_null(pl.col("_lines")) - pl.col("_rank")
+        ).log(),
+        before_first_content=before_first,
+        after_last_content=after_last,
+        # non-content lines in the run this line belongs to (0 for a content line)
+        run_length=((1.0 - c).sum().over(doc, "_run") * (1.0 - c)).log1p(),
+        z_before_first=pl.col("z") * before_first,
+        z_after_last=pl.col("z") * after_last,
+        log_words="log_words",
+        terminal="terminal",
+        rel_pos="rel_pos",
+    )
+    return out.select(CONTEXT).to_numpy().astype(np.float64)
 
 
 def line_scores(lines: pl.DataFrame, model: PageModel) -> np.ndarray:
@@ -283,10 +527,10 @@ def line_scores(lines: pl.DataFrame, model: PageModel) -> np.ndarray:
     """
     if lines.height == 0:
         return np.zeros(0)
-    dense, rows, slots, values = line_features(lines)
-    z = ((dense - model.mean) / model.scale) @ model.dense_weights + model.bias
-    z += np.bincount(rows, weights=values * model.hashed_weights[slots], minlength=lines.height)
-    return 1.0 / (1.0 + np.exp(-z))
+    features = line_features(lines)
+    z1 = first_stage_logit(features, model)
+    z = model.context.logit(context_features(lines, features.dense, z1))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def classify_lines(docs: pl.DataFrame, model: PageModel, threshold: float) -> pl.DataFrame:

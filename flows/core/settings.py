@@ -340,18 +340,17 @@ class BoilerplateConfig:
     # it 9 and 2.88% at `same_story_threshold` 0.5). 8, as `quote_max_support`: a story
     # recurs in a handful of outlets of one inbox.
     story_max_support: int = 8
-    # Single-page classifier (flows/core/page_boilerplate.py, weights trained by
-    # bench/train_page_boilerplate.py on the news_extraction and scrapinghub pages): a line
-    # scoring at least `page_threshold` is boilerplate even if it never recurs, unless its
-    # passage is a shared quotation. 0.8: in leave-one-site-group-out cross-validation on
-    # trafilatura's main text of the tuning sites (held-out sites latimes, nypost and one
-    # scrapinghub domain group excluded) it removed 0.29% of gold content characters (target
-    # <= 0.5%) at precision 0.72 and recall 0.18 of boilerplate characters (2026-12-02).
-    # Off by default: on unseen sites it lifts mean token F1 over recurrence alone by 0.001
-    # (0.9667 -> 0.9677, bench/boilerplate_quality.py), misses most of the seeds' one-page kit,
-    # and ran at 574 documents/s on BBC texts, the slowest stage of a run.
+    # Single-page classifier (flows/core/page_boilerplate.py, two stacked logistic stages whose
+    # weights bench/train_page_boilerplate.py trains on the news_extraction and scrapinghub
+    # pages): a line scoring at least `page_threshold` is boilerplate even if it never recurs,
+    # unless its passage is a shared quotation. 0.75: the lowest threshold at which, in
+    # leave-one-site-group-out cross-validation on trafilatura's main text of the 10 tuning
+    # groups (held-out sites latimes, nypost and scrapinghub bucket 3 excluded), it removed at
+    # most 0.45% of gold content characters (0.43%, target <= 0.5%; P 0.718, R 0.266 of
+    # boilerplate characters; 0.70 loses 0.50%, 0.80 0.36%) (2026-12-02). Off by default: see
+    # README (single-page boilerplate) for the held-out numbers and the seeds' kit it misses.
     page_classifier: bool = False
-    page_threshold: float = 0.8
+    page_threshold: float = 0.75
 
     def __post_init__(self) -> None:
         for key in (

@@ -7,25 +7,37 @@ from pathlib import Path
 
 import numpy as np
 
-from flows.core.page_boilerplate import DENSE, HASH_BITS, PageModel
+from flows.core import page_boilerplate as pb
 
 # Written by bench/train_page_boilerplate.py (which reproduces it from ../shared corpora).
 WEIGHTS = Path(__file__).resolve().parent / "data" / "page_boilerplate.npz"
 
 
 @lru_cache(maxsize=4)
-def load_page_model(path: Path = WEIGHTS) -> PageModel:
+def load_page_model(path: Path = WEIGHTS) -> pb.PageModel:
     """Read a weights file written by the training script into a `PageModel`."""
     with np.load(path) as data:
-        if (
-            tuple(str(n) for n in data["dense_names"]) != DENSE
-            or int(data["hash_bits"][0]) != HASH_BITS
-        ):
+        layout = (
+            tuple(str(n) for n in data["dense_names"]) == pb.DENSE
+            and "context_names" in data
+            and tuple(str(n) for n in data["context_names"]) == pb.CONTEXT
+            and tuple(int(b) for b in data["hash_bits"]) == (pb.HASH_BITS, pb.CHAR_BITS)
+            and tuple(int(g) for g in data["gram_sizes"]) == pb.GRAM_SIZES
+        )
+        if not layout:
             raise ValueError(f"{path}: weights were trained for another feature layout")
-        return PageModel(
-            mean=data["mean"].astype(np.float64),
-            scale=data["scale"].astype(np.float64),
-            dense_weights=data["dense_weights"].astype(np.float64),
+
+        def stage(prefix: str) -> pb.Stage:
+            return pb.Stage(
+                mean=data[f"{prefix}_mean"].astype(np.float64),
+                scale=data[f"{prefix}_scale"].astype(np.float64),
+                weights=data[f"{prefix}_weights"].astype(np.float64),
+                bias=float(data[f"{prefix}_bias"][0]),
+            )
+
+        return pb.PageModel(
+            line=stage("line"),
             hashed_weights=data["hashed_weights"].astype(np.float64),
-            bias=float(data["bias"][0]),
+            char_weights=data["char_weights"].astype(np.float64),
+            context=stage("context"),
         )
