@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from flows.core.errors import InboxError, NewsdqError
+from flows.core.errors import FileSystemError, InboxError, NewsdqError, errno_in_text, errno_of
 
 # Nothing at run time reaches the network: no telemetry from Prefect or anything else.
 _OFFLINE_ENV = {
@@ -24,6 +26,49 @@ def _offline_environment() -> None:
         os.environ.setdefault(key, value)
     # A project-local Prefect home, so a fresh machine needs no set-up and no global state.
     os.environ.setdefault("PREFECT_HOME", str(Path.cwd() / ".prefect"))
+
+
+class _ReportedFailures(logging.Filter):
+    """Keep off the console Prefect's log lines of a full, read-only or forbidden disk.
+
+    The CLI reports such a failure in one line (`main`); Prefect would print the traceback of
+    the task and of the flow run, then their failed states. The records still reach Prefect's
+    API (its handler is not filtered), so the UI keeps the tracebacks.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: set[object] = set()  # task and flow runs whose failure was held back
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("prefect"):
+            return True
+        run = getattr(record, "task_run_id", None) or getattr(record, "flow_run_id", None)
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and (isinstance(exc, FileSystemError) or errno_of(exc) is not None):
+            self.runs.add(run)
+            return False
+        message = record.getMessage()
+        # a task that is not retried logs only its failed state, with the error in its text
+        if record.levelno >= logging.ERROR and errno_in_text(message) is not None:
+            self.runs.add(run)
+            return False
+        # the run's "Finished in state Failed(...)" line that follows its traceback
+        return not (run is not None and run in self.runs and "Failed" in message)
+
+
+@contextlib.contextmanager
+def _quiet_file_system_failures() -> Iterator[None]:
+    """Attach `_ReportedFailures` to the console handlers of the root logger (Prefect's)."""
+    quiet = _ReportedFailures()
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, logging.StreamHandler)]
+    for handler in handlers:
+        handler.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(quiet)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -146,16 +191,17 @@ def _run(args: argparse.Namespace) -> int:
     Store(out).check_writable()
     # Locked here too, so a second run on the output is refused before a flow run starts.
     with output_lock(out), remote_lock(remote):
-        from flows.curate import curate_news
+        from flows.curate import curate_news  # imports prefect, which sets up its logging
 
-        summary = curate_news(
-            inbox=args.inbox,
-            out=args.out,
-            config=str(args.config) if args.config else None,
-            runner=args.runner,
-            dask_address=args.dask_address,
-            progress=args.progress,
-        )
+        with _quiet_file_system_failures():
+            summary = curate_news(
+                inbox=args.inbox,
+                out=args.out,
+                config=str(args.config) if args.config else None,
+                runner=args.runner,
+                dask_address=args.dask_address,
+                progress=args.progress,
+            )
     c = summary["counts"]
     print(
         f"run {summary['run_id']}: {summary['verdict']} | inputs {c['inputs']}, "

@@ -16,7 +16,14 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
 
 from flows import tasks
-from flows.core.errors import OutputError, PublishError, ValidationBlockedError
+from flows.core.errors import (
+    FileSystemError,
+    NewsdqError,
+    OutputError,
+    PublishError,
+    ValidationBlockedError,
+    file_system_error,
+)
 from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
@@ -33,7 +40,7 @@ from flows.io.report import (
     write_run_files,
 )
 from flows.io.shards import slices, write_slices
-from flows.io.store import Store, output_lock
+from flows.io.store import Store, output_lock, remove_quietly
 from flows.runners import shard_runner
 
 
@@ -56,7 +63,11 @@ def publish(
         try:
             remote.upload(snapshot, run_id)
         except OSError as exc:
-            raise PublishError(
+            outcome = (
+                f"uploading run {run_id} to {remote.url} failed; the runs committed there stay "
+                f"as they were, and the next run reads the inputs again"
+            )
+            raise file_system_error(exc, f"at {remote.url}", outcome) or PublishError(
                 f"uploading run {run_id} to {remote.url} failed ({exc}); the runs committed "
                 f"there stay as they were, and the next run reads the inputs again"
             ) from exc
@@ -70,7 +81,11 @@ def sync(store: Store, remote: RemoteOutput) -> dict[str, int]:
     try:
         return remote.sync_down(store)
     except (OSError, ValueError, KeyError) as exc:
-        raise OutputError(f"cannot read the committed runs of {remote.url}: {exc}") from exc
+        outcome = f"cannot copy the committed runs of {remote.url} to {store.root}"
+        found = file_system_error(exc, f"in {store.root}", outcome)
+        raise found or OutputError(
+            f"cannot read the committed runs of {remote.url}: {exc}"
+        ) from exc
 
 
 @task(name="artifacts", cache_policy=NO_CACHE)
@@ -129,49 +144,96 @@ def curate_news(
     state = tasks.RunState(run_id=run_id)
     bars = StageProgress(stderr_is_terminal() if progress is None else progress)
     with output_lock(store.root), remote_lock(remote, run_id), bars:
-        state.notes["recovered"] = store.recover()
-        if remote is not None:
-            state.notes["remote_sync"] = sync(store, remote)
-        run_dir = store.staging_dir(run_id) / "run"
-        # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
-        staging = store.staging_dir(run_id).absolute()
-        history = tasks.read_history(store)
-        pool = shard_runner(settings.runner, staging / "workers", _api_url())
-        with pool:
-            ingested, (unreadable, empties, invalid) = _ingest(
-                pool, inbox, settings, history, staging / "ingest", state, bars
-            )
-            state.quarantine.append(unreadable)
-            external = tasks.external_claims(inbox, settings, history, state)
-            crash_point("stage:ingest")
-            state.quarantine += [empties, invalid]
-            docs = tasks.normalise(ingested.docs, history, state)
-            with bars.stage("boilerplate"):
-                docs, passages = tasks.boilerplate(docs, settings, history, state)
-            crash_point("stage:boilerplate")
-            sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
-            with bars.stage("dedup"):
-                documents, sigs, _pairs, rebuilt = tasks.dedup(docs, sigs, settings, history, state)
-            crash_point("stage:dedup")
-            found = _claims(pool, documents, settings, staging / "claims", state, bars)
-            crash_point("stage:claims")
-        with bars.stage("validate"):
-            tables, checkpoint = tasks.validate(
-                documents, found, external, passages, run_dir, history, settings, state
-            )
-        crash_point("stage:validate")
-        context = {
-            "inbox": str(inbox),
-            "out": str(out),
-            "started_at": started_at,
-            "settings": settings_to_dict(settings),
-        }
-        summary = tasks.summarise(state, history, ingested, tables, checkpoint, context)
-        quarantine = state.quarantined()
-        summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-        if summary["verdict"] == "blocked":
-            # Reviewers still get the report of a blocked run, outside the published snapshot.
-            rejected = store.root / "_rejected" / run_id
+        try:
+            summary = _curate(store, remote, state, settings, inbox, out, bars, started, started_at)
+        except BaseException as exc:
+            # A failed run removes what it staged, whatever failed, before it reports.
+            left = store.discard(run_id)
+            failure = _file_system_failure(exc, store, run_id, left)
+            if failure is None:
+                raise
+            raise failure from exc
+    artifacts(summary)
+    return summary
+
+
+def _file_system_failure(
+    exc: BaseException, store: Store, run_id: str, left: list[Path]
+) -> FileSystemError | None:
+    """Return the one-line error of a run that a full, read-only or forbidden disk stopped.
+
+    None for any other failure, and for an error newsdq already reported in its own words
+    (a failed upload, a refused lock): those are raised as they are.
+    """
+    if isinstance(exc, FileSystemError):
+        return exc  # raised where the failing step was known, with its own words
+    if isinstance(exc, NewsdqError):
+        return None
+    if left:
+        cleanup = "its staged files could not all be removed: " + ", ".join(map(str, left))
+    else:
+        cleanup = "its staged files were removed"
+    outcome = f"run {run_id} published nothing and the published data is unchanged; {cleanup}"
+    return file_system_error(exc, f"below the output folder {store.root}", outcome)
+
+
+def _curate(
+    store: Store,
+    remote: RemoteOutput | None,
+    state: tasks.RunState,
+    settings: Settings,
+    inbox: str,
+    out: str,
+    bars: StageProgress,
+    started: float,
+    started_at: str,
+) -> dict[str, Any]:
+    """Run the stages and publish, holding the output's lock; return the run summary."""
+    run_id = state.run_id
+    state.notes["recovered"] = store.recover()
+    if remote is not None:
+        state.notes["remote_sync"] = sync(store, remote)
+    run_dir = store.staging_dir(run_id) / "run"
+    # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
+    staging = store.staging_dir(run_id).absolute()
+    history = tasks.read_history(store)
+    pool = shard_runner(settings.runner, staging / "workers", _api_url())
+    with pool:
+        ingested, (unreadable, empties, invalid) = _ingest(
+            pool, inbox, settings, history, staging / "ingest", state, bars
+        )
+        state.quarantine.append(unreadable)
+        external = tasks.external_claims(inbox, settings, history, state)
+        crash_point("stage:ingest")
+        state.quarantine += [empties, invalid]
+        docs = tasks.normalise(ingested.docs, history, state)
+        with bars.stage("boilerplate"):
+            docs, passages = tasks.boilerplate(docs, settings, history, state)
+        crash_point("stage:boilerplate")
+        sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
+        with bars.stage("dedup"):
+            documents, sigs, _pairs, rebuilt = tasks.dedup(docs, sigs, settings, history, state)
+        crash_point("stage:dedup")
+        found = _claims(pool, documents, settings, staging / "claims", state, bars)
+        crash_point("stage:claims")
+    with bars.stage("validate"):
+        tables, checkpoint = tasks.validate(
+            documents, found, external, passages, run_dir, history, settings, state
+        )
+    crash_point("stage:validate")
+    context = {
+        "inbox": str(inbox),
+        "out": str(out),
+        "started_at": started_at,
+        "settings": settings_to_dict(settings),
+    }
+    summary = tasks.summarise(state, history, ingested, tables, checkpoint, context)
+    quarantine = state.quarantined()
+    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    if summary["verdict"] == "blocked":
+        # Reviewers still get the report of a blocked run, outside the published snapshot.
+        rejected = store.root / "_rejected" / run_id
+        try:
             summary = write_run_files(
                 rejected,
                 summary,
@@ -181,29 +243,29 @@ def curate_news(
                 data_docs=run_dir / "data_docs",
                 out=store.root,
             )
-            report = str(rejected / "report.html")
-            if remote is not None:
-                remote.upload_folder(rejected, f"_rejected/{run_id}")
-                report = remote.show(f"_rejected/{run_id}/report.html")
-            artifacts(summary)
-            failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
-            raise ValidationBlockedError(
-                f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
-                f"current; report: {report}"
-            )
-        tables["quarantine"] = quarantine
-        tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, rebuilt)
-        tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
-            run_id=pl.lit(run_id)
+        except BaseException:
+            remove_quietly(rejected)  # half a report helps no reviewer
+            raise
+        report = str(rejected / "report.html")
+        if remote is not None:
+            remote.upload_folder(rejected, f"_rejected/{run_id}")
+            report = remote.show(f"_rejected/{run_id}/report.html")
+        artifacts(summary)
+        failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
+        raise ValidationBlockedError(
+            f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
+            f"current; report: {report}"
         )
-        tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
-        summary = write_run_files(
-            run_dir, summary, tables, quarantine, pairs=_pairs, out=store.root
-        )
-        crash_point("stage:publish")
-        with bars.stage("publish"):
-            publish(store, run_id, tables, run_dir, remote)
-    artifacts(summary)
+    tables["quarantine"] = quarantine
+    tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, rebuilt)
+    tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
+        run_id=pl.lit(run_id)
+    )
+    tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
+    summary = write_run_files(run_dir, summary, tables, quarantine, pairs=_pairs, out=store.root)
+    crash_point("stage:publish")
+    with bars.stage("publish"):
+        publish(store, run_id, tables, run_dir, remote)
     return summary
 
 

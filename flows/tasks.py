@@ -52,7 +52,7 @@ from flows.core.dedup import (
     searchable,
 )
 from flows.core.drops import drop_where, forget_repeats
-from flows.core.errors import ConfigError, NewsdqError
+from flows.core.errors import ConfigError, NewsdqError, errno_of
 from flows.core.repair import repair_documents
 from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
@@ -97,8 +97,10 @@ def transient(task: Any, task_run: Any, state: Any) -> bool:
         state.result()
     except NewsdqError:
         return False  # a missing inbox or a bad config stays missing or bad
-    except OSError:
-        return True  # a busy disk or a network mount that blinked
+    except OSError as exc:
+        # A busy disk or a network mount that blinked may pass; a full or read-only disk and
+        # a refused permission do not within the seconds of a retry.
+        return errno_of(exc) is None
     except Exception:
         return False
     return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 import pytest
 from prefect import flow, task
 
@@ -35,3 +37,11 @@ def test_a_missing_inbox_is_not_retried(prefect_api_url: str) -> None:
     with pytest.raises(InboxError):
         _flaky(InboxError("inbox folder not found: x"), calls)()
     assert len(calls) == 1
+
+
+def test_a_full_or_read_only_disk_is_not_retried(prefect_api_url: str) -> None:
+    for number in (errno.ENOSPC, errno.EROFS, errno.EACCES):
+        calls: list[int] = []
+        with pytest.raises(OSError) as caught:
+            _flaky(OSError(number, "refused", "/out/x.parquet"), calls)()
+        assert caught.value.errno == number and len(calls) == 1

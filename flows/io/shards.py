@@ -8,11 +8,15 @@ what one task over the whole list would give.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
+
+from flows.core.errors import errno_of
 
 T = TypeVar("T")
 
@@ -29,11 +33,34 @@ def frame_slices(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
     return [frame.slice(i, size) for i in range(0, frame.height, size)]
 
 
+def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+    """Write a Parquet file; a failed write removes what it wrote and raises an OSError.
+
+    polars reports a failed write as a ComputeError that keeps only the text of the OSError
+    ("... (os error 28)"): it is raised again as the OSError, with the file's path, so that
+    callers and the CLI can say which file on which disk failed.
+    """
+    try:
+        frame.write_parquet(path)
+    except pl.exceptions.PolarsError as exc:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        found = errno_of(exc)
+        if found is None:
+            raise
+        number = found[0]
+        raise OSError(number, os.strerror(number), str(path)) from exc
+    except OSError:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        raise
+
+
 def write_shard(frame: pl.DataFrame, folder: Path | str, name: str) -> str:
     """Write one shard file (creating its folder) and return its path."""
     path = Path(folder) / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.write_parquet(path)
+    write_parquet(frame, path)
     return str(path)
 
 

@@ -35,13 +35,39 @@ from typing import Any
 
 import polars as pl
 
-from flows.core.errors import OutputError, OutputLockedError, PublishError
+from flows.core.errors import (
+    NewsdqError,
+    OutputError,
+    OutputLockedError,
+    PublishError,
+    file_system_error,
+)
 from flows.io.faults import crash_point
+from flows.io.shards import write_parquet
 
 TABLES = ("documents", "articles", "claims", "claim_timeline", "quarantine", "boilerplate")
 LINKED = (*TABLES, "index", "runs", "manifest.json")
 COMMITTED = "_COMMITTED"
 KEEP_VERSIONS = 3
+
+
+def unwritable(out: Path, exc: OSError) -> NewsdqError:
+    """Return the error for an output folder that cannot be written (full, read-only, ...)."""
+    outcome = f"cannot write to output folder {out}"
+    found = file_system_error(exc, f"in output folder {out}", outcome)
+    return found or OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}")
+
+
+def remove_quietly(path: Path) -> bool:
+    """Remove a file or folder tree, never raising (a full or read-only disk); True if gone."""
+    try:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+        elif path.is_dir():
+            shutil.rmtree(path)
+    except OSError:
+        pass
+    return not (path.exists() or path.is_symlink())
 
 
 # Output folders whose lock this process holds, with how many holders: the CLI takes the lock
@@ -61,7 +87,7 @@ def output_lock(out: Path) -> Iterator[None]:
         out.mkdir(parents=True, exist_ok=True)
         key = out.resolve()
     except OSError as exc:
-        raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from exc
+        raise unwritable(out, exc) from exc
     if key in _HELD:
         _HELD[key] += 1
         try:
@@ -72,7 +98,7 @@ def output_lock(out: Path) -> Iterator[None]:
     try:
         handle = (out / ".lock").open("a+")
     except OSError as exc:
-        raise OutputError(f"cannot write to output folder {out}: {exc.strerror or exc}") from exc
+        raise unwritable(out, exc) from exc
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -116,9 +142,7 @@ class Store:
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as exc:
-            raise OutputError(
-                f"cannot write to output folder {self.root}: {exc.strerror or exc}"
-            ) from exc
+            raise unwritable(self.root, exc) from exc
 
     def recover(self) -> list[str]:
         """Remove snapshots and staging left by a crashed run; return what was removed."""
@@ -140,6 +164,41 @@ class Store:
             shutil.rmtree(staging, ignore_errors=True)
             removed.append("_staging")
         return removed
+
+    def discard(self, run_id: str) -> list[Path]:
+        """Remove what a failed run staged: its staging folder and its unfinished snapshot.
+
+        Never raises (the disk may be full or read-only); returns what could not be removed.
+        The current snapshot stays: a run whose swap happened is published even if finishing
+        it failed.
+        """
+        left = []
+        staging = self.root / "_staging"
+        if not remove_quietly(staging / run_id):
+            left.append(staging / run_id)
+        with contextlib.suppress(OSError):
+            staging.rmdir()  # only when no other staging is left
+        with contextlib.suppress(OSError):
+            for v in (self.root / "_versions").glob(f"*-{run_id}"):
+                if not self._abandon(v):
+                    left.append(v)
+        tmp = self.root / f"_current.{os.getpid()}.tmp"
+        if not remove_quietly(tmp):
+            left.append(tmp)
+        return left
+
+    def _abandon(self, snapshot: Path) -> bool:
+        """Remove a snapshot unless it is current; True unless it stays behind.
+
+        A snapshot that `_current` does not name is not published, even when its marker was
+        written before the swap failed.
+        """
+        try:
+            if snapshot.resolve() == self.current:
+                return True
+        except OSError:
+            return False
+        return remove_quietly(snapshot)
 
     def staging_dir(self, run_id: str) -> Path:
         """Return (and create) the private folder where a run prepares its files."""
@@ -201,7 +260,10 @@ class Store:
                 raise PublishError(
                     f"run {run_id} was committed, but finishing the output folder failed: {exc}"
                 ) from exc
-            raise PublishError(
+            self.discard(run_id)
+            outcome = f"publishing run {run_id} failed; the previous run stays current"
+            found = file_system_error(exc, f"in output folder {self.root}", outcome)
+            raise found or PublishError(
                 f"publishing run {run_id} failed ({exc}); the previous run stays current"
             ) from exc
 
@@ -215,9 +277,13 @@ class Store:
         """
         self._check_links()
         snapshot = self._new_snapshot(label)
-        fill(snapshot, self.current)
-        (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
-        self._commit(snapshot, label)
+        try:
+            fill(snapshot, self.current)
+            (snapshot / "manifest.json").write_text(json.dumps(manifest, indent=2), "utf-8")
+            self._commit(snapshot, label)
+        except BaseException:
+            self._abandon(snapshot)
+            raise
         self._collect_garbage(keep=snapshot)
         return snapshot
 
@@ -259,7 +325,7 @@ class Store:
                 continue  # nothing new; an empty file is written only to fix a new table's schema
             part = snapshot / name / run_id
             part.mkdir(parents=True, exist_ok=True)
-            frame.write_parquet(part / "part-0.parquet")
+            write_parquet(frame, part / "part-0.parquet")
             entry["tables"][name] = {
                 "rows": frame.height,
                 "path": f"{name}/{run_id}/part-0.parquet",
