@@ -74,12 +74,14 @@ def sign_passages(
 ) -> pl.DataFrame:
     """Split documents into passages and sign each on character shingles.
 
-    Returns `PASSAGES` rows plus `signature` (`Array(UInt32, num_perm)`).
+    Returns `PASSAGES` rows plus `signature` (`Array(UInt32, num_perm)`) and `figures`
+    (`passage_figures`).
     """
     passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
     sigs = fast_signatures(passages["text"], minhash, kind="char")
     return passages.with_columns(
-        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm))
+        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
+        figures=passage_figures(passages),
     )
 
 
@@ -158,7 +160,8 @@ def passage_index_rows(
     Parameters
     ----------
     passages
-        Signed passages (`sign_passages`) of the run, boilerplate or not.
+        The run's passages as `find_boilerplate` returns them (signed, with `figures`),
+        boilerplate or not.
     documents
         The run's documents (`doc_id`, `cluster_id`, `text`, `clean_text`); passages of
         documents not among them (quarantined ones) are left out.
@@ -183,9 +186,7 @@ def passage_index_rows(
     if kept.height == 0:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     keys = passage_buckets(kept, passage_banding(minhash, config), minhash.num_perm)
-    rows = kept.select(
-        "doc_id", "passage", "story", "storied", "chars", "doc_chars", figures=passage_figures(kept)
-    )
+    rows = kept.select("doc_id", "passage", "story", "storied", "chars", "doc_chars", "figures")
     return (
         keys.join(rows.with_row_index("id").cast({"id": pl.Int64}), on="id")
         .select(list(PASSAGE_INDEX))
@@ -198,7 +199,7 @@ def passage_figures(passages: pl.DataFrame) -> pl.Series:
     return numbers_key(passages["text"]).alias("figures")
 
 
-def same_figure_links(passages: pl.DataFrame, links: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+def same_figure_links(grouped: pl.DataFrame, links: pl.DataFrame, min_chars: int) -> pl.DataFrame:
     """Drop the links of a long passage to an earlier one that states other figures.
 
     The history side of `passage_groups`' figures rule: a daily notice of one template is not
@@ -207,9 +208,9 @@ def same_figure_links(passages: pl.DataFrame, links: pl.DataFrame, min_chars: in
     """
     if not min_chars or links.height == 0:
         return links
-    run = passages.select(
+    run = grouped.select(
         id=pl.int_range(pl.len(), dtype=pl.Int64),
-        _figures=passage_figures(passages),
+        _figures="figures",
         _long=(pl.col("end") - pl.col("start")) >= min_chars,
     )
     return (
@@ -249,8 +250,9 @@ def passage_groups(
     Returns
     -------
     pl.DataFrame
-        `passages` with `signature`, `group` (int64), `support` (distinct documents in the
-        group) and `known_support` (support of the nearest known boilerplate passage, or null).
+        `passages` with `signature`, `figures`, `group` (int64), `support` (distinct documents
+        in the group) and `known_support` (support of the nearest known boilerplate passage, or
+        null).
     """
     n = passages.height
     if "signature" in passages.columns:
@@ -273,8 +275,8 @@ def passage_groups(
         pairs = pairs.filter(pl.Series(keep))
     # Pairs within this run group passages; pairs reaching a known passage mark them.
     inner = pairs.filter((pl.col("left") < n) & (pl.col("right") < n))
+    figures = passages["figures"] if "figures" in passages.columns else passage_figures(passages)
     if figures_min_chars and inner.height:
-        figures = passage_figures(passages)
         long = (passages["end"] - passages["start"]) >= figures_min_chars
         lefts, rights = inner["left"], inner["right"]
         same = figures.gather(lefts).to_numpy() == figures.gather(rights).to_numpy()
@@ -303,6 +305,7 @@ def passage_groups(
             signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
             group=labels,
             known_support=known_support,
+            figures=figures,
         )
         .with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
     )
@@ -668,6 +671,7 @@ def find_boilerplate(
     if passages.height == 0:
         classified = passages.with_columns(
             signature=pl.lit(None, pl.Array(pl.UInt32, minhash.num_perm)),
+            figures=pl.lit("", pl.String),
             known_support=pl.lit(None, pl.Int64),
             group=pl.lit(0, pl.Int64),
             support=pl.lit(0, pl.Int64),
@@ -679,7 +683,7 @@ def find_boilerplate(
             passages, minhash, config.passage_threshold, known, config.figures_min_chars
         )
         if links is not None:
-            links = same_figure_links(passages, links, config.figures_min_chars)
+            links = same_figure_links(grouped, links, config.figures_min_chars)
         grouped = add_history_support(grouped, links)
         stories = near_duplicate_components(
             docs["doc_id"], story_texts(docs, grouped, config), minhash, config.same_story_threshold

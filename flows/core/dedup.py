@@ -450,7 +450,8 @@ def deduplicate(
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
     searched = tokens >= config.min_tokens
     chars = _CharSpace.of(sig_frame, history, searched, minhash)
-    texts = _row_texts(sig_frame, docs, history)
+    # Texts by row, for the word alignment only (a join over the run: skipped when it is off).
+    texts = _row_texts(sig_frame, docs, history) if config.aligned_coverage > 0 else None
     numbers = pl.concat([sig_frame["numbers"], history["numbers"]])
     names = pl.concat([sig_frame["names"], history["names"]])
     new_rows = np.flatnonzero(searched[:n])
@@ -538,7 +539,7 @@ def _verify(
     matrix: np.ndarray,
     sizes: np.ndarray,
     chars: _CharSpace,
-    texts: pl.Series,
+    texts: pl.Series | None,
     numbers: pl.Series,
     names: pl.Series,
     minhash: MinHashConfig,
@@ -583,7 +584,7 @@ def _verify(
     # What the n-gram rules reject may still read as the same text: an edit breaks three word
     # 3-grams but leaves the words around it aligned. Only the rejected pairs are aligned.
     aligned = np.zeros(len(left), dtype=bool)
-    if config.aligned_coverage > 0:
+    if texts is not None:
         todo = np.flatnonzero(~keep)
         alignment = align_words(texts, left[todo], right[todo])
         aligned[todo] = (alignment.share() >= config.aligned_coverage) & (
@@ -596,20 +597,19 @@ def _verify(
     # a bank's prime rate) share most of their words but not their figures or names: a pair
     # whose texts both carry figures must share most of the smaller text's figures, and
     # likewise its names; two short texts (notices) must carry exactly the same figures.
-    check = np.flatnonzero(keep)
-    if len(check):
-        overlap = key_overlap(numbers, left[check], right[check])
-        share = overlap.share(config.numbers_min_count)
-        veto = share < config.numbers_min_shared
+    vetoes = (
+        (numbers, config.numbers_min_count, config.numbers_min_shared, True),
+        (names, config.names_min_count, config.names_min_shared, False),
+    )
+    for keys, min_count, min_shared, short_same_set in vetoes:
+        check = np.flatnonzero(keep)
+        if not len(check):
+            break
+        overlap = key_overlap(keys, left[check], right[check])
+        veto = overlap.share(min_count) < min_shared
         veto |= aligned[check] & _weak_agreement(overlap, config)
-        veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
-        keep[check[veto]] = False
-    check = np.flatnonzero(keep)
-    if len(check):
-        overlap = key_overlap(names, left[check], right[check])
-        share = overlap.share(config.names_min_count)
-        veto = share < config.names_min_shared
-        veto |= aligned[check] & _weak_agreement(overlap, config)
+        if short_same_set:
+            veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
         keep[check[veto]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
 
@@ -646,16 +646,16 @@ class Alignment:
 
     def share(self) -> np.ndarray:
         """Return the share of the longer text's words that align with the other's (0 if empty)."""
-        longer = np.maximum(self.left, self.right)
-        out = np.zeros(len(longer), dtype=np.float64)
-        np.divide(self.common, longer, out=out, where=longer > 0)
-        return out
+        return self._over_longer(self.common)
 
     def ratio(self) -> np.ndarray:
         """Return the shorter text's word count over the longer's (0 if empty)."""
+        return self._over_longer(np.minimum(self.left, self.right))
+
+    def _over_longer(self, counts: np.ndarray) -> np.ndarray:
         longer = np.maximum(self.left, self.right)
         out = np.zeros(len(longer), dtype=np.float64)
-        np.divide(np.minimum(self.left, self.right), longer, out=out, where=longer > 0)
+        np.divide(counts, longer, out=out, where=longer > 0)
         return out
 
 
