@@ -116,7 +116,7 @@ class DedupConfig:
     # reject: 88 same-story, 553 not; at 0.4 / 0.5 / 0.6 this adds 67 / 62 / 38 same-story
     # pairs and 35 / 8 / 0 others (before the two rules below).
     # Off by default (measured 2026-12-02, bench/dedup_quality.py): at 0.6 it lifts the hard
-    # syndication F1 0.975 -> 0.977 (tune) and 0.934 -> 0.945 (held-out), no merges; but of
+    # syndication F1 0.980 -> 0.981 (tune) and 0.963 -> 0.969 (held-out), no merges; but of
     # the 12 pairs it adds on real Reuters-21578 wire text, 5 read as other weeks, days or
     # companies on one template (EC cereal amounts of two weeks, a wheat price table, two
     # oil companies' postings), which no figure or name tells apart.
