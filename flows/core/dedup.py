@@ -131,14 +131,30 @@ _NUMBER = (
 
 def numbers_key(texts: pl.Series) -> pl.Series:
     """Return the distinct numbers of each text, sorted and joined ("" when it has none)."""
-    found = (
-        texts.str.to_lowercase()
-        .str.extract_all(_NUMBER)
-        .list.eval(pl.element().str.replace_all(",", ""))
-        .list.unique()
-        .list.sort()
+    found = texts.str.to_lowercase().str.extract_all(_NUMBER)
+    return _distinct_joined(found.list.eval(pl.element().str.replace_all(",", ""))).alias(
+        "char_numbers"
     )
-    return found.list.join(" ").fill_null("").alias("char_numbers")
+
+
+def _distinct_joined(lists: pl.Series) -> pl.Series:
+    """Return each list's distinct strings, sorted and joined by spaces ("" for none or null).
+
+    One sort of all the values rather than `list.unique().list.sort()` (which sorts list by
+    list: 2.2 s of 0.4 s for the 571k passages of the 34,173-page syndication inbox).
+    """
+    flat = (
+        pl.DataFrame({"v": lists})
+        .with_row_index("r")
+        .explode("v")
+        .drop_nulls("v")
+        .unique()
+        .sort("r", "v")
+        .group_by("r", maintain_order=True)
+        .agg(pl.col("v").str.join(" "))
+    )
+    rows = pl.DataFrame({"r": pl.int_range(len(lists), eager=True, dtype=pl.UInt32)})
+    return rows.join(flat, on="r", how="left", maintain_order="left")["v"].fill_null("")
 
 
 # Sentence starts (line starts and after . ! ?), where a capital letter says nothing of a name.
@@ -157,10 +173,8 @@ def names_key(texts: pl.Series) -> pl.Series:
         .str.replace_all(_SENTENCE_START, _MARK)
         .str.extract_all(rf"{_MARK}?\p{{Lu}}[\p{{L}}\p{{N}}]*")
         .list.eval(pl.element().filter(~pl.element().str.starts_with(_MARK)).str.to_lowercase())
-        .list.unique()
-        .list.sort()
     )
-    return found.list.join(" ").fill_null("").alias("names")
+    return _distinct_joined(found).alias("names")
 
 
 def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:

@@ -230,3 +230,33 @@ def char_signatures(
 ) -> np.ndarray:
     """Sign each pre-folded text (UTF-8 bytes, offsets) by its code point n-grams."""
     return _signatures(data, offsets, n, a, b, False)[0]
+
+
+@njit(parallel=True, cache=True)
+def _agreement(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    width = matrix.shape[1]
+    out = np.empty(left.shape[0], dtype=np.float64)
+    for k in prange(left.shape[0]):
+        a = matrix[left[k]]
+        b = matrix[right[k]]
+        same = 0
+        for j in range(width):
+            if a[j] == b[j]:
+                same += 1
+        out[k] = same / width
+    return out
+
+
+def pair_agreement(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Return the share of equal values of rows `left[k]` and `right[k]` of a signature matrix.
+
+    The MinHash estimate of each pair's Jaccard, as `(matrix[left] == matrix[right]).mean(1)`
+    computes it, without copying the two gathered matrices (1.2M passage pairs: 1.2 GB).
+    """
+    if matrix.shape[1] == 0:
+        return np.full(len(left), np.nan)
+    return _agreement(
+        np.ascontiguousarray(matrix, dtype=np.uint32),
+        np.ascontiguousarray(left, dtype=np.int64),
+        np.ascontiguousarray(right, dtype=np.int64),
+    )

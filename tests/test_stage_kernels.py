@@ -1,0 +1,93 @@
+"""Vectorised stage helpers against their plain-Python definitions (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.core.boilerplate import _word_trigrams, clean_texts
+from flows.core.dedup import names_key, numbers_key
+from flows.core.kernel import pair_agreement
+from flows.core.minhash import estimated_jaccard
+from flows.core.text import fold_series
+
+WORDS = st.sampled_from(["ÉTÉ", "café", "Bank", "of", "1,500", "two", "x", "naïve", "—", "3.5"])
+TEXTS = st.lists(WORDS, max_size=12).map(" ".join)
+
+
+@st.composite
+def documents_with_spans(draw: st.DrawFn) -> tuple[str, list[tuple[int, int, bool]]]:
+    """Draw a text and disjoint sorted spans of it, each flagged boilerplate or not."""
+    text = draw(st.text(alphabet="ab é\n€ü", max_size=40))
+    cuts = sorted(set(draw(st.lists(st.integers(0, len(text)), max_size=8))))
+    spans = [
+        (a, b, draw(st.booleans())) for a, b in zip(cuts[::2], cuts[1::2], strict=False) if b > a
+    ]
+    return text, spans
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(documents_with_spans(), min_size=1, max_size=5))
+def test_clean_texts_cut_exactly_the_boilerplate_spans(
+    docs: list[tuple[str, list[tuple[int, int, bool]]]],
+) -> None:
+    ids = [f"d{i}" for i in range(len(docs))]
+    rows = [(d, a, b, bp) for d, (_, spans) in zip(ids, docs, strict=True) for a, b, bp in spans]
+    passages = pl.DataFrame(
+        rows, schema={"doc_id": pl.String, "start": pl.Int64, "end": pl.Int64,
+                      "is_boilerplate": pl.Boolean}, orient="row",
+    )  # fmt: skip
+    frame = pl.DataFrame({"doc_id": ids, "text": [t for t, _ in docs]})
+    clean, ratio = clean_texts(frame, passages)
+    for (text, spans), got, share in zip(docs, clean, ratio, strict=True):
+        if not spans:
+            assert got == "" and share == 0.0
+            continue
+        removed = [(a, b) for a, b, bp in spans if bp]
+        want, pos = "", 0
+        for a, b in removed:
+            want, pos = want + text[pos:a], b
+        assert got == want + text[pos:]
+        total = sum(b - a for a, b, _ in spans)
+        assert share == sum(b - a for a, b in removed) / total
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=6))
+def test_word_trigrams_are_the_distinct_folded_trigrams(texts: list[str]) -> None:
+    grams = _word_trigrams(pl.DataFrame({"text": texts}))
+    assert grams.height == grams.unique().height
+    # two passages share a gram hash exactly when they share the folded trigram
+    want = []
+    for folded in fold_series(pl.Series(texts)).to_list():
+        w = folded.split()
+        want.append({" ".join(w[j : j + 3]) for j in range(max(len(w) - 2, 1))} if w else set())
+    got = [set(grams.filter(pl.col("id") == i)["gram"]) for i in range(len(texts))]
+    assert [len(g) for g in got] == [len(w) for w in want]
+    for i in range(len(texts)):
+        for j in range(len(texts)):
+            assert len(got[i] & got[j]) == len(want[i] & want[j])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=6))
+def test_figure_and_name_keys_are_distinct_sorted_values(texts: list[str]) -> None:
+    for text, numbers in zip(texts, numbers_key(pl.Series(texts)), strict=True):
+        values = numbers.split()
+        assert values == sorted(set(values))
+        assert all(v.replace(".", "").isdigit() or v == "two" for v in values)
+        assert ("1500" in values) == ("1,500" in text)
+    for names in names_key(pl.Series(texts)):
+        assert names.split() == sorted(set(names.split()))
+
+
+def test_pair_agreement_is_the_estimated_jaccard() -> None:
+    rng = np.random.default_rng(0)
+    matrix = rng.integers(0, 4, size=(50, 128), dtype=np.uint32)
+    left, right = rng.integers(0, 50, 300), rng.integers(0, 50, 300)
+    assert np.array_equal(
+        pair_agreement(matrix, left, right), estimated_jaccard(matrix[left], matrix[right])
+    )
+    assert pair_agreement(matrix, left[:0], right[:0]).shape == (0,)
