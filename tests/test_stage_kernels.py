@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.core.boilerplate import _word_trigrams, clean_texts
+from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
 from flows.core.kernel import pair_agreement
-from flows.core.minhash import estimated_jaccard
+from flows.core.minhash import estimated_jaccard, word_gram_table
 from flows.core.text import fold_series
 
 WORDS = st.sampled_from(["ÉTÉ", "café", "Bank", "of", "1,500", "two", "x", "naïve", "—", "3.5"])
@@ -91,3 +92,35 @@ def test_pair_agreement_is_the_estimated_jaccard() -> None:
         pair_agreement(matrix, left, right), estimated_jaccard(matrix[left], matrix[right])
     )
     assert pair_agreement(matrix, left[:0], right[:0]).shape == (0,)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=40), min_size=2, max_size=8),
+    st.sampled_from([0.5, 0.8, 1.0]),
+)
+def test_containment_candidates_miss_no_pair_over_the_threshold(
+    docs: list[list[int]], threshold: float
+) -> None:
+    texts = pl.Series([" ".join(f"w{i}" for i in words) for words in docs])
+    grams = word_gram_table(texts, 2)
+    sizes = grams.group_by("id").len().sort("id")["len"]
+    pairs = containment_candidates(grams, sizes, threshold, max_ratio=1.0)
+    scored = shared_grams(grams, pairs)
+    got = {
+        (a, b)
+        for a, b, shared, own in scored.select("a", "b", "shared", "a_grams").iter_rows()
+        if shared / own >= threshold
+    }
+    sets = [set(g) for g in grams.group_by("id", maintain_order=True).agg("gram")["gram"]]
+    want = {
+        (a, b)
+        for a in range(len(docs))
+        for b in range(len(docs))
+        if a != b
+        and len(sets[a]) <= len(sets[b])
+        and len(sets[a] & sets[b]) / len(sets[a]) >= threshold
+    }
+    assert got == want
+    for a, b, shared in scored.select("a", "b", "shared").iter_rows():
+        assert shared == len(sets[a] & sets[b])

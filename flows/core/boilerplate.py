@@ -9,11 +9,11 @@ from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components, numbers_key
 from flows.core.kernel import pair_agreement
 from flows.core.lsh import Banding, band_hashes, band_pairs, buckets, choose_banding
-from flows.core.minhash import fast_signatures
+from flows.core.minhash import fast_signatures, word_gram_table
 from flows.core.page_boilerplate import PageModel, classify_lines
 from flows.core.passages import split_passages
 from flows.core.settings import BoilerplateConfig, MinHashConfig
-from flows.core.text import fold_series, normalise_text
+from flows.core.text import normalise_text
 from flows.core.titles import document_title, first_title_lines
 
 # All pairs in a band bucket of up to this many passages, a star and a chain above (a kit on
@@ -511,47 +511,9 @@ def shared_quotes(flagged: pl.DataFrame, config: BoilerplateConfig) -> pl.Series
     )
 
 
-# Odd 64-bit multipliers mixing three word hashes into one gram hash (order-sensitive).
-_GRAM_MIX = (
-    np.uint64(0x9E3779B97F4A7C15),
-    np.uint64(0xC2B2AE3D27D4EB4F),
-    np.uint64(0x165667B19E3779F9),
-)
-
-
 def _word_trigrams(passages: pl.DataFrame) -> pl.DataFrame:
-    """Return (passage row `id`, `gram` hash) for each distinct word 3-gram of each passage.
-
-    A passage of one or two words is one gram of them all. Words are hashed once (polars'
-    hash, stable within a process: both sides of every comparison come from one call) and
-    mixed into grams in numpy, rather than joining 3-gram strings (6.8M of them on the
-    34,173-page syndication inbox).
-    """
-    folded = fold_series(passages["text"])
-    words = folded.str.split(" ")
-    counts = np.where(folded.str.len_bytes().to_numpy() == 0, 0, words.list.len().to_numpy())
-    counts = counts.astype(np.int64)
-    rows = np.arange(passages.height, dtype=np.int64)
-    h = words.filter(pl.Series(counts > 0)).explode().hash(seed=0).to_numpy()
-    ids = np.repeat(rows, counts)
-    starts = np.cumsum(counts) - counts
-    # each word's position in its passage, and its passage's word count
-    pos = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts)
-    size = np.repeat(counts, counts)
-    k1, k2, k3 = _GRAM_MIX
-    with np.errstate(over="ignore"):
-        at = np.flatnonzero(pos <= size - 3)
-        grams = h[at] * k1 + h[at + 1] * k2 + h[at + 2] * k3
-        few = np.flatnonzero((counts > 0) & (counts < 3))
-        first = starts[few]
-        second = np.where(counts[few] == 2, h[np.minimum(first + 1, len(h) - 1)], np.uint64(1))
-        short = h[first] * k1 + second * k2 + np.uint64(2) * k3
-    out = pl.DataFrame(
-        {"id": np.r_[ids[at], rows[few]], "gram": np.r_[grams, short].astype(np.uint64)}
-    ).sort("id", "gram")
-    # distinct rows by sorting (4x faster than `unique` on two columns)
-    first = (pl.col("id") != pl.col("id").shift(1)) | (pl.col("gram") != pl.col("gram").shift(1))
-    return out.filter(first.fill_null(True))
+    """Return (passage row `id`, `gram` hash) for each distinct word 3-gram of each passage."""
+    return word_gram_table(passages["text"], 3)
 
 
 def absorb_contained(classified: pl.DataFrame, config: BoilerplateConfig) -> pl.DataFrame:

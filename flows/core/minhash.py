@@ -50,6 +50,58 @@ def word_shingles(folded: str, n: int) -> list[bytes]:
     return list({" ".join(words[i : i + n]).encode("utf-8") for i in range(len(words) - n + 1)})
 
 
+def _gram_multipliers(n: int) -> np.ndarray:
+    """Return n + 1 odd 64-bit multipliers (splitmix64 of 1..n+1) that mix word hashes."""
+    out = []
+    for k in range(1, n + 2):
+        z = (k * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        out.append((z ^ (z >> 31)) | 1)
+    return np.array(out, dtype=np.uint64)
+
+
+def word_gram_table(texts: pl.Series, n: int) -> pl.DataFrame:
+    """Return the distinct word n-grams of each text as 64-bit hashes, one row each.
+
+    The grams of `word_shingles` (a text of fewer than n words is one gram of them all), as
+    `id` (the text's position, int64) and `gram` (uint64), sorted by both. Words are folded
+    and hashed once (polars' hash: stable within a process, so compare only tables of one
+    process) and mixed into grams in numpy, rather than joining n-gram strings: 6.8M word
+    3-grams of the 34,173-page syndication inbox's passages in 1.5 s.
+    """
+    folded = fold_series(texts)
+    words = folded.str.split(" ")
+    empty = folded.str.len_bytes().to_numpy() == 0
+    counts = np.where(empty, 0, words.list.len().to_numpy()).astype(np.int64)
+    rows = np.arange(len(texts), dtype=np.int64)
+    h = words.filter(pl.Series(counts > 0)).explode().hash(seed=0).to_numpy()
+    starts = np.cumsum(counts) - counts
+    ids = np.repeat(rows, counts)
+    # each word's position in its text, and its text's word count
+    pos = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts)
+    size = np.repeat(counts, counts)
+    mix = _gram_multipliers(n)
+    at = np.flatnonzero(pos <= size - n)
+    few = np.flatnonzero((counts > 0) & (counts < n))
+    with np.errstate(over="ignore"):
+        grams = np.zeros(len(at), dtype=np.uint64)
+        for k in range(n):
+            grams += h[at + k] * mix[k]
+        # a short text's words, then its word count in the last slot (no n-gram collides)
+        short = counts[few].astype(np.uint64) * mix[n]
+        for k in range(n - 1):
+            present = counts[few] > k
+            word = h[np.where(present, starts[few] + k, starts[few])]
+            short = short + np.where(present, word * mix[k], np.uint64(0))
+    out = pl.DataFrame(
+        {"id": np.r_[ids[at], rows[few]], "gram": np.r_[grams, short].astype(np.uint64)}
+    ).sort("id", "gram")
+    # distinct rows by sorting (4x faster than `unique` on two columns)
+    first = (pl.col("id") != pl.col("id").shift(1)) | (pl.col("gram") != pl.col("gram").shift(1))
+    return out.filter(first.fill_null(True))
+
+
 def char_shingles(folded: str, n: int) -> list[bytes]:
     """Return the distinct character n-grams of a folded text (all of it if n or shorter)."""
     if not folded:

@@ -204,26 +204,17 @@ class ContainmentConfig:
     lengths are the dedup stage's truncated copies.
     """
 
-    # Report `contained_in` at all. It searches the run's published documents with datasketch's
-    # MinHashLSHEnsemble, whose index is built per run (history is not searched).
+    # Report `contained_in` at all. The run's published documents are searched exactly, by
+    # prefix filtering on their word n-grams (`containment_candidates`; history is not
+    # searched). Its former knobs `search_threshold` and `num_part` tuned the approximate
+    # LSH Ensemble search this replaced (2026-12-03) and are gone.
     enabled: bool = True
-    # Share of the shorter text's word 5-grams that must lie in the longer text: the same 0.8
+    # Share of the shorter text's word n-grams that must lie in the longer text: the same 0.8
     # as dedup.containment, where it separates truncated copies from different stories.
     threshold: float = 0.8
-    # The ensemble looks for candidates at this lower containment, as its estimate for a small
-    # text in a large one is noisy (a 24-shingle text inside a 249-shingle blog: J 0.096,
-    # estimated 0.06, missed at 0.8); candidates are then verified exactly at `threshold`.
-    search_threshold: float = 0.5
-    # Size partitions of the ensemble (datasketch's default).
-    num_part: int = 16
 
     def __post_init__(self) -> None:
-        for key in ("threshold", "search_threshold"):
-            _check_unit("containment", key, getattr(self, key))
-        if self.search_threshold > self.threshold:
-            raise ConfigError("[containment] search_threshold must not exceed threshold")
-        if self.num_part < 1:
-            raise ConfigError(f"[containment] num_part = {self.num_part}: must be >= 1")
+        _check_unit("containment", "threshold", self.threshold)
 
 
 INVARIANT_MODES = ("repair", "raise")
