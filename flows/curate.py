@@ -28,7 +28,7 @@ from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.ingest import file_uri, ledger_updates
+from flows.io.ingest import file_sizes, file_uri, ledger_updates
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
@@ -39,7 +39,7 @@ from flows.io.report import (
     stage_rows,
     write_run_files,
 )
-from flows.io.shards import slices, write_slices
+from flows.io.shards import sized_slices, write_slices
 from flows.io.store import Store, output_lock, remove_quietly
 from flows.runners import shard_runner
 
@@ -308,7 +308,9 @@ def _ingest(
     """Read and normalise the inbox in shards of files; return them and their quarantine frames."""
     started = time.perf_counter()
     names = tasks.list_inbox(inbox, settings)
-    shards = slices(names, settings.runner.shard_files) or [[]]
+    runner = settings.runner
+    sizes = file_sizes(inbox, names)
+    shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
     seen = history.files
     where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
     parameters = [

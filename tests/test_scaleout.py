@@ -23,7 +23,7 @@ from flows.core.settings import (
 from flows.io.claim_tables import read_claim_tables
 from flows.io.ingest import inbox_files, read_inbox
 from flows.io.remote import open_output
-from flows.io.shards import frame_slices, slices, write_slices
+from flows.io.shards import frame_slices, sized_slices, slices, write_slices
 from tests.conftest import SAMPLE_INBOX
 
 TABLES = ("documents", "articles", "claims", "claim_timeline", "boilerplate", "quarantine")
@@ -62,6 +62,18 @@ def test_slices_are_contiguous_and_cover_everything() -> None:
     frame = pl.DataFrame({"a": range(5)})
     assert [f["a"].to_list() for f in frame_slices(frame, 2)] == [[0, 1], [2, 3], [4]]
     assert [f.height for f in frame_slices(frame.head(0), 2)] == [0]
+
+
+def test_sized_slices_close_at_the_byte_or_file_limit() -> None:
+    names = list("abcdef")
+    assert sized_slices(names, [5, 5, 20, 1, None, 1], 10, 100) == [
+        ["a", "b"], ["c"], ["d", "e", "f"]
+    ]  # fmt: skip
+    assert sized_slices(names, [None] * 6, 10, 4) == [["a", "b", "c", "d"], ["e", "f"]]
+    assert sized_slices([], [], 10, 4) == []
+    parts = sized_slices(list(range(50)), [7] * 50, 30, 100)
+    assert [x for p in parts for x in p] == list(range(50))
+    assert all(sum(7 for _ in p) - 7 < 30 for p in parts)
 
 
 def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) -> None:

@@ -305,6 +305,20 @@ def inbox_files(inbox: Path | str, config: IngestConfig) -> list[str]:
     return _list_remote(str(inbox))
 
 
+def file_sizes(inbox: Path | str, names: Sequence[str]) -> list[int | None]:
+    """Return the size in bytes of each inbox file (None where unknown: remote, or gone)."""
+    if not is_local(inbox):
+        return [None] * len(names)
+    folder = local_path(inbox)
+    out: list[int | None] = []
+    for name in names:
+        try:
+            out.append((folder / name).stat().st_size)
+        except OSError:  # reading it will say what is wrong
+            out.append(None)
+    return out
+
+
 def file_uri(name: str) -> str:
     """Return the `source_uri` of an inbox-relative name from `inbox_files` (valid UTF-8)."""
     if surrogate_at(name) is None:

@@ -26,6 +26,28 @@ def slices(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def sized_slices(
+    items: Sequence[T], sizes: Sequence[int | None], max_bytes: int, max_items: int
+) -> list[list[T]]:
+    """Split items into consecutive slices of at most `max_items` items and about `max_bytes`.
+
+    A slice closes once its sizes reach `max_bytes` (so one item larger than that is a slice
+    of its own) or it holds `max_items`; an unknown size (None) counts as 0. None when empty.
+    """
+    out: list[list[T]] = []
+    current: list[T] = []
+    total = 0
+    for item, size in zip(items, sizes, strict=True):
+        current.append(item)
+        total += size or 0
+        if total >= max_bytes or len(current) >= max_items:
+            out.append(current)
+            current, total = [], 0
+    if current:
+        out.append(current)
+    return out
+
+
 def frame_slices(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
     """Split a frame into consecutive slices of `size` rows; one empty slice for no rows."""
     if frame.height == 0:
