@@ -655,7 +655,9 @@ class _Number:
 def _find_numbers(sentence: str) -> list[_Number]:
     numbers = []
     for m in _QUANTITY_RE.finditer(sentence):
-        kind = next(k for k in _KINDS if m.group(k) is not None)
+        # each top-level alternative of _QUANTITY_RE is one named group that closes last
+        kind = m.lastgroup
+        assert kind in _KINDS
         plain = kind == "digits" and re.fullmatch(r"[0-9]+", m.group()) is not None
         numbers.append(
             _Number(m.start(), m.end(), m.group(), _match_value(m), kind, plain_int=plain)
