@@ -110,10 +110,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--runner",
-        choices=("threads", "dask"),
+        choices=("threads", "processes", "dask"),
         default=None,
         help="where the shard stages (ingest, signatures, claims) run: threads in this process, "
-        "or Dask (a LocalCluster started for the run unless --dask-address is given); "
+        "processes on this machine, or Dask (a LocalCluster started for the run unless "
+        "--dask-address is given); "
         "default: [runner] kind of the config, else threads",
     )
     run.add_argument(

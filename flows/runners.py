@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
-from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows.core.settings import RunnerConfig
+
+
+def _use_api(api_url: str | None) -> None:
+    """Point this worker process at the flow's Prefect API."""
+    if api_url:
+        os.environ["PREFECT_API_URL"] = api_url
 
 
 def shard_runner(config: RunnerConfig, scratch: Path, api_url: str | None) -> TaskRunner[Any]:
@@ -28,6 +35,14 @@ def shard_runner(config: RunnerConfig, scratch: Path, api_url: str | None) -> Ta
     """
     if config.kind == "threads":
         return ThreadPoolTaskRunner(max_workers=config.max_workers or None)
+    if config.kind == "processes":
+        # Like a LocalCluster's workers, each process must report to the flow's API (the
+        # temporary server's too), or it would start a server of its own.
+        return ProcessPoolTaskRunner(
+            max_workers=config.max_workers or None,
+            initializer=_use_api,
+            initargs=(api_url,),
+        )
     from prefect_dask import DaskTaskRunner
 
     if config.dask_address:

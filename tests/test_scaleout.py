@@ -266,6 +266,25 @@ def test_a_dask_local_cluster_publishes_what_threads_publish(
 
 
 @pytest.mark.e2e
+def test_a_process_pool_publishes_what_threads_publish(
+    newsdq, scaleout_inbox: Path, threads_run: dict[str, pl.DataFrame], tmp_path: Path
+) -> None:
+    out, config = tmp_path / "out", tmp_path / "small.toml"
+    config.write_text(SMALL_SHARDS, "utf-8")
+    result = newsdq(
+        "run", "--inbox", str(scaleout_inbox), "--out", str(out), "--runner", "processes",
+        "--config", str(config),
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    summary = _summary(out, result.stdout)
+    assert summary["settings"]["runner"]["kind"] == "processes"
+    assert summary["notes"]["ingest_shards"] == 5
+    _assert_same(threads_run, _published(out))
+    # the workers reported to the flow's server rather than starting servers of their own
+    assert "dedicated Prefect server" not in result.stdout + result.stderr
+
+
+@pytest.mark.e2e
 def test_a_cluster_at_an_address_publishes_what_threads_publish(
     newsdq,
     prefect_api_url: str,

@@ -368,7 +368,7 @@ class ClaimsConfig:
     extractor: str = "rules-v1"
 
 
-RUNNER_KINDS = ("threads", "dask")
+RUNNER_KINDS = ("threads", "processes", "dask")
 
 
 @dataclass(frozen=True)
@@ -381,11 +381,15 @@ class RunnerConfig:
     """
 
     # "threads": Prefect's ThreadPoolTaskRunner in the flow process (no set-up; numba and polars
-    # release the GIL for the heavy parts). "dask": prefect-dask's DaskTaskRunner, on the
+    # release the GIL for the heavy parts, but claim extraction is Python and holds it).
+    # "processes": Prefect's ProcessPoolTaskRunner, `max_workers` processes (0: one per core)
+    # on this machine, so that the Python shard work (claims) uses every core. "dask":
+    # prefect-dask's DaskTaskRunner, on the
     # cluster at `dask_address`, or on a LocalCluster of `n_workers` processes started for the
     # run when it is empty.
     kind: str = "threads"
-    # Threads of the thread runner; 0 leaves it to Prefect (its default follows the CPU count).
+    # Threads (or processes) of the thread (process) runner; 0 leaves it to Prefect (its
+    # default follows the CPU count).
     max_workers: int = 0
     # A running Dask scheduler ("tcp://host:8786"); empty: start a LocalCluster for the run.
     dask_address: str = ""
