@@ -248,38 +248,22 @@ def threads_run(newsdq, scaleout_inbox: Path) -> dict[str, pl.DataFrame]:
 
 
 @pytest.mark.e2e
-def test_a_dask_local_cluster_publishes_what_threads_publish(
-    newsdq, scaleout_inbox: Path, threads_run: dict[str, pl.DataFrame], tmp_path: Path
+@pytest.mark.parametrize("kind", ["dask", "processes"])
+def test_a_dask_local_cluster_or_a_process_pool_publishes_what_threads_publish(
+    newsdq, scaleout_inbox: Path, threads_run: dict[str, pl.DataFrame], tmp_path: Path, kind: str
 ) -> None:
     out, config = tmp_path / "out", tmp_path / "small.toml"
     config.write_text(SMALL_SHARDS, "utf-8")
     result = newsdq(
-        "run", "--inbox", str(scaleout_inbox), "--out", str(out), "--runner", "dask",
+        "run", "--inbox", str(scaleout_inbox), "--out", str(out), "--runner", kind,
         "--config", str(config),
     )  # fmt: skip
     assert result.code == 0, result.stderr
     summary = _summary(out, result.stdout)
-    assert summary["settings"]["runner"]["kind"] == "dask"
+    assert summary["settings"]["runner"]["kind"] == kind
     assert summary["notes"]["ingest_shards"] == 5  # 20 files in shards of 4
     _assert_same(threads_run, _published(out))
     assert not (out / "_staging").exists()
-
-
-@pytest.mark.e2e
-def test_a_process_pool_publishes_what_threads_publish(
-    newsdq, scaleout_inbox: Path, threads_run: dict[str, pl.DataFrame], tmp_path: Path
-) -> None:
-    out, config = tmp_path / "out", tmp_path / "small.toml"
-    config.write_text(SMALL_SHARDS, "utf-8")
-    result = newsdq(
-        "run", "--inbox", str(scaleout_inbox), "--out", str(out), "--runner", "processes",
-        "--config", str(config),
-    )  # fmt: skip
-    assert result.code == 0, result.stderr
-    summary = _summary(out, result.stdout)
-    assert summary["settings"]["runner"]["kind"] == "processes"
-    assert summary["notes"]["ingest_shards"] == 5
-    _assert_same(threads_run, _published(out))
     # the workers reported to the flow's server rather than starting servers of their own
     assert "dedicated Prefect server" not in result.stdout + result.stderr
 
