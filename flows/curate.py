@@ -15,6 +15,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
 
+from checks.expectations import preload as preload_expectations
 from flows import tasks
 from flows.core.errors import (
     FileSystemError,
@@ -203,6 +204,7 @@ def _curate(
             pool, inbox, settings, history, staging / "ingest", state, bars
         )
         state.quarantine.append(unreadable)
+        preload_expectations()
         external = tasks.external_claims(inbox, settings, history, state)
         crash_point("stage:ingest")
         state.quarantine += [empties, invalid]
