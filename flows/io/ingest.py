@@ -8,6 +8,7 @@ files are opened read-only and never modified, moved or deleted.
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
 import io
 import json
@@ -377,7 +378,8 @@ def _loader(
     if is_local(inbox):
         folder = local_path(inbox)
         real = folder.resolve()
-        return lambda name, known: _load(folder / name, config, extensions, real, known)
+        inside = _folder_check(real)
+        return lambda name, known: _load(folder / name, config, extensions, real, known, inside)
     fs, root = remote_fs(str(inbox))
     # fsspec stores report modification times in their own ways (or not): always hash
     return lambda name, known: _load_remote(fs, f"{root}/{name}", config, extensions)
@@ -496,25 +498,45 @@ def _ledger_row(
     }
 
 
+def _folder_check(root: Path) -> Callable[[Path], bool]:
+    """Return a cached test of whether a folder resolves to a place inside `root`."""
+
+    @functools.cache
+    def inside(folder: Path) -> bool:
+        try:
+            return folder.resolve().is_relative_to(root)
+        except (OSError, RuntimeError):  # `outside_inbox` says why
+            return False
+
+    return inside
+
+
 def _load(
     path: Path,
     config: IngestConfig,
     extensions: set[str],
     root: Path,
     known: dict[str, str] | None = None,
+    folder_inside: Callable[[Path], bool] | None = None,
 ) -> _Loaded:
     """Stat, hash and (when it is small enough and supported) read a local file under `root`.
 
     `known` maps the stamps earlier runs' ledgers recorded for the file to its sha256 then; a
     file whose stamp is among them is not opened, and that sha256 is returned.
+    `folder_inside` (`_folder_check`) tells whether a folder stays inside `root`: a file that
+    is no link, in such a folder, is not resolved (resolving every file was 29% of ingest).
     """
     try:
-        info = path.stat()
+        info = path.lstat()
+        linked = stat.S_ISLNK(info.st_mode)
+        if linked:
+            info = path.stat()
     except OSError as exc:
         return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot stat the file: {_os_why(exc)}"))
-    target = outside_inbox(path, root)
-    if target is not None:  # not opened: its content is not the inbox's to publish
-        return _Loaded(None, failure=_Unreadable(SYMLINK_OUTSIDE, target))
+    if linked or folder_inside is None or not folder_inside(path.parent):
+        target = outside_inbox(path, root)
+        if target is not None:  # not opened: its content is not the inbox's to publish
+            return _Loaded(None, failure=_Unreadable(SYMLINK_OUTSIDE, target))
     if not stat.S_ISREG(info.st_mode):
         return _Loaded(
             None, failure=_Unreadable(NOT_A_FILE, "not a regular file (a FIFO, socket or device)")
