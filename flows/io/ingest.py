@@ -378,8 +378,10 @@ def _loader(
     if is_local(inbox):
         folder = local_path(inbox)
         real = folder.resolve()
-        inside = _folder_check(real)
-        return lambda name, known: _load(folder / name, config, extensions, real, known, inside)
+        inside = _folder_check(folder, real)
+        return lambda name, known: _load(
+            folder / name, config, extensions, real, known, inside(name.rpartition("/")[0])
+        )
     fs, root = remote_fs(str(inbox))
     # fsspec stores report modification times in their own ways (or not): always hash
     return lambda name, known: _load_remote(fs, f"{root}/{name}", config, extensions)
@@ -498,13 +500,16 @@ def _ledger_row(
     }
 
 
-def _folder_check(root: Path) -> Callable[[Path], bool]:
-    """Return a cached test of whether a folder resolves to a place inside `root`."""
+def _folder_check(folder: Path, root: Path) -> Callable[[str], bool]:
+    """Return a cached test of whether a sub-folder of `folder` resolves inside `root`.
+
+    The test takes the sub-folder's inbox-relative POSIX name ("" for `folder` itself).
+    """
 
     @functools.cache
-    def inside(folder: Path) -> bool:
+    def inside(relative: str) -> bool:
         try:
-            return folder.resolve().is_relative_to(root)
+            return (folder / relative).resolve().is_relative_to(root)
         except (OSError, RuntimeError):  # `outside_inbox` says why
             return False
 
@@ -517,14 +522,14 @@ def _load(
     extensions: set[str],
     root: Path,
     known: dict[str, str] | None = None,
-    folder_inside: Callable[[Path], bool] | None = None,
+    in_inbox_folder: bool = False,
 ) -> _Loaded:
     """Stat, hash and (when it is small enough and supported) read a local file under `root`.
 
     `known` maps the stamps earlier runs' ledgers recorded for the file to its sha256 then; a
     file whose stamp is among them is not opened, and that sha256 is returned.
-    `folder_inside` (`_folder_check`) tells whether a folder stays inside `root`: a file that
-    is no link, in such a folder, is not resolved (resolving every file was 29% of ingest).
+    `in_inbox_folder` says that the file's folder resolves inside `root` (`_folder_check`): a
+    file there that is no link is not resolved (resolving every file was 29% of ingest).
     """
     try:
         info = path.lstat()
@@ -533,7 +538,7 @@ def _load(
             info = path.stat()
     except OSError as exc:
         return _Loaded(None, failure=_Unreadable(IO_ERROR, f"cannot stat the file: {_os_why(exc)}"))
-    if linked or folder_inside is None or not folder_inside(path.parent):
+    if linked or not in_inbox_folder:
         target = outside_inbox(path, root)
         if target is not None:  # not opened: its content is not the inbox's to publish
             return _Loaded(None, failure=_Unreadable(SYMLINK_OUTSIDE, target))
