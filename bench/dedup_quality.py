@@ -348,7 +348,7 @@ def real_duplicates(name: str, uris: list[str], raw: list[str]) -> None:
 def aligned_additions(cleaned: pl.DataFrame, examples: int = 20) -> None:
     """Print the pairs the optional word-alignment rule (off by default) would add.
 
-    No gold says whether they tell one story: read them (README, dedup: about half of the
+    No gold says whether they tell one story: read them (docs/design.md, dedup: about half of the
     Reuters-21578 ones are notices of one template about other companies or days).
     """
     import dataclasses

@@ -339,7 +339,8 @@ class BoilerplateConfig:
     # groups (held-out sites latimes, nypost and scrapinghub bucket 3 excluded), it removed at
     # most 0.45% of gold content characters (0.43%, target <= 0.5%; P 0.718, R 0.266 of
     # boilerplate characters; 0.70 loses 0.50%, 0.80 0.36%) (2026-12-02). Off by default: see
-    # README (single-page boilerplate) for the held-out numbers and the seeds' kit it misses.
+    # docs/design.md (Boilerplate on a single page) for the held-out numbers and the seeds'
+    # kit it misses.
     page_classifier: bool = False
     page_threshold: float = 0.75
 
