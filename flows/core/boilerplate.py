@@ -110,7 +110,7 @@ def distinct_texts(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _signature_matrix(passages: pl.DataFrame, num_perm: int) -> np.ndarray:
     n = passages.height
-    return passages["signature"].to_numpy().reshape(n, num_perm).astype(np.uint32)
+    return passages["signature"].to_numpy().reshape(n, num_perm).astype(np.uint32, copy=False)
 
 
 def passage_buckets(passages: pl.DataFrame, banding: Banding, num_perm: int) -> pl.DataFrame:
@@ -338,16 +338,15 @@ def passage_groups(
             .join(best, on="left", how="left")
             .sort("left")["known_support"]
         )
-    return (
-        passages.drop("signature", strict=False)
-        .with_columns(
-            signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
-            group=labels,
-            known_support=known_support,
-            figures=figures,
+    if "signature" not in passages.columns:  # (given, the column stays: no 2nd copy)
+        passages = passages.with_columns(
+            signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm))
         )
-        .with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
-    )
+    return passages.with_columns(
+        group=labels,
+        known_support=known_support,
+        figures=figures,
+    ).with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
 
 
 def story_texts(docs: pl.DataFrame, grouped: pl.DataFrame, config: BoilerplateConfig) -> list[str]:
