@@ -65,7 +65,7 @@ def token_f1(text: str, gold: str) -> float:
 
 def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> None:
     """Print char P / R / content lost per text variant."""
-    for variant in page_corpus.VARIANTS:
+    for variant in (*page_corpus.VARIANTS, page_corpus.SPLICED):
         mask = (lines["variant"] == variant).to_numpy()
         part = lines.filter(pl.Series(mask))
         p, r, lost = char_scores(part, scores[mask] >= threshold)
@@ -78,7 +78,7 @@ def main() -> int:
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
     t = CONFIG.page_threshold
-    lines = page_corpus.build(CACHE)
+    lines = page_corpus.training_lines(CACHE)
     d = design(lines)
     group = lines["group"].to_numpy()
     tuning = sorted(set(group) - set(page_corpus.HELD_OUT))
