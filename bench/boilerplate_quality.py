@@ -9,7 +9,8 @@ Reads ../shared corpora through `bench/page_corpus.py` (skips when absent). Prin
 1. grouped cross-validation (each site group scored by a model trained on the other tuning
    groups; stage 2 on stage 1's out-of-fold scores): precision and recall of removed characters
    and the share of gold content lost, at `[boilerplate] page_threshold`, for trafilatura's main
-   text, its recall-favouring text with comments, and all visible text;
+   text, its recall-favouring text with comments, all visible text and the spliced training
+   texts, with recall on the page kit (`page_corpus.kit_lines`) and on other boilerplate apart;
 2. the fixed held-out groups (`page_corpus.HELD_OUT`, never tuned on): the same, from a model
    trained on all tuning groups, and mean token F1 against gold of trafilatura's main text alone
    vs after newsdq's boilerplate stage (recurrence over the held-out pages + that classifier);
@@ -48,6 +49,7 @@ from flows.core.settings import Settings  # noqa: E402
 from flows.core.text import fold_series  # noqa: E402
 
 S = Settings()
+KIT_CACHE = Path("/tmp/newsdq_page_kit-v1.parquet")
 # The classifier judged switched on whatever the default.
 CONFIG = dataclasses.replace(S.boilerplate, page_classifier=True)
 
@@ -64,12 +66,32 @@ def token_f1(text: str, gold: str) -> float:
 
 
 def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> None:
-    """Print char P / R / content lost per text variant."""
-    for variant in page_corpus.VARIANTS:
+    """Print char P / R / content lost per text variant, and R on kit and other boilerplate.
+
+    Kit is a boilerplate line whose text is one of its page's `page_corpus.kit_lines` (inside
+    a form, nav, footer, aside or a comment, share, subscribe, cookie, related or promotion
+    block of the page's markup); other boilerplate is mostly titles, bylines, captions and
+    menus outside such blocks.
+    """
+    kit = lines["kit"].to_numpy()
+    for variant in (*page_corpus.VARIANTS, page_corpus.SPLICED):
         mask = (lines["variant"] == variant).to_numpy()
         part = lines.filter(pl.Series(mask))
-        p, r, lost = char_scores(part, scores[mask] >= threshold)
-        print(f"  {name:<10} {variant:<8} P {p:.3f}  R {r:.3f}  content lost {lost:.4f}")
+        removed = scores[mask] >= threshold
+        p, r, lost = char_scores(part, removed)
+        bp = part["label"].to_numpy() == 1
+        chars = part["chars"].to_numpy().astype(np.float64)
+        is_kit = bp & kit[mask]
+        rk = chars[removed & is_kit].sum() / max(chars[is_kit].sum(), 1.0)
+        other = bp & ~kit[mask]
+        ro = chars[removed & other].sum() / max(chars[other].sum(), 1.0)
+        # short kit lines (under 12 words: prompts, buttons, headings), counted as lines
+        short = is_kit & (part["text"].str.count_matches(r"\S+").to_numpy() < 12)
+        print(
+            f"  {name:<10} {variant:<8} P {p:.3f}  R {r:.3f}  content lost {lost:.4f}"
+            f"  | R kit {rk:.3f} ({is_kit.sum()} lines), short kit lines removed"
+            f" {(removed & short).sum()}/{short.sum()}; R other {ro:.3f} ({other.sum()} lines)"
+        )
 
 
 def main() -> int:
@@ -78,7 +100,11 @@ def main() -> int:
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
     t = CONFIG.page_threshold
-    lines = page_corpus.build(CACHE)
+    lines = page_corpus.training_lines(CACHE)
+    kit = page_corpus.kit_lines(KIT_CACHE).with_columns(kit=pl.lit(True))
+    lines = lines.join(kit, on=["uri", "text"], how="left", maintain_order="left").with_columns(
+        pl.col("kit").fill_null(False)
+    )
     d = design(lines)
     group = lines["group"].to_numpy()
     tuning = sorted(set(group) - set(page_corpus.HELD_OUT))

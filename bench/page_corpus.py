@@ -15,6 +15,10 @@ after normalisation:
   the kit around it that a looser scraper keeps (prompts, comment forms, sign-up lines), the
   shape of a plain-text scrape such as the seeds.
 
+For training, `training_lines` adds `spliced` texts (`spliced_pages`): the main text with short
+runs of the same page's real visible boilerplate lines spliced in at the top, the bottom and
+between paragraphs, so that a lone kit line amid story lines is seen labelled as kit.
+
 Each non-empty line is labelled content (`label` 0) or boilerplate (1) against the page's human
 gold main text: a line of 4 or more folded words is content when at least half of its word
 bigrams occur in the gold text; a shorter line when it is a whole gold line or a contiguous
@@ -26,10 +30,12 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import re
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import polars as pl
 import xxhash
 
@@ -96,15 +102,27 @@ _BLOCKS = frozenset(
 )
 
 
+# The page kit by its markup (for evaluation only, `kit_lines`): lines inside these elements, or
+# inside an element whose class or id names one of these kinds of kit.
+_KIT_TAGS = ("form", "nav", "footer", "aside")
+_KIT_NAMES = re.compile(r"(?i)comment|share|social|subscri|newsletter|cookie|related|promo")
+_MARK = "\ue000"
+
+
 def visible_text(data: bytes) -> str:
     """Return all visible text of a page's body, one line per block element ("" if none)."""
+    return "\n".join(line for line, _ in _visible_lines(data))
+
+
+def _visible_lines(data: bytes) -> list[tuple[str, bool]]:
+    """Return the lines of `visible_text` and whether each lies in a kit element (`_KIT_TAGS`)."""
     from lxml import etree
     from trafilatura.utils import load_html
 
     tree = load_html(data)
     body = None if tree is None else tree.find(".//body")
     if body is None:
-        return ""
+        return []
     for elem in list(body.iter(*_INVISIBLE)):
         if elem.getparent() is not None:
             elem.drop_tree()
@@ -120,8 +138,48 @@ def visible_text(data: bytes) -> str:
         if elem.tag in _BLOCKS:
             elem.text = "\n" + (elem.text or "")
             elem.tail = "\n" + (elem.tail or "")
-    lines = (" ".join(line.split()) for line in body.text_content().split("\n"))
-    return "\n".join(line for line in lines if line)
+    kit = [
+        e
+        for e in body.iter(etree.Element)
+        if isinstance(e.tag, str)
+        and (e.tag in _KIT_TAGS or _KIT_NAMES.search(f"{e.get('class', '')} {e.get('id', '')}"))
+    ]
+    for elem in kit:
+        # every piece of text inside the element, on whichever line it falls, is marked
+        for inner in elem.iter():
+            if inner.text and isinstance(inner.tag, str):
+                inner.text = _marked(inner.text)
+            if inner is not elem and inner.tail:
+                inner.tail = _marked(inner.tail)
+    out = []
+    for line in body.text_content().split("\n"):
+        text = " ".join(line.replace(_MARK, "").split())
+        if text:
+            out.append((text, _MARK in line))
+    return out
+
+
+def _marked(text: str) -> str:
+    return "\n".join(_MARK + seg if seg.strip() else seg for seg in text.split("\n"))
+
+
+def kit_lines(cache: Path | None = None) -> pl.DataFrame:
+    """Return (`uri`, `text`) of the normalised visible lines inside kit elements of each page.
+
+    For evaluation: a boilerplate line of any text of the page whose text is one of these is
+    page kit (a form, a menu, a footer, an aside, a comment, share, subscribe, cookie, related
+    or promotion block), not a title, byline or caption the gold text omits.
+    """
+    if cache is not None and cache.exists():
+        return pl.read_parquet(cache)
+    pages = read_pages()
+    uris = [uri for uri, _, _, _ in pages]
+    texts = ["\n".join(t for t, k in _visible_lines(data) if k) for _, _, data, _ in pages]
+    lines = page_lines(normalise(uris, texts))
+    out = lines.select(uri="doc_id", text="text").unique(maintain_order=True)
+    if cache is not None:
+        out.write_parquet(cache)
+    return out
 
 
 def main_text(data: bytes) -> str:
@@ -232,3 +290,105 @@ def build(cache: Path | None = None) -> pl.DataFrame:
 def gold_texts() -> dict[str, str]:
     """Return uri -> gold text of every page."""
     return {uri: gold for uri, _, _, gold in read_pages()}
+
+
+# Plain-text-scrape-shaped pages (`spliced`): each page's main text with runs of real
+# boilerplate lines of its own visible text spliced in (see `spliced_pages`).
+SPLICED = "spliced"
+# Copies per page (each with other pieces at other places), pieces per copy (at most), lines
+# per piece (at most), and how far from the story in the visible text (in lines) a piece is
+# taken from when it is "near" it (half of them; the rest come from anywhere on the page).
+SPLICE_COPIES = 4
+SPLICE_PIECES = 8
+SPLICE_RUN = 3
+SPLICE_NEAR = 12
+
+
+def spliced_pages(lines: pl.DataFrame, copies: int = SPLICE_COPIES) -> pl.DataFrame:
+    """Return labelled lines of pages shaped like a plain-text scrape, made from real lines.
+
+    A plain-text scrape holds the story with a few lines of page kit around and amid it (a
+    share bar on top, a photo credit, a comment form and a subscribe line below), each kit
+    line alone or in a short run next to story lines. Each copy of a page takes its `main`
+    lines (content and boilerplate, in order) and splices in up to `SPLICE_PIECES` pieces of
+    1 to `SPLICE_RUN` consecutive boilerplate lines of the same page's `visible` text that the
+    main text lacks: half from near the story (within `SPLICE_NEAR` lines of its first or last
+    content line), half from anywhere; each at the top, at the bottom or between two main
+    lines. Labels are the lines' own. Deterministic (seeded by the page's uri); the copies keep
+    their page's `group`, so grouped cross-validation never sees a site's page in training.
+    Columns as `build`, `variant` = `SPLICED`, `doc_id` = `spliced<k>|<uri>`; `row` is left to
+    the caller (renumber after concatenating).
+    """
+    by_variant = lines.partition_by(["variant", "uri"], as_dict=True, maintain_order=True)
+    out: list[pl.DataFrame] = []
+    for (variant, uri), main in by_variant.items():
+        visible = by_variant.get(("visible", uri))
+        if variant != "main" or visible is None or main.height == 0:
+            continue
+        seen = set(main["text"])
+        vis_text = visible["text"].to_list()
+        vis_label = visible["label"].to_numpy()
+        content = np.flatnonzero(vis_label == 0)
+        if content.size == 0:
+            continue
+        kit = np.flatnonzero((vis_label == 1) & ~np.isin(vis_text, list(seen)))
+        if kit.size == 0:
+            continue
+        is_kit = set(kit.tolist())
+        lo, hi = content[0], content[-1]
+        near = kit[(np.abs(kit - lo) <= SPLICE_NEAR) | (np.abs(kit - hi) <= SPLICE_NEAR)]
+        for k in range(copies):
+            rng = np.random.default_rng(xxhash.xxh32_intdigest(f"{uri}|{k}".encode()))
+            pieces = int(rng.integers(1, SPLICE_PIECES + 1))
+            # (insert position among main lines 0..height, order within it, visible rows)
+            inserts: list[tuple[int, int, list[int]]] = []
+            for i in range(pieces):
+                pool = near if (i % 2 == 0 and near.size) else kit
+                start = int(pool[rng.integers(pool.size)])
+                run = int(rng.integers(1, SPLICE_RUN + 1))
+                rows = [r for r in range(start, min(start + run, len(vis_text))) if r in is_kit]
+                where = rng.random()
+                if where < 0.25:
+                    at = 0
+                elif where < 0.6:
+                    at = main.height
+                else:
+                    at = int(rng.integers(1, main.height)) if main.height > 1 else main.height
+                inserts.append((at, i, rows))
+            inserts.sort()
+            main_rows = main.select("text", "label", "chars").rows()
+            texts: list[tuple[str, int, int]] = []
+            j = 0
+            for at, _, rows in inserts:
+                texts += main_rows[j:at]
+                j = max(j, at)
+                texts += [(vis_text[r], int(vis_label[r]), len(vis_text[r])) for r in rows]
+            texts += main_rows[j:]
+            group = main["group"][0]
+            out.append(
+                pl.DataFrame(
+                    {
+                        "doc_id": f"{SPLICED}{k}|{uri}",
+                        "line": list(range(len(texts))),
+                        "text": [t for t, _, _ in texts],
+                        "label": [lab for _, lab, _ in texts],
+                        "chars": [c for _, _, c in texts],
+                        "variant": SPLICED,
+                        "group": group,
+                        "uri": uri,
+                    }
+                )
+            )
+    if not out:
+        return lines.clear()
+    frame = pl.concat(out)
+    return frame.with_columns(row=pl.lit(0, pl.Int64)).select(
+        [pl.col(c).cast(t) for c, t in lines.schema.items()]
+    )
+
+
+def training_lines(cache: Path | None = None) -> pl.DataFrame:
+    """Return `build`'s lines plus their `spliced_pages`, `row` renumbered 0..n-1."""
+    lines = build(cache)
+    both = pl.concat([lines, spliced_pages(lines)])
+    return both.with_columns(row=pl.int_range(pl.len(), dtype=pl.Int64))
