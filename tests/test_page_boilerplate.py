@@ -162,7 +162,7 @@ def test_seed_body_paragraphs_all_stay() -> None:
     "four of the ten seed kit lines go (0.86-0.99: the subscribe line, the comment form's "
     "heading and comment prompt, 'More Articles'); the premium/bookmark prompt, the "
     "commenting-forum lines, the name prompt and the reCAPTCHA notice score 0.57-0.82 and stay "
-    "(README, single-page boilerplate)",
+    "(docs/design.md, Boilerplate on a single page)",
 )
 def test_no_seed_kit_line_survives() -> None:
     docs, cleaned = _seed_run()
