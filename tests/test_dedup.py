@@ -533,3 +533,41 @@ def test_aligned_words_count_the_longest_common_subsequence() -> None:
     assert al.common.tolist() == [4, 0, 0]
     assert al.left.tolist() == [5, 5, 5] and al.right.tolist() == [6, 0, 0]
     assert al.share().tolist() == [4 / 6, 0.0, 0.0]
+
+
+GRAIN = (
+    "Ostrel's grain board said on Monday that wheat exports reached 1.2 million tonnes in the "
+    "week to March 3, up from 900,000 tonnes a week earlier. Shipments to Egypt and Tunisia "
+    "made up most of the total. Barley exports were 150,000 tonnes."
+)
+
+
+def test_a_short_copy_that_dropped_a_sentence_keeps_its_story_despite_lost_figures() -> None:
+    cut = GRAIN.rsplit(" Barley", 1)[0]  # an outlet dropped the last sentence and its figure
+    out, _, _ = deduplicate(_docs([GRAIN, cut]), MH, DD)
+    assert out["duplicate_of"].to_list() == [None, "d0"]
+
+
+def test_short_notices_whose_template_slots_differ_stay_apart() -> None:
+    # the next week's report: a figure and a date in the same slots, and a sentence dropped
+    other_week = GRAIN.replace("1.2 million", "1.4 million").rsplit(" Barley", 1)[0]
+    monday = GRAIN.replace("on Monday", "on Tuesday").rsplit(" Barley", 1)[0]
+    out, _, _ = deduplicate(_docs([GRAIN, other_week, monday]), MH, DD)
+    assert out["duplicate_of"].to_list() == [None, None, None]
+
+
+def test_figure_replaced_reads_the_edit_script() -> None:
+    from flows.core.dedup import figure_replaced
+
+    texts = pl.Series(
+        [
+            "Fund pays 6.5 cts vs 6.5 cts prior, effective April 1.",
+            "Fund pays 6.5 cts vs 6.8 cts prior, effective April 1.",
+            "Fund pays 6.5 cts vs 6.5 cts prior, effective immediately.",
+            "Fund pays 6.5 cts vs 6.5 cts prior.",
+            None,
+        ]
+    )
+    left, right = np.array([0, 0, 0, 0]), np.array([1, 2, 3, 4])
+    # a figure for a figure, a date for a word (one region), a clause cut, an unknown text
+    assert figure_replaced(texts, left, right).tolist() == [True, True, False, True]

@@ -98,7 +98,8 @@ def distinct_texts(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     Returns each row's text number (int64) and whether the row is its text's first (bool).
     """
     first = texts.is_first_distinct()
-    numbers = pl.DataFrame({"t": texts.filter(first), "u": pl.int_range(first.sum(), eager=True)})
+    kept = texts.filter(first)
+    numbers = pl.DataFrame({"t": kept, "u": np.arange(len(kept), dtype=np.int64)})
     number = (
         pl.DataFrame({"t": texts})
         .join(numbers, on="t", how="left", maintain_order="left", nulls_equal=True)["u"]

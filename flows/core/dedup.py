@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import polars as pl
 from rapidfuzz import process
-from rapidfuzz.distance import LCSseq
+from rapidfuzz.distance import LCSseq, Levenshtein
 
 from flows.core.cluster import components
 from flows.core.lsh import (
@@ -464,8 +466,9 @@ def deduplicate(
     tokens = pl.concat([sig_frame["n_tokens"], history["n_tokens"]]).to_numpy()
     searched = tokens >= config.min_tokens
     chars = _CharSpace.of(sig_frame, history, searched, minhash)
-    # Texts by row, for the word alignment only (a join over the run: skipped when it is off).
-    texts = _row_texts(sig_frame, docs, history) if config.aligned_coverage > 0 else None
+    # Texts by row, for the word alignment and the figure slots of short pairs (null where a
+    # history row's text is not at hand).
+    texts = _row_texts(sig_frame, docs, history)
     numbers = pl.concat([sig_frame["numbers"], history["numbers"]])
     names = pl.concat([sig_frame["names"], history["names"]])
     new_rows = np.flatnonzero(searched[:n])
@@ -598,7 +601,7 @@ def _verify(
     # What the n-gram rules reject may still read as the same text: an edit breaks three word
     # 3-grams but leaves the words around it aligned. Only the rejected pairs are aligned.
     aligned = np.zeros(len(left), dtype=bool)
-    if texts is not None:
+    if texts is not None and config.aligned_coverage > 0:
         todo = np.flatnonzero(~keep)
         alignment = align_words(texts, left[todo], right[todo])
         aligned[todo] = (alignment.share() >= config.aligned_coverage) & (
@@ -623,9 +626,78 @@ def _verify(
         veto = overlap.share(min_count) < min_shared
         veto |= aligned[check] & _weak_agreement(overlap, config)
         if short_same_set:
-            veto |= ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
+            other = ~long_pair[check] & ~overlap.same_set(ratio[check] < _TRUNCATED_RATIO)
+            if texts is not None and other.any():
+                # figures lost or added with words an outlet cut or wrote are the same
+                # story's; a figure written where the other text has another (a price, a
+                # count, a week) is another report of the template
+                at = np.flatnonzero(other)
+                other[at] = figure_replaced(texts, left[check[at]], right[check[at]])
+            veto |= other
         keep[check[veto]] = False
+    # A pair only the word alignment accepts reads as one text with edits: a template slot
+    # written with another value (a price, a month's index, a week) makes it two reports.
+    if texts is not None and aligned.any():
+        at = np.flatnonzero(keep & aligned)
+        keep[at[figure_replaced(texts, left[at], right[at])]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
+
+
+_SLOT_WORD = re.compile(r"\w(?:[\w.,/-]*\w)?")
+# A template's slots: figures, and the days and months a notice is dated by ("for May
+# shipment" against "for late May/early June shipment").
+_SLOT_VALUE = re.compile(
+    f"(?:{_NUMBER})|january|february|march|april|may|june|july|august|september|october"
+    "|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday"
+)
+
+
+def _slot_words(text: str | None) -> list[str] | None:
+    """Return a text's lowercased words, figures whole ("1,500", "6.5", "16-3/8")."""
+    return None if text is None else _SLOT_WORD.findall(text.lower())
+
+
+def figure_replaced(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Return, per row pair, whether turning one text into the other replaces a figure or date.
+
+    The edit script is the Levenshtein opcodes over the two word lists: a changed region
+    (`_changed_regions`: consecutive changes) with words on both sides and a figure, day or
+    month on either says that a slot of one template carries another value ("6.5 cts vs 6.8
+    cts", "seven grain ships", "33.0 millimetres" for "nil", "May" for "late May/early
+    June"). Figures only inserted or deleted (a dropped sentence, a cut clause) are not
+    replaced. True where a text is unknown.
+    """
+    out = np.ones(len(left), dtype=bool)
+    rows = np.unique(np.concatenate([left, right]))
+    words = dict(zip(rows.tolist(), map(_slot_words, texts.gather(rows).to_list()), strict=True))
+    for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
+        wa, wb = words[a], words[b]
+        if wa is None or wb is None:
+            continue
+        out[k] = any(
+            i2 > i1
+            and j2 > j1  # both sides changed: a replacement
+            and any(_SLOT_VALUE.fullmatch(w) for w in (*wa[i1:i2], *wb[j1:j2]))
+            for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(wa, wb))
+        )
+    return out
+
+
+def _changed_regions(opcodes: Any) -> list[tuple[int, int, int, int]]:
+    """Merge runs of non-`equal` opcodes into (i1, i2, j1, j2) regions.
+
+    "april 1" against "immediately" is one changed region however the script splits it
+    (replace then delete, or delete then replace).
+    """
+    regions: list[tuple[int, int, int, int]] = []
+    for tag, i1, i2, j1, j2 in opcodes:
+        if tag == "equal":
+            continue
+        if regions and regions[-1][1] == i1 and regions[-1][3] == j1:
+            regions[-1] = (regions[-1][0], i2, regions[-1][2], j2)
+        else:
+            regions.append((i1, i2, j1, j2))
+    return regions
 
 
 def _row_texts(sig_frame: pl.DataFrame, docs: pl.DataFrame, history: pl.DataFrame) -> pl.Series:
