@@ -172,10 +172,17 @@ def preload() -> threading.Thread:
 
 
 def _import_gx() -> None:
-    # No `_quiet` here: warning filters are process-wide, and this thread overlaps the run.
-    with contextlib.suppress(Exception):  # the stage imports it again and says why
-        import great_expectations
-        import great_expectations.expectations  # noqa: F401
+    # No `_quiet` here: warning filters are process-wide, and this thread overlaps the run; a
+    # logger's level may be set from any thread.
+    logger = logging.getLogger("great_expectations")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with contextlib.suppress(Exception):  # the stage imports it again and says why
+            import great_expectations
+            import great_expectations.expectations  # noqa: F401
+    finally:
+        logger.setLevel(previous)
 
 
 def run_documents_checkpoint(

@@ -18,6 +18,7 @@ from prefect.task_runners import TaskRunner
 from checks.expectations import preload as preload_expectations
 from flows import tasks
 from flows.core.errors import (
+    ConfigError,
     FileSystemError,
     NewsdqError,
     OutputError,
@@ -131,13 +132,19 @@ def curate_news(
 
     `inbox` is a folder or an fsspec URL, `out` a local folder or an fsspec URL published
     through a local working copy (`flows/io/location.py`, `flows/io/remote.py`).
-    `runner` ("threads" or "dask") and `dask_address` override the config's `[runner]`, which
-    runs the shard stages (ingest, signatures, claims); `progress` shows stage progress bars
-    on stderr (default: when stderr is a terminal).
+    `runner` ("threads", "processes" or "dask") and `dask_address` override the config's
+    `[runner]`, which runs the shard stages (ingest, signatures, claims); `progress` shows
+    stage progress bars on stderr (default: when stderr is a terminal).
     """
     started = time.perf_counter()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     settings = with_runner(load_settings(Path(config) if config else None), runner, dask_address)
+    if str(inbox).startswith("memory://") and settings.runner.kind != "threads":
+        # spawned workers start with an empty in-memory file system of their own
+        raise ConfigError(
+            f"a memory:// inbox lives in this process only: use the threads runner, not "
+            f"{settings.runner.kind}"
+        )
     local, remote = open_output(out, settings.output)
     store = Store(local)
     store.check_writable()

@@ -66,10 +66,14 @@ def test_slices_are_contiguous_and_cover_everything() -> None:
 
 def test_sized_slices_close_at_the_byte_or_file_limit() -> None:
     names = list("abcdef")
-    assert sized_slices(names, [5, 5, 20, 1, None, 1], 10, 100) == [
+    assert sized_slices(names, [5, 5, 20, 1, 0, 1], 10, 100) == [
         ["a", "b"], ["c"], ["d", "e", "f"]
     ]  # fmt: skip
     assert sized_slices(names, [None] * 6, 10, 4) == [["a", "b", "c", "d"], ["e", "f"]]
+    # remote files of unknown size go 64 to a slice
+    assert [len(p) for p in sized_slices(list(range(130)), [None] * 130, 10**9, 4096)] == [
+        64, 64, 2
+    ]  # fmt: skip
     assert sized_slices([], [], 10, 4) == []
     parts = sized_slices(list(range(50)), [7] * 50, 30, 100)
     assert [x for p in parts for x in p] == list(range(50))
@@ -187,6 +191,20 @@ def test_outputs_are_local_folders_or_fsspec_urls_with_a_working_copy(tmp_path: 
     assert cache == tmp_path and remote is not None and remote.root == "/bucket/news"
     with pytest.raises(OutputError, match="Install s3fs"):
         open_output("s3://bucket/published", OutputConfig())
+
+
+def test_process_workers_are_pointed_at_the_flows_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from flows.runners import _use_api, shard_runner
+
+    runner = shard_runner(settings_from_dict({"runner": {"kind": "processes"}}).runner,
+                          Path("unused"), "http://127.0.0.1:4999/api")  # fmt: skip
+    initializer, args = runner._initializer, runner._initargs
+    assert initializer is _use_api and args == ("http://127.0.0.1:4999/api",)
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    initializer(*args)  # what each spawned worker runs first
+    assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4999/api"
 
 
 def test_runner_settings_and_overrides() -> None:
@@ -330,3 +348,10 @@ def test_an_output_url_without_its_package_is_refused_in_one_line(
     result = newsdq("run", "--inbox", str(scaleout_inbox), "--out", "s3://bucket/published")
     assert result.code == 4
     assert result.stderr.count("\n") == 1 and "Install s3fs" in result.stderr
+
+
+def test_a_memory_inbox_with_process_workers_is_refused(tmp_path: Path) -> None:
+    from flows.curate import curate_news
+
+    with pytest.raises(ConfigError, match="memory:// inbox lives in this process"):
+        curate_news.fn("memory://inbox", str(tmp_path / "out"), runner="processes")

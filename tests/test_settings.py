@@ -63,3 +63,9 @@ def test_invariant_mode_is_repair_or_raise_and_the_environment_overrides_it(
     monkeypatch.setenv("NEWSDQ_INVARIANTS", "loud")
     with pytest.raises(ConfigError, match="NEWSDQ_INVARIANTS=loud"):
         load_settings(None)
+
+
+def test_removed_containment_keys_load_with_a_warning() -> None:
+    with pytest.warns(FutureWarning, match="search_threshold no longer has an effect"):
+        settings = settings_from_dict({"containment": {"search_threshold": 0.5, "threshold": 0.9}})
+    assert settings.containment.threshold == 0.9

@@ -629,7 +629,9 @@ def clean_texts(docs: pl.DataFrame, passages: pl.DataFrame) -> tuple[pl.Series, 
     )
     texts = docs.select("doc_id", "text")
     kept = (
-        pieces.join(texts, on="doc_id")
+        # one text a doc_id: a repeated row takes its first row's text, as `find_boilerplate`
+        # cuts a document's passages from it
+        pieces.join(texts.unique("doc_id", keep="first"), on="doc_id")
         .with_columns(b=pl.coalesce("b", pl.col("text").str.len_chars().cast(pl.Int64)))
         .sort("doc_id", "order", nulls_last=True)
         .group_by("doc_id", maintain_order=True)

@@ -33,7 +33,7 @@ def find_containers(
     minhash
         Signature settings (seed of the stored signatures).
     config
-        Containment threshold, the ensemble's search threshold and partitions.
+        Containment threshold (and whether to search at all).
     min_tokens
         Texts with fewer words take no part, as in near-duplicate search.
     max_ratio
@@ -120,15 +120,19 @@ def containment_candidates(
         .filter(pl.col("rank") < pl.col("d") - need + 1)
         .select(a="id", gram="gram")
     )
+    sized = prefix.join(size.rename({"id": "a", "size": "a_size"}), on="a")
     return (
-        prefix.join(grams.rename({"id": "b"}), on="gram")
-        .filter(pl.col("a") != pl.col("b"))
-        .select("a", "b")
+        # the length rule right after the join: a short text's common grams then meet only
+        # the long texts, not every text holding them
+        sized.join(
+            grams.join(
+                size.rename({"id": "b_id", "size": "b_size"}), left_on="id", right_on="b_id"
+            ),
+            on="gram",
+        )
+        .filter((pl.col("a") != pl.col("id")) & (pl.col("a_size") <= max_ratio * pl.col("b_size")))
+        .select("a", b="id")
         .unique()
-        .join(size.rename({"id": "a", "size": "a_size"}), on="a")
-        .join(size.rename({"id": "b", "size": "b_size"}), on="b")
-        .filter(pl.col("a_size") <= max_ratio * pl.col("b_size"))
-        .select("a", "b")
     )
 
 

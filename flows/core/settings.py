@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -535,6 +536,13 @@ def _check_type(section: str, key: str, value: Any, default: Any) -> Any:
     return value
 
 
+# Keys an older config file may still set, accepted with a warning for a release.
+_REMOVED_KEYS = {
+    ("containment", "search_threshold"): "containment is searched exactly since 2026-12-03",
+    ("containment", "num_part"): "containment is searched exactly since 2026-12-03",
+}
+
+
 def settings_from_dict(data: dict[str, Any]) -> Settings:
     """Build settings from a nested mapping, rejecting unknown sections, keys and bad types."""
     kwargs: dict[str, Any] = {}
@@ -548,6 +556,13 @@ def settings_from_dict(data: dict[str, Any]) -> Settings:
         known = {f.name for f in dataclasses.fields(defaults)}
         checked = {}
         for key, value in values.items():
+            if (section, key) in _REMOVED_KEYS:
+                warnings.warn(
+                    f"[{section}] {key} no longer has an effect: {_REMOVED_KEYS[section, key]}",
+                    FutureWarning,
+                    stacklevel=2,
+                )
+                continue
             if key not in known:
                 raise ConfigError(f"unknown key {key!r} in [{section}]; known: {sorted(known)}")
             checked[key] = _check_type(section, key, value, getattr(defaults, key))

@@ -26,20 +26,26 @@ def slices(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+# Items of unknown size in a slice of `sized_slices`.
+UNKNOWN_SIZE_ITEMS = 64
+
+
 def sized_slices(
     items: Sequence[T], sizes: Sequence[int | None], max_bytes: int, max_items: int
 ) -> list[list[T]]:
     """Split items into consecutive slices of at most `max_items` items and about `max_bytes`.
 
     A slice closes once its sizes reach `max_bytes` (so one item larger than that is a slice
-    of its own) or it holds `max_items`; an unknown size (None) counts as 0. None when empty.
+    of its own) or it holds `max_items`; an unknown size (None: a remote file) counts as a
+    64th of `max_bytes`, so such items go 64 to a slice as before sizes were known (each may
+    be up to `max_file_bytes`, and remote reads wait on the network). None when empty.
     """
     out: list[list[T]] = []
     current: list[T] = []
     total = 0
     for item, size in zip(items, sizes, strict=True):
         current.append(item)
-        total += size or 0
+        total += max_bytes / UNKNOWN_SIZE_ITEMS if size is None else size
         if total >= max_bytes or len(current) >= max_items:
             out.append(current)
             current, total = [], 0
