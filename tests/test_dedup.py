@@ -571,3 +571,18 @@ def test_figure_replaced_reads_the_edit_script() -> None:
     left, right = np.array([0, 0, 0, 0]), np.array([1, 2, 3, 4])
     # a figure for a figure, a date for a word (one region), a clause cut, an unknown text
     assert figure_replaced(texts, left, right).tolist() == [True, True, False, True]
+
+
+def test_figure_replaced_with_names_reads_a_changed_subject() -> None:
+    from flows.core.dedup import figure_replaced
+
+    texts = pl.Series(
+        [
+            "Kessmoor Oil said it raised its crude postings by 50 cts a barrel.",
+            "Harlow Petroleum said it raised its crude postings by 50 cts a barrel.",
+            "Kessmoor Oil said it has raised its crude postings by 50 cts a barrel.",
+        ]
+    )
+    left, right = np.array([0, 0]), np.array([1, 2])
+    assert figure_replaced(texts, left, right).tolist() == [False, False]
+    assert figure_replaced(texts, left, right, names=True).tolist() == [True, False]

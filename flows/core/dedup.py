@@ -636,10 +636,11 @@ def _verify(
             veto |= other
         keep[check[veto]] = False
     # A pair only the word alignment accepts reads as one text with edits: a template slot
-    # written with another value (a price, a month's index, a week) makes it two reports.
+    # written with another value (a price, a month's index, a week, a company) makes it two
+    # reports.
     if texts is not None and aligned.any():
         at = np.flatnonzero(keep & aligned)
-        keep[at[figure_replaced(texts, left[at], right[at])]] = False
+        keep[at[figure_replaced(texts, left[at], right[at], names=True)]] = False
     return left[keep], right[keep], similarity[keep], containment[keep]
 
 
@@ -653,11 +654,13 @@ _SLOT_VALUE = re.compile(
 
 
 def _slot_words(text: str | None) -> list[str] | None:
-    """Return a text's lowercased words, figures whole ("1,500", "6.5", "16-3/8")."""
-    return None if text is None else _SLOT_WORD.findall(text.lower())
+    """Return a text's words, figures whole ("1,500", "6.5", "16-3/8")."""
+    return None if text is None else _SLOT_WORD.findall(text)
 
 
-def figure_replaced(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+def figure_replaced(
+    texts: pl.Series, left: np.ndarray, right: np.ndarray, names: bool = False
+) -> np.ndarray:
     """Return, per row pair, whether turning one text into the other replaces a figure or date.
 
     The edit script is the Levenshtein opcodes over the two word lists: a changed region
@@ -665,7 +668,9 @@ def figure_replaced(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> np
     month on either says that a slot of one template carries another value ("6.5 cts vs 6.8
     cts", "seven grain ships", "33.0 millimetres" for "nil", "May" for "late May/early
     June"). Figures only inserted or deleted (a dropped sentence, a cut clause) are not
-    replaced. True where a text is unknown.
+    replaced. With `names`, a region with a capitalised word on both sides counts too: the
+    subject of one template ("Murphy Oil said it raised ..." against "Unocal said it
+    raised ..."). True where a text is unknown.
     """
     out = np.ones(len(left), dtype=bool)
     rows = np.unique(np.concatenate([left, right]))
@@ -674,11 +679,19 @@ def figure_replaced(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> np
         wa, wb = words[a], words[b]
         if wa is None or wb is None:
             continue
+        la, lb = [w.lower() for w in wa], [w.lower() for w in wb]
         out[k] = any(
             i2 > i1
             and j2 > j1  # both sides changed: a replacement
-            and any(_SLOT_VALUE.fullmatch(w) for w in (*wa[i1:i2], *wb[j1:j2]))
-            for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(wa, wb))
+            and (
+                any(_SLOT_VALUE.fullmatch(w) for w in (*la[i1:i2], *lb[j1:j2]))
+                or (
+                    names
+                    and any(w[0].isupper() for w in wa[i1:i2])
+                    and any(w[0].isupper() for w in wb[j1:j2])
+                )
+            )
+            for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(la, lb))
         )
     return out
 
