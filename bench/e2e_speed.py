@@ -67,6 +67,8 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from procs import peak_rss_mb, start_server  # bench/, this script's folder
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
 REUTERS = ROOT.parent / "shared" / "corpora" / "reuters21578"
@@ -90,17 +92,6 @@ T_PEAK_AT = 300_000
 
 # ---------------------------------------------------------------------------------------------
 # Helpers
-
-
-def peak_rss_mb() -> float:
-    """This process's RSS high-water mark (VmHWM, not ru_maxrss: see bench/minhash_speed.py)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def cpu_seconds_self() -> float:
@@ -391,35 +382,6 @@ def child_newsdq(argv: list[str]) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # Parent
-
-
-def start_server(work: Path) -> tuple[subprocess.Popen[bytes], dict[str, str]]:
-    """Start a Prefect server (temporary PREFECT_HOME); return it and the children's env."""
-    from flows.serve import _prefect, _wait_healthy
-
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(work / "prefect"),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    port = 4300 + os.getpid() % 500
-    api = f"http://127.0.0.1:{port}/api"
-    server = subprocess.Popen(
-        [*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_healthy(api, server, timeout=180)
-    except BaseException:
-        server.terminate()
-        server.wait(30)
-        raise
-    env["PREFECT_API_URL"] = api
-    return server, env
 
 
 def run_newsdq(inbox: Path, out: Path, env: dict[str, str], server: int) -> dict[str, Any]:

@@ -26,7 +26,6 @@ import json
 import os
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -40,6 +39,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from procs import peak_rss_mb  # bench/, this script's folder
 
 from flows.core.dedup import (
     dedup_banding,
@@ -77,23 +77,6 @@ T_INCREMENTAL_SECONDS = 10.0
 
 # ---------------------------------------------------------------------------------------------
 # Measurement helpers
-
-
-def peak_rss_mb() -> float:
-    """Return this process's RSS high-water mark (VmHWM).
-
-    Not `ru_maxrss`: Linux carries the parent's high-water mark over fork + exec into it, so
-    a child started by a parent holding the corpus would report at least the parent's RSS.
-    VmHWM belongs to the child's own address space. `ru_maxrss` (KiB) is the fallback.
-    """
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def current_rss_mb() -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
+
+from procs import start_server  # noqa: E402
 
 
 def child(argv: list[str]) -> int:
@@ -69,7 +70,6 @@ def main() -> int:
     if not ms.REUTERS.is_dir():
         print(f"soak: {ms.REUTERS} not found; nothing measured")
         return 0
-    from flows.serve import _prefect, _wait_healthy
 
     bodies = ms.reuters_bodies(ms.REUTERS)
     # one batch more than the runs use: the next run's, for bench/stage_memory.py (prefix-stable)
@@ -77,25 +77,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="newsdq-soak-"))
     inbox, out = work / "inbox", work / "out"
     inbox.mkdir()
-    env = {
-        **os.environ,
-        "PREFECT_HOME": str(work / "prefect"),
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-    }
-    port = 4300 + os.getpid() % 500
-    api = f"http://127.0.0.1:{port}/api"
-    server = subprocess.Popen(
-        [*_prefect(), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, env = start_server(work, timeout=120)
     rows = []
     try:
-        _wait_healthy(api, server, timeout=120)
-        env["PREFECT_API_URL"] = api
         print(f"soak: {args.runs} runs x {args.docs} new documents into {out}")
         print(f"{'run':>4} {'history':>8} {'seconds':>8} {'peak MB':>8}  outcome")
         for k in range(args.runs):
