@@ -12,6 +12,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from flows.core.cluster import components
+from flows.core.kernel import pair_agreement
 from flows.core.lsh import (
     Banding,
     band_hashes,
@@ -21,7 +22,6 @@ from flows.core.lsh import (
     unique_pairs,
 )
 from flows.core.minhash import (
-    estimated_jaccard,
     fast_signatures,
     shingle,
     signatures_and_word_counts,
@@ -941,11 +941,5 @@ def _matrix(signatures: pl.Series, minhash: MinHashConfig | None) -> np.ndarray:
 
 
 def _estimate(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Estimate the Jaccard of row pairs, a chunk at a time to bound memory."""
-    out = np.empty(len(left), dtype=np.float64)
-    step = 1 << 18  # 262k pairs x 128 values x 2 sides x 4 bytes = 256 MB at most
-    for i in range(0, len(left), step):
-        out[i : i + step] = estimated_jaccard(
-            matrix[left[i : i + step]], matrix[right[i : i + step]]
-        )
-    return out
+    """Estimate the Jaccard of row pairs (the compiled kernel: no gathered copies of rows)."""
+    return pair_agreement(matrix, left, right)
