@@ -445,6 +445,27 @@ def test_names_key_skips_sentence_starts() -> None:
     assert keys.to_list() == ["bank harlow savings trust"]
 
 
+def test_names_key_skips_a_title_case_headline_only() -> None:
+    from flows.core.dedup import names_key
+
+    keys = names_key(
+        pl.Series(
+            [
+                "Harlow Trust Posts Record Quarter\nShares of Harlow Trust rose at Kessmoor.",
+                # a headline in capitals, and title-case rows further down, are kept
+                "WHEAT AT KESSMOOR UP\nPrices at Harlow.\nRecord April Ten",
+                # a first line that is a sentence is kept
+                "Dealers at Harlow Trust said prices rose\nNothing Else",
+            ]
+        )
+    )
+    assert keys.to_list() == [
+        "harlow kessmoor trust",
+        "april at harlow kessmoor ten up",  # line starts are never names
+        "else harlow trust",
+    ]
+
+
 def _word(k: int) -> str:
     """Return a lowercase letter word for k (no digits: the figures veto reads digits)."""
     out = ""
@@ -481,14 +502,15 @@ def _edit(words: list[str], seed: int, share: float) -> list[str]:
     return out
 
 
-ALIGNED = dataclasses.replace(DD, aligned_coverage=0.6)  # the rule is off by default
+ALIGNED = DD  # the rule is on by default (aligned_coverage 0.5)
+UNALIGNED = dataclasses.replace(DD, aligned_coverage=0.0)
 
 
 def test_copies_edited_beyond_their_ngrams_are_found_by_aligned_words() -> None:
     # a short story (few 3-grams, each edit costs three); seed 8 makes the pair an LSH candidate
     words = _random_words(8, 60)
     a, b = " ".join(_edit(words, 1, 0.2)), " ".join(_edit(words, 2, 0.2))
-    out, _, _ = deduplicate(_docs([a, b]), MH, DD)
+    out, _, _ = deduplicate(_docs([a, b]), MH, UNALIGNED)
     assert out["cluster_id"].n_unique() == 2  # the n-gram rules miss it
     out, _, _ = deduplicate(_docs([a, b]), MH, ALIGNED)
     assert out["cluster_id"].n_unique() == 1
@@ -586,3 +608,30 @@ def test_figure_replaced_with_names_reads_a_changed_subject() -> None:
     left, right = np.array([0, 0]), np.array([1, 2])
     assert figure_replaced(texts, left, right).tolist() == [False, False]
     assert figure_replaced(texts, left, right, names=True).tolist() == [True, False]
+
+
+def test_figure_replaced_tells_typos_and_new_headlines_from_rewritten_slots() -> None:
+    from flows.core.dedup import figure_replaced
+
+    body = "The Kessmoor Agriculture Department said five ships loaded 1,500 tonnes."
+    texts = pl.Series(
+        [
+            f"Kessmoor Grain Ships Loaded\n{body}",
+            # a new headline, a mistyped name and a mistyped word
+            f"Ships Leave Harlow Port In Haste\n{body}".replace(
+                "Agriculture", "Agirculture"
+            ).replace("loaded", "loadde"),
+            body.replace("five", "nine"),  # a number word for another, two letters apart
+            body.replace("1,500", "1,600"),  # a figure for another
+            body.replace("Kessmoor", "Harlow"),  # another subject
+            body.replace("Kessmoor Agriculture", "Kesmoor"),  # a typo and a word cut
+        ]
+    )
+    left, right = np.zeros(5, dtype=np.int64), np.arange(1, 6)
+    assert figure_replaced(texts, left, right, names=True).tolist() == [
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]

@@ -168,15 +168,59 @@ def names_key(texts: pl.Series) -> pl.Series:
     """Return the distinct capitalised words of each text not at a sentence start, joined.
 
     The companies, people and places a report is about: "Marine Midland Banks" and "First
-    Chicago Corp" raising the prime rate to the same figures are two reports.
+    Chicago Corp" raising the prime rate to the same figures are two reports. A first line
+    in title case (`without_titles`) is skipped: a headline capitalises every word, and an
+    outlet's new headline is no other report.
     """
     found = (
-        texts.fill_null("")
+        without_titles(texts.fill_null(""))
         .str.replace_all(_SENTENCE_START, _MARK)
         .str.extract_all(rf"{_MARK}?\p{{Lu}}[\p{{L}}\p{{N}}]*")
         .list.eval(pl.element().filter(~pl.element().str.starts_with(_MARK)).str.to_lowercase())
     )
     return _distinct_joined(found).alias("names")
+
+
+# A headline: at most this many words ...
+_TITLE_MAX_WORDS = 20
+# ... of which at least this share start with a capital ...
+_TITLE_CAPITALISED = 0.6
+
+
+def _title_case_line(line: pl.Expr) -> pl.Expr:
+    """Return whether a line reads as a title-case headline ("Gatx Corp 3Rd Qtr Net").
+
+    Besides most words capitalised, no lower-case word of four letters or more: title case
+    leaves only short function words ("of", "in", "the") lower, while a sentence about
+    "Marine Midland Banks Inc" has its "said", "raised", "from". And some lower-case letter:
+    a line in capitals is a wire's table or notice ("MINNEAPOLIS WHEAT MAY7 284 1/2 UP 1"),
+    whose words are its figures' labels.
+    """
+    words = line.str.count_matches(r"\b\p{L}[\p{L}\p{N}'-]*")
+    capitalised = line.str.count_matches(r"\b\p{Lu}[\p{L}\p{N}'-]*")
+    long_lower = line.str.contains(r"\b\p{Ll}\p{L}{3}")
+    return (
+        (words >= 2)
+        & (words <= _TITLE_MAX_WORDS)
+        & (capitalised >= _TITLE_CAPITALISED * words)
+        & ~long_lower
+        & line.str.contains(r"\p{Ll}")
+    )
+
+
+def without_titles(texts: pl.Series) -> pl.Series:
+    """Drop the first line of each text when it is a title-case headline; null stays null.
+
+    Only the first line: further down, short lines in title case are a notice's table rows
+    ("Record April 10", "Pay May One"), whose dates and figures tell two notices apart.
+    """
+    first = pl.int_range(pl.len()) == 0
+    return (
+        texts.str.strip_chars_start()
+        .str.split("\n")
+        .list.eval(pl.element().filter(~(first & _title_case_line(pl.element()))))
+        .list.join("\n")
+    )
 
 
 def shingle_count(n_tokens: pl.Expr, ngram: int) -> pl.Expr:
@@ -670,30 +714,86 @@ def figure_replaced(
     June"). Figures only inserted or deleted (a dropped sentence, a cut clause) are not
     replaced. With `names`, a region with a capitalised word on both sides counts too: the
     subject of one template ("Murphy Oil said it raised ..." against "Unocal said it
-    raised ..."). True where a text is unknown.
+    raised ..."). Words mistyped on one side (`_typo`) are matched, not replaced, and
+    a title-case first line (a headline an outlet rewrote) is left out. True where a text is
+    unknown.
     """
     out = np.ones(len(left), dtype=bool)
     rows = np.unique(np.concatenate([left, right]))
-    words = dict(zip(rows.tolist(), map(_slot_words, texts.gather(rows).to_list()), strict=True))
+    bodies = without_titles(texts.gather(rows))
+    words = dict(zip(rows.tolist(), map(_slot_words, bodies.to_list()), strict=True))
     for k, (a, b) in enumerate(zip(left.tolist(), right.tolist(), strict=True)):
         wa, wb = words[a], words[b]
         if wa is None or wb is None:
             continue
         la, lb = [w.lower() for w in wa], [w.lower() for w in wb]
-        out[k] = any(
-            i2 > i1
-            and j2 > j1  # both sides changed: a replacement
-            and (
-                any(_SLOT_VALUE.fullmatch(w) for w in (*la[i1:i2], *lb[j1:j2]))
-                or (
-                    names
-                    and any(w[0].isupper() for w in wa[i1:i2])
-                    and any(w[0].isupper() for w in wb[j1:j2])
-                )
-            )
-            for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(la, lb))
-        )
+        out[k] = False
+        for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(la, lb)):
+            if i2 == i1 or j2 == j1:
+                continue  # words only inserted or deleted
+            ka, kb = _untypoed(la, i1, i2, lb, j1, j2)
+            if not ka or not kb:
+                continue  # what is left besides typos is inserted or deleted
+            if any(_SLOT_VALUE.fullmatch(la[i]) for i in ka) or any(
+                _SLOT_VALUE.fullmatch(lb[j]) for j in kb
+            ):
+                out[k] = True
+                break
+            if (
+                names
+                and any(wa[i][0].isupper() for i in ka)
+                and any(wb[j][0].isupper() for j in kb)
+            ):
+                out[k] = True
+                break
     return out
+
+
+def _typo(a: str, b: str) -> bool:
+    """Return whether two lower-case words are one word mistyped ("agiculture", "paymezt").
+
+    At most two character edits (a transposition is two) in words of four letters or more,
+    no digits (a figure with another digit is another figure), and not two slot values
+    ("five" and "nine" are two edits apart).
+    """
+    return (
+        min(len(a), len(b)) >= 4
+        and not any(c.isdigit() for c in a + b)
+        and Levenshtein.distance(a, b, score_cutoff=2) <= 2
+        and not (_SLOT_VALUE.fullmatch(a) and _SLOT_VALUE.fullmatch(b))
+    )
+
+
+def _untypoed(
+    la: list[str], i1: int, i2: int, lb: list[str], j1: int, j2: int
+) -> tuple[list[int], list[int]]:
+    """Return the word positions of a changed region left once typo pairs are matched.
+
+    The pairs are matched in order (longest common subsequence with `_typo` as equality),
+    so "ePnnsylvania Savings" against "Pennsylvania" leaves "savings" alone: a deletion.
+    """
+    n, m = i2 - i1, j2 - j1
+    table = np.zeros((n + 1, m + 1), dtype=np.int32)
+    for x in range(n):
+        for y in range(m):
+            if _typo(la[i1 + x], lb[j1 + y]):
+                table[x + 1, y + 1] = table[x, y] + 1
+            else:
+                table[x + 1, y + 1] = max(table[x, y + 1], table[x + 1, y])
+    left_a, left_b = [], []
+    x, y = n, m
+    while x and y:
+        if _typo(la[i1 + x - 1], lb[j1 + y - 1]) and table[x, y] == table[x - 1, y - 1] + 1:
+            x, y = x - 1, y - 1
+        elif table[x - 1, y] >= table[x, y - 1]:
+            left_a.append(i1 + x - 1)
+            x -= 1
+        else:
+            left_b.append(j1 + y - 1)
+            y -= 1
+    left_a += [i1 + i for i in range(x)]
+    left_b += [j1 + j for j in range(y)]
+    return left_a, left_b
 
 
 def _changed_regions(opcodes: Any) -> list[tuple[int, int, int, int]]:
