@@ -214,12 +214,15 @@ def without_titles(texts: pl.Series) -> pl.Series:
     Only the first line: further down, short lines in title case are a notice's table rows
     ("Record April 10", "Pay May One"), whose dates and figures tell two notices apart.
     """
-    first = pl.int_range(pl.len()) == 0
+    # the first line alone is tested: no text is split into all its lines on this hot path
+    text = texts.str.strip_chars_start()
+    frame = pl.DataFrame({"text": text})
+    first = pl.col("text").str.extract(r"^([^\n]*)")
+    rest = pl.col("text").str.replace(r"^[^\n]*\n?", "")
     return (
-        texts.str.strip_chars_start()
-        .str.split("\n")
-        .list.eval(pl.element().filter(~(first & _title_case_line(pl.element()))))
-        .list.join("\n")
+        frame.select(pl.when(_title_case_line(first)).then(rest).otherwise(pl.col("text")))
+        .to_series()
+        .alias(texts.name)
     )
 
 
@@ -727,26 +730,33 @@ def figure_replaced(
         if wa is None or wb is None:
             continue
         la, lb = [w.lower() for w in wa], [w.lower() for w in wb]
-        out[k] = False
-        for i1, i2, j1, j2 in _changed_regions(Levenshtein.opcodes(la, lb)):
-            if i2 == i1 or j2 == j1:
-                continue  # words only inserted or deleted
-            ka, kb = _untypoed(la, i1, i2, lb, j1, j2)
-            if not ka or not kb:
-                continue  # what is left besides typos is inserted or deleted
-            if any(_SLOT_VALUE.fullmatch(la[i]) for i in ka) or any(
-                _SLOT_VALUE.fullmatch(lb[j]) for j in kb
-            ):
-                out[k] = True
-                break
-            if (
-                names
-                and any(wa[i][0].isupper() for i in ka)
-                and any(wb[j][0].isupper() for j in kb)
-            ):
-                out[k] = True
-                break
+        out[k] = any(
+            _region_replaced(wa, wb, la, lb, region, names)
+            for region in _changed_regions(Levenshtein.opcodes(la, lb))
+        )
     return out
+
+
+def _region_replaced(
+    wa: list[str],
+    wb: list[str],
+    la: list[str],
+    lb: list[str],
+    region: tuple[int, int, int, int],
+    names: bool,
+) -> bool:
+    """Return whether one changed region writes a slot value (or, with `names`, a name) anew."""
+    i1, i2, j1, j2 = region
+    if i2 == i1 or j2 == j1:
+        return False  # words only inserted or deleted
+    ka, kb = _untypoed(la, i1, i2, lb, j1, j2)
+    if not ka or not kb:
+        return False  # what is left besides typos is inserted or deleted
+    if any(_SLOT_VALUE.fullmatch(la[i]) for i in ka) or any(
+        _SLOT_VALUE.fullmatch(lb[j]) for j in kb
+    ):
+        return True
+    return names and any(wa[i][0].isupper() for i in ka) and any(wb[j][0].isupper() for j in kb)
 
 
 def _typo(a: str, b: str) -> bool:
@@ -773,17 +783,18 @@ def _untypoed(
     so "ePnnsylvania Savings" against "Pennsylvania" leaves "savings" alone: a deletion.
     """
     n, m = i2 - i1, j2 - j1
+    typo = [[_typo(la[i1 + x], lb[j1 + y]) for y in range(m)] for x in range(n)]
     table = np.zeros((n + 1, m + 1), dtype=np.int32)
     for x in range(n):
         for y in range(m):
-            if _typo(la[i1 + x], lb[j1 + y]):
+            if typo[x][y]:
                 table[x + 1, y + 1] = table[x, y] + 1
             else:
                 table[x + 1, y + 1] = max(table[x, y + 1], table[x + 1, y])
     left_a, left_b = [], []
     x, y = n, m
     while x and y:
-        if _typo(la[i1 + x - 1], lb[j1 + y - 1]) and table[x, y] == table[x - 1, y - 1] + 1:
+        if typo[x - 1][y - 1] and table[x, y] == table[x - 1, y - 1] + 1:
             x, y = x - 1, y - 1
         elif table[x - 1, y] >= table[x, y - 1]:
             left_a.append(i1 + x - 1)
