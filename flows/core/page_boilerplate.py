@@ -96,6 +96,8 @@ CONTEXT = (
     "before_first_content",
     "after_last_content",
     "run_length",
+    "run_max_z",
+    "run_mean_z",
     "z_before_first",
     "z_after_last",
     "log_words",
@@ -501,6 +503,15 @@ def context_features(lines: pl.DataFrame, dense: np.ndarray, z: np.ndarray) -> n
         after_last_content=after_last,
         # non-content lines in the run this line belongs to (0 for a content line)
         run_length=((1.0 - c).sum().over(doc, "_run") * (1.0 - c)).log1p(),
+        # the strongest and mean stage-1 logit of the run of non-content lines the line
+        # belongs to (its own logit for a content line): a comment form or share block holds
+        # a line stage 1 is sure of ("Comments", "More Articles") beside prompts it is not
+        run_max_z=pl.when(c > 0)
+        .then(pl.col("z"))
+        .otherwise(pl.when(c == 0).then(pl.col("z")).max().over(doc, "_run")),
+        run_mean_z=pl.when(c > 0)
+        .then(pl.col("z"))
+        .otherwise(pl.when(c == 0).then(pl.col("z")).mean().over(doc, "_run")),
         z_before_first=pl.col("z") * before_first,
         z_after_last=pl.col("z") * after_last,
         log_words="log_words",
