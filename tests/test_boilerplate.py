@@ -13,6 +13,7 @@ from flows.core.boilerplate import (
     min_shared_bands,
     passage_banding,
     passage_buckets,
+    passage_index_chunks,
     passage_index_rows,
     remove_boilerplate,
     sign_passages,
@@ -223,6 +224,30 @@ def _runs(
         index = pl.concat([index, passage_index_rows(passages, published, MH, BP)])
         results.append((out, passages))
     return results
+
+
+def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
+    kit = "\n\n".join(APPEAL)
+    docs = _docs([_page(kit, r) for r in range(4)])
+    out, passages = find_boilerplate(docs, MH, BP)
+    published = out.filter(pl.col("doc_id") != "d2").with_columns(cluster_id=pl.lit("s"))
+    banding = passage_banding(MH, BP)
+    whole = passage_index_rows(passages, published, MH, BP)
+    # one row per (passage, band) of the published documents' passages, in passage order
+    kept = passages.filter(pl.col("doc_id") != "d2")
+    keys = passage_buckets(kept, banding, MH.num_perm)
+    assert whole.schema == PASSAGE_INDEX and whole.height == kept.height * banding.bands
+    assert whole.select("band", "band_hash").equals(keys.select("band", "band_hash"))
+    expected = kept.select("doc_id", "passage", "figures").gather(keys["id"])
+    assert whole.select("doc_id", "passage", "figures").equals(expected)
+    for size in (1, 2, 5, kept.height, kept.height + 1):
+        chunks = list(passage_index_chunks(passages, published, MH, BP, size=size))
+        assert [c.height for c in chunks[:-1]] == [size * banding.bands] * (len(chunks) - 1)
+        assert pl.concat(chunks).equals(whole)
+    # no rows, no chunks
+    assert list(passage_index_chunks(passages.clear(), published, MH, BP)) == []
+    assert list(passage_index_chunks(passages, published.clear(), MH, BP)) == []
+    assert passage_index_rows(passages, published.clear(), MH, BP).schema == PASSAGE_INDEX
 
 
 def test_enough_shared_bands_estimate_the_threshold() -> None:
