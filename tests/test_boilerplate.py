@@ -177,6 +177,31 @@ def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> No
     assert boilerplate_rows(table).height == 0  # nothing new to add to the index
 
 
+def test_new_boilerplate_variants_are_the_most_supported_row_of_each_text() -> None:
+    from flows.io.index import boilerplate_rows
+
+    texts = [f"{TITLES[i]}\n" + "\n".join(APPEAL) + "\n\n" + s for i, s in enumerate(STORIES)]
+    _, table = remove_boilerplate(_docs(texts), MH, BP)
+    table = pl.concat([table, table]).with_columns(
+        support=pl.int_range(pl.len()) % 5,
+        known_support=pl.when(pl.int_range(pl.len()) % 3 == 0).then(4),
+        signal=pl.when(pl.int_range(pl.len()) % 4 == 0)
+        .then(pl.lit("classifier"))
+        .otherwise(pl.lit("recurrence")),
+    )
+    recurring = pl.col("signal") == "recurrence"
+    for where, rows in ((None, table), (recurring, table.filter(recurring))):
+        # as the whole frame filtered, sorted and made unique gives them
+        expected = (
+            rows.filter(pl.col("known_support").is_null())
+            .sort("support", descending=True)
+            .unique("text", keep="first", maintain_order=True)
+            .select("text", "support", "signature")
+        )
+        got = boilerplate_rows(table, where)
+        assert got.height and got.equals(expected)
+
+
 def test_a_quote_shared_by_several_reports_is_kept_while_their_kit_goes() -> None:
     quote = "“We will not give up a single metre of the valley,” the governor told reporters."
     texts = []
