@@ -13,6 +13,7 @@ from flows.core.boilerplate import (
     min_shared_bands,
     passage_banding,
     passage_buckets,
+    passage_index_chunks,
     passage_index_rows,
     remove_boilerplate,
     sign_passages,
@@ -176,6 +177,31 @@ def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> No
     assert boilerplate_rows(table).height == 0  # nothing new to add to the index
 
 
+def test_new_boilerplate_variants_are_the_most_supported_row_of_each_text() -> None:
+    from flows.io.index import boilerplate_rows
+
+    texts = [f"{TITLES[i]}\n" + "\n".join(APPEAL) + "\n\n" + s for i, s in enumerate(STORIES)]
+    _, table = remove_boilerplate(_docs(texts), MH, BP)
+    table = pl.concat([table, table]).with_columns(
+        support=pl.int_range(pl.len()) % 5,
+        known_support=pl.when(pl.int_range(pl.len()) % 3 == 0).then(4),
+        signal=pl.when(pl.int_range(pl.len()) % 4 == 0)
+        .then(pl.lit("classifier"))
+        .otherwise(pl.lit("recurrence")),
+    )
+    recurring = pl.col("signal") == "recurrence"
+    for where, rows in ((None, table), (recurring, table.filter(recurring))):
+        # as the whole frame filtered, sorted and made unique gives them
+        expected = (
+            rows.filter(pl.col("known_support").is_null())
+            .sort("support", descending=True)
+            .unique("text", keep="first", maintain_order=True)
+            .select("text", "support", "signature")
+        )
+        got = boilerplate_rows(table, where)
+        assert got.height and got.equals(expected)
+
+
 def test_a_quote_shared_by_several_reports_is_kept_while_their_kit_goes() -> None:
     quote = "“We will not give up a single metre of the valley,” the governor told reporters."
     texts = []
@@ -223,6 +249,30 @@ def _runs(
         index = pl.concat([index, passage_index_rows(passages, published, MH, BP)])
         results.append((out, passages))
     return results
+
+
+def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
+    kit = "\n\n".join(APPEAL)
+    docs = _docs([_page(kit, r) for r in range(4)])
+    out, passages = find_boilerplate(docs, MH, BP)
+    published = out.filter(pl.col("doc_id") != "d2").with_columns(cluster_id=pl.lit("s"))
+    banding = passage_banding(MH, BP)
+    whole = passage_index_rows(passages, published, MH, BP)
+    # one row per (passage, band) of the published documents' passages, in passage order
+    kept = passages.filter(pl.col("doc_id") != "d2")
+    keys = passage_buckets(kept, banding, MH.num_perm)
+    assert whole.schema == PASSAGE_INDEX and whole.height == kept.height * banding.bands
+    assert whole.select("band", "band_hash").equals(keys.select("band", "band_hash"))
+    expected = kept.select("doc_id", "passage", "figures").gather(keys["id"])
+    assert whole.select("doc_id", "passage", "figures").equals(expected)
+    for size in (1, 2, 5, kept.height, kept.height + 1):
+        chunks = list(passage_index_chunks(passages, published, MH, BP, size=size))
+        assert [c.height for c in chunks[:-1]] == [size * banding.bands] * (len(chunks) - 1)
+        assert pl.concat(chunks).equals(whole)
+    # no rows, no chunks
+    assert list(passage_index_chunks(passages.clear(), published, MH, BP)) == []
+    assert list(passage_index_chunks(passages, published.clear(), MH, BP)) == []
+    assert passage_index_rows(passages, published.clear(), MH, BP).schema == PASSAGE_INDEX
 
 
 def test_enough_shared_bands_estimate_the_threshold() -> None:

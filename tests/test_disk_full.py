@@ -32,7 +32,7 @@ from flows.core.errors import (
     errno_of,
     file_system_error,
 )
-from flows.io.shards import write_parquet
+from flows.io.shards import Chunked, write_parquet, write_parquet_chunks
 from flows.io.store import Store
 from tests.conftest import ROOT
 
@@ -105,6 +105,24 @@ def test_a_failed_parquet_write_names_its_file_and_leaves_nothing(
     with pytest.raises(OSError) as caught:
         write_parquet(pl.DataFrame({"a": [1]}), path)
     assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
+    assert not path.exists()
+
+
+def test_a_failed_chunked_parquet_write_names_its_file_and_leaves_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "part-0.parquet"
+    schema = pl.Schema({"a": pl.Int64})
+
+    def frames() -> Iterator[pl.DataFrame]:
+        yield pl.DataFrame({"a": [1, 2]})
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as caught:
+        write_parquet_chunks(frames(), schema, path)
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
+    assert not path.exists()
+    # a chunk of another schema is a bug, not a disk failure: raised as it is
+    with pytest.raises(ValueError, match="schema"):
+        write_parquet_chunks([pl.DataFrame({"a": ["x"]})], schema, path)
     assert not path.exists()
 
 
@@ -305,6 +323,39 @@ def test_a_disk_that_fills_while_publishing_removes_the_new_snapshot(small_fs) -
     assert [
         r["run_id"] for r in json.loads((store.root / "manifest.json").read_text())["runs"]
     ] == ["r1"]
+
+
+def test_a_disk_that_fills_while_a_chunked_table_is_written_removes_the_new_snapshot(
+    small_fs,
+) -> None:
+    fs = small_fs("4m")
+    store = Store(fs / "out")
+    schema = pl.Schema({"doc_id": pl.String})
+    rng = random.Random(7)
+
+    def chunks() -> Iterator[pl.DataFrame]:
+        for _ in range(20):  # ~3.4 MB of random ids, 20 row groups
+            yield pl.DataFrame({"doc_id": [f"{rng.getrandbits(128):032x}" for _ in range(5_000)]})
+
+    def publish(run_id: str, table: pl.DataFrame | Chunked) -> None:
+        run_dir = store.staging_dir(run_id) / "run"
+        run_dir.mkdir()
+        (run_dir / "summary.json").write_text("{}")
+        store.publish(run_id, {"index/passages": table}, run_dir)
+
+    publish("r1", pl.DataFrame({"doc_id": ["a"]}))
+    current = store.current
+    _fill(fs, leave=1024 * 1024)
+    with pytest.raises(DiskFullError) as caught:
+        publish("r2", Chunked(schema, chunks))
+    message = str(caught.value)
+    assert message.startswith(f"disk full (no space left on device): {store.root}/_versions/"), (
+        message
+    )
+    assert "/index/passages/r2/part-0.parquet" in message
+    assert store.current == current
+    assert not list((store.root / "_versions").glob("*-r2"))
+    assert pl.read_parquet(f"{store.root}/index/passages/**/*.parquet")["doc_id"].to_list() == ["a"]
 
 
 def test_a_read_only_output_is_refused_before_the_run(small_fs) -> None:

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 import pytest
 
 from flows.core.errors import PublishError
+from flows.io.shards import Chunked
 from flows.io.store import Store, output_lock
 
 
@@ -127,3 +129,47 @@ def test_history_readers_take_runs_from_before_a_new_column(tmp_path: Path) -> N
     assert read is not None and sorted(read["doc_id"]) == ["d1", "d2"]
     found = history_articles(store.current, pl.Series(["d1", "d2"]), pl.Series([], dtype=pl.String))
     assert sorted(found["doc_id"]) == ["d1", "d2"]
+
+
+def test_a_chunked_table_is_written_a_frame_at_a_time(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    schema = pl.Schema({"doc_id": pl.String, "band": pl.UInt16, "band_hash": pl.UInt64})
+    frames = [
+        pl.DataFrame({"doc_id": [f"d{i}"] * 3, "band": [0, 1, 2], "band_hash": [i, 2 * i, 7]}).cast(
+            schema
+        )
+        for i in range(4)
+    ]
+    made: list[int] = []
+
+    def chunks() -> list[pl.DataFrame]:
+        made.append(1)
+        return [frames[0], frames[1].clear(), *frames[1:]]
+
+    def publish(run_id: str, table: Chunked) -> None:
+        run_dir = store.staging_dir(run_id) / "run"
+        run_dir.mkdir()
+        store.publish(run_id, {"index/t": table, "documents": pl.DataFrame({"a": [1]})}, run_dir)
+
+    publish("r1", Chunked(schema, chunks))
+    assert made == [1]  # built once, while written
+    path = tmp_path / "index" / "t" / "r1" / "part-0.parquet"
+    assert pl.read_parquet(path).equals(pl.concat(frames))  # the rows in order
+    assert pq.ParquetFile(path).metadata.num_row_groups == 4  # one per non-empty frame
+    manifest = store.manifest()
+    assert manifest["runs"][-1]["tables"]["index/t"]["rows"] == 12
+    assert manifest["tables"]["index/t"]["schema"] == {
+        "doc_id": "String",
+        "band": "UInt16",
+        "band_hash": "UInt64",
+    }
+    # a run with no rows adds no file once the table has one, as for a frame ...
+    publish("r2", Chunked(schema, lambda: iter(())))
+    assert not (tmp_path / "index" / "t" / "r2").exists()
+    assert "index/t" not in store.manifest()["runs"][-1]["tables"]
+    # ... and a new table's first, empty, file fixes its schema
+    store = Store(tmp_path / "new")
+    publish("r3", Chunked(schema, list))
+    empty = pl.read_parquet(tmp_path / "new" / "index" / "t" / "r3" / "part-0.parquet")
+    assert empty.height == 0 and empty.schema == schema
+    assert store.manifest()["runs"][-1]["tables"]["index/t"]["rows"] == 0

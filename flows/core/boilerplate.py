@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import polars as pl
 
@@ -19,6 +21,10 @@ from flows.core.titles import document_title, first_title_lines
 # All pairs in a band bucket of up to this many passages, a star and a chain above (a kit on
 # thousands of pages): `flows.core.lsh.band_pairs`, as `candidate_pairs` did for passages.
 PASSAGE_FULL_BUCKET = 32
+
+# Passages per chunk of `passage_index_chunks`: 5,000 passages are 125,000 index rows with 25
+# bands (about 12 MB), near the row groups polars writes (123,131 rows for 14.3M).
+PASSAGE_INDEX_CHUNK = 5_000
 
 # One row per (passage, band) of every document a run published: the history that boilerplate
 # support is counted over. `story` is the document's cluster (near-copies count once), `storied`
@@ -179,7 +185,30 @@ def passage_index_rows(
     minhash: MinHashConfig,
     config: BoilerplateConfig,
 ) -> pl.DataFrame:
-    """Return the `PASSAGE_INDEX` rows of the published documents' passages.
+    """Return the `PASSAGE_INDEX` rows of the published documents' passages, all at once.
+
+    The chunks of `passage_index_chunks` concatenated: for small runs and tests. A run writes
+    the chunks one at a time instead (14.3M rows, 1.4 GB, on the 34,173-page inbox).
+    """
+    chunks = list(passage_index_chunks(passages, documents, minhash, config))
+    if not chunks:
+        return pl.DataFrame(schema=PASSAGE_INDEX)
+    return pl.concat(chunks, how="vertical", rechunk=False)
+
+
+def passage_index_chunks(
+    passages: pl.DataFrame,
+    documents: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+    size: int = PASSAGE_INDEX_CHUNK,
+) -> Iterator[pl.DataFrame]:
+    """Yield the `PASSAGE_INDEX` rows of the published documents' passages, `size` at a time.
+
+    One row per (passage, band), passage after passage in the order of `passages`, each
+    passage's bands in order; each chunk holds the rows of `size` passages (the last fewer),
+    and nothing is yielded when there are no rows. Only one chunk's rows (and band hashes)
+    exist at a time: the whole table repeats each passage's strings once per band.
 
     Parameters
     ----------
@@ -189,9 +218,11 @@ def passage_index_rows(
     documents
         The run's documents (`doc_id`, `cluster_id`, `text`, `clean_text`); passages of
         documents not among them (quarantined ones) are left out.
+    size
+        Passages per chunk.
     """
     if passages.height == 0:
-        return pl.DataFrame(schema=PASSAGE_INDEX)
+        return
     docs = documents.unique("doc_id", keep="first", maintain_order=True).select(
         "doc_id",
         story="cluster_id",
@@ -202,28 +233,32 @@ def passage_index_rows(
             >= config.min_story_share * pl.col("text").str.len_chars()
         ),
     )
-    # only the columns the index needs (not the passages' texts) through the join
-    needed = passages.select("doc_id", "passage", "start", "end", "figures", "signature")
+    # one row per kept passage, with its row in `passages` (`row`) to gather its signature
+    # from a chunk at a time: neither the texts nor the signatures go through the join
+    needed = passages.select("doc_id", "passage", "start", "end", "figures").with_row_index("row")
     kept = (
         needed.join(docs, on="doc_id", how="inner", maintain_order="left")
         .with_columns(chars=pl.col("end") - pl.col("start"))
         .with_columns(doc_chars=pl.col("chars").sum().over("doc_id"))
+        .select("row", "doc_id", "passage", "story", "storied", "chars", "doc_chars", "figures")
     )
-    if kept.height == 0:
-        return pl.DataFrame(schema=PASSAGE_INDEX)
-    keys = passage_buckets(kept, passage_banding(minhash, config), minhash.num_perm)
-    rows = kept.select("doc_id", "passage", "story", "storied", "chars", "doc_chars", "figures")
-    del kept  # its signatures are in `keys` now
-    bands = keys["band"].to_numpy()
-    ids = keys["id"].to_numpy()
-    # one row per (passage, band) in `keys`' order: gathered, not joined (a join of 14M rows
-    # on the 34,173-page inbox built its hash table and copies on top of the result)
-    return (
-        rows.gather(pl.Series(ids))
-        .with_columns(band=pl.Series(bands), band_hash=keys["band_hash"])
-        .select(list(PASSAGE_INDEX))
-        .cast(PASSAGE_INDEX)
-    )
+    del needed, docs
+    banding = passage_banding(minhash, config)
+    signatures = passages.get_column("signature")
+    bands = np.arange(banding.bands, dtype=np.uint16)
+    for start in range(0, kept.height, size):
+        part = kept.slice(start, size)
+        n = part.height
+        matrix = _signature_matrix(signatures.gather(part["row"]).to_frame(), minhash.num_perm)
+        hashes = band_hashes(matrix, banding)  # (n, bands), as `passage_buckets` hashes them
+        # gathered, not joined (a join of 14M rows built its hash table on top of the result)
+        yield (
+            part.drop("row")
+            .gather(pl.Series(np.repeat(np.arange(n, dtype=np.int64), banding.bands)))
+            .with_columns(band=pl.Series(np.tile(bands, n)), band_hash=pl.Series(hashes.ravel()))
+            .select(list(PASSAGE_INDEX))
+            .cast(PASSAGE_INDEX)
+        )
 
 
 def passage_figures(passages: pl.DataFrame) -> pl.Series:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from flows.core.errors import errno_of
 
@@ -82,6 +83,58 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
         with contextlib.suppress(OSError):
             path.unlink(missing_ok=True)
         raise
+
+
+class Chunked:
+    """A table given as consecutive frames of one schema, written one frame at a time.
+
+    For a table too large to hold whole (the passage index: 14.3M rows, 1.4 GB, on the
+    34,173-page inbox): `frames` is called once per write and yields the frames in order
+    (none when the table has no rows); the file holds their rows in that order.
+    """
+
+    __slots__ = ("frames", "schema")
+
+    def __init__(self, schema: pl.Schema, frames: Callable[[], Iterable[pl.DataFrame]]) -> None:
+        self.schema = schema
+        self.frames = frames
+
+    def __iter__(self) -> Iterator[pl.DataFrame]:
+        return iter(self.frames())
+
+
+def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path: Path) -> int:
+    """Write frames of `schema` into one Parquet file, one row group per frame; return the rows.
+
+    The file reads as `write_parquet` of the frames concatenated would (same columns and types,
+    zstd, statistics), but only one frame is in memory at a time. A failed write removes what
+    it wrote and raises an OSError naming the file, as `write_parquet` does.
+    """
+    arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
+    rows = 0
+    try:
+        with open(path, "wb") as sink:
+            writer = pq.ParquetWriter(sink, arrow_schema, compression="zstd", compression_level=3)
+            try:
+                for frame in frames:
+                    if frame.schema != schema:
+                        raise ValueError(
+                            f"a chunk of {path} has schema {frame.schema}, not {schema}"
+                        )
+                    if frame.height:
+                        writer.write_table(frame.to_arrow(), row_group_size=frame.height)
+                        rows += frame.height
+            finally:
+                writer.close()
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+        found = errno_of(exc) if isinstance(exc, Exception) else None
+        if found is None:
+            raise
+        number = found[0]
+        raise OSError(number, os.strerror(number), str(path)) from exc
+    return rows
 
 
 def write_shard(frame: pl.DataFrame, folder: Path | str, name: str) -> str:

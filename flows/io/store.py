@@ -43,7 +43,7 @@ from flows.core.errors import (
     file_system_error,
 )
 from flows.io.faults import crash_point
-from flows.io.shards import write_parquet
+from flows.io.shards import Chunked, write_parquet, write_parquet_chunks
 
 TABLES = ("documents", "articles", "claims", "claim_timeline", "quarantine", "boilerplate")
 LINKED = (*TABLES, "index", "runs", "manifest.json")
@@ -235,7 +235,9 @@ class Store:
         data: dict[str, Any] = json.loads((current / "manifest.json").read_text("utf-8"))
         return data
 
-    def publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
+    def publish(
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
+    ) -> Path:
         """Commit a run: its tables and run folder become visible together, or not at all.
 
         Parameters
@@ -243,7 +245,8 @@ class Store:
         run_id
             The run's id; names the partition folder of each table.
         tables
-            Table name (a folder path under the snapshot) to this run's rows.
+            Table name (a folder path under the snapshot) to this run's rows: a frame, or
+            `Chunked` frames written one at a time (the passage index).
         run_dir
             The staged `runs/<run_id>` folder (summary, report, data docs), moved in.
 
@@ -309,7 +312,9 @@ class Store:
         self._ensure_links()
         self._swap_current(snapshot)
 
-    def _publish(self, run_id: str, tables: dict[str, pl.DataFrame], run_dir: Path) -> Path:
+    def _publish(
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
+    ) -> Path:
         previous = self.current
         snapshot = self._new_snapshot(run_id)
         if previous is not None:
@@ -321,17 +326,28 @@ class Store:
             "tables": {},
         }
         for i, (name, frame) in enumerate(sorted(tables.items())):
-            if frame.height == 0 and any((snapshot / name).glob("*/*.parquet")):
-                continue  # nothing new; an empty file is written only to fix a new table's schema
+            # nothing new: an empty file is written only to fix a new table's schema
+            earlier = any((snapshot / name).glob("*/*.parquet"))
+            if isinstance(frame, pl.DataFrame) and frame.height == 0 and earlier:
+                continue
             part = snapshot / name / run_id
             part.mkdir(parents=True, exist_ok=True)
-            write_parquet(frame, part / "part-0.parquet")
+            path = part / "part-0.parquet"
+            if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
+                rows = write_parquet_chunks(frame, frame.schema, path)
+                if rows == 0 and earlier:
+                    path.unlink()
+                    part.rmdir()
+                    continue
+            else:
+                write_parquet(frame, path)
+                rows = frame.height
             entry["tables"][name] = {
-                "rows": frame.height,
+                "rows": rows,
                 "path": f"{name}/{run_id}/part-0.parquet",
             }
             info = manifest["tables"].setdefault(name, {"rows": 0})
-            info["rows"] = int(info["rows"]) + frame.height
+            info["rows"] = int(info["rows"]) + rows
             info["schema"] = {c: str(t) for c, t in frame.schema.items()}
             if i == 0:
                 crash_point("publish:tables")
