@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 
+import numpy as np
 import polars as pl
 import pytest
 
 from flows.core.boilerplate import remove_boilerplate
-from flows.core.page_boilerplate import page_lines
+from flows.core.page_boilerplate import line_scores, page_lines
 from flows.core.settings import BoilerplateConfig, Settings
 from flows.io.page_model import load_page_model
 from tests.test_seeds import _seed_docs
@@ -173,3 +174,20 @@ def test_no_seed_kit_line_survives() -> None:
         if any(line.strip() == k for line in clean.split("\n"))
     ]
     assert left == []
+
+
+def test_scores_do_not_depend_on_how_many_documents_are_scored_together() -> None:
+    pages = pl.concat(
+        [
+            _page(KIT_TOP, KIT_BOTTOM).with_columns(doc_id=pl.lit("d1")),
+            _page([], KIT_BOTTOM[:2]).with_columns(doc_id=pl.lit("d2")),
+            _page(KIT_TOP, []).with_columns(doc_id=pl.lit("d3")),
+        ]
+    )
+    lines = page_lines(pages)
+    whole = line_scores(lines, MODEL, chunk_docs=10)
+    for size in (1, 2):
+        np.testing.assert_allclose(line_scores(lines, MODEL, chunk_docs=size), whole, atol=1e-12)
+    # the page alone scores as it does among others
+    alone = line_scores(page_lines(pages.filter(pl.col("doc_id") == "d2")), MODEL)
+    np.testing.assert_allclose(alone, whole[(lines["doc_id"] == "d2").to_numpy()], atol=1e-12)
