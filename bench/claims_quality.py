@@ -39,6 +39,7 @@ from flows.core.dedup import deduplicate
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
 from flows.io.ingest import read_inbox
+from flows.io.page_model import page_model_for
 
 ROOT = Path(__file__).resolve().parents[1]
 INBOX = ROOT / "data" / "inbox"
@@ -76,7 +77,9 @@ def canonical_docs(raw: pl.DataFrame) -> pl.DataFrame:
     """Normalise, remove boilerplate and deduplicate `raw`; return the canonical documents."""
     docs = normalise_documents(raw.lazy()).collect()
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, _ = remove_boilerplate(unique, S.minhash, S.boilerplate)
+    cleaned, _ = remove_boilerplate(
+        unique, S.minhash, S.boilerplate, page_model=page_model_for(S.boilerplate)
+    )
     out, _, _ = deduplicate(cleaned, S.minhash, S.dedup)
     return out.filter(pl.col("is_canonical")).sort("source_uri")
 

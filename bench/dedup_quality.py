@@ -59,6 +59,7 @@ from flows.core.passages import split_passages
 from flows.core.settings import Settings
 from flows.core.text import fold_series, normalise_documents, normalise_text
 from flows.io.index import boilerplate_rows
+from flows.io.page_model import page_model_for
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -98,7 +99,9 @@ def normalised(uris: Sequence[str], raw_texts: Sequence[str]) -> pl.DataFrame:
 def clean(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Remove boilerplate as the flow does (once per distinct doc_id); return docs and passages."""
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, passages = remove_boilerplate(unique, S.minhash, S.boilerplate)
+    cleaned, passages = remove_boilerplate(
+        unique, S.minhash, S.boilerplate, page_model=page_model_for(S.boilerplate)
+    )
     cols = ["doc_id", "clean_text", "boilerplate_ratio"]
     return docs.join(cleaned.select(cols), on="doc_id", how="left"), passages
 
@@ -893,7 +896,9 @@ def scheduled_removal(
                 pl.col("doc_id").rank("dense").over("band", "band_hash") <= bp.history_bucket_cap
             )
             links = history_links(keys, history, mh, bp)
-            out, passages = find_boilerplate(batch, mh, bp, known, signed, links)
+            out, passages = find_boilerplate(
+                batch, mh, bp, known, signed, links, page_model_for(bp)
+            )
             found = passages.filter(pl.col("is_boilerplate"))
             removed.append(found)
             published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))

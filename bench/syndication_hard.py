@@ -367,10 +367,14 @@ def run_newsdq(copies: list[Copy], settings) -> tuple[list[str], float]:
 
     from flows.core.boilerplate import remove_boilerplate
     from flows.core.dedup import deduplicate
+    from flows.io.page_model import page_model_for
 
     docs = normalised([c.uri for c in copies], [c.text for c in copies])
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, _ = remove_boilerplate(unique, settings.minhash, settings.boilerplate)
+    model = page_model_for(settings.boilerplate)
+    cleaned, _ = remove_boilerplate(
+        unique, settings.minhash, settings.boilerplate, page_model=model
+    )
     docs = docs.join(
         cleaned.select("doc_id", "clean_text", "boilerplate_ratio"), on="doc_id", how="left"
     ).with_columns(pl.col("clean_text").fill_null(""))

@@ -83,7 +83,7 @@ from flows.io.index import (
     signatures_table,
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
-from flows.io.page_model import load_page_model
+from flows.io.page_model import page_model_for
 from flows.io.shards import Chunked, read_shards, write_shard
 from flows.io.store import Store
 
@@ -307,7 +307,7 @@ def boilerplate(
         history.snapshot, banding, keys, bp.history_bucket_cap, bp.history_documents
     )
     links = history_links(keys, earlier, mh, bp)
-    model = load_page_model() if bp.page_classifier else None
+    model = page_model_for(bp)
     cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links, model)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")

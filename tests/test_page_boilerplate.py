@@ -11,7 +11,7 @@ import pytest
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.page_boilerplate import line_scores, page_lines
 from flows.core.settings import BoilerplateConfig, Settings
-from flows.io.page_model import load_page_model
+from flows.io.page_model import load_page_model, page_model_for
 from tests.test_seeds import _seed_docs
 
 S = Settings()
@@ -191,3 +191,8 @@ def test_scores_do_not_depend_on_how_many_documents_are_scored_together() -> Non
     # the page alone scores as it does among others
     alone = line_scores(page_lines(pages.filter(pl.col("doc_id") == "d2")), MODEL)
     np.testing.assert_allclose(alone, whole[(lines["doc_id"] == "d2").to_numpy()], atol=1e-12)
+
+
+def test_the_flow_and_benchmarks_get_the_model_exactly_when_the_switch_is_on() -> None:
+    assert page_model_for(BoilerplateConfig(page_classifier=False)) is None
+    assert page_model_for(S.boilerplate) is MODEL  # the default, loaded once

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from flows.core import page_boilerplate as pb
+from flows.core.settings import BoilerplateConfig
 
 # Written by bench/train_page_boilerplate.py (which reproduces it from ../shared corpora).
 WEIGHTS = Path(__file__).resolve().parent / "data" / "page_boilerplate.npz"
@@ -41,3 +42,12 @@ def load_page_model(path: Path = WEIGHTS) -> pb.PageModel:
             char_weights=data["char_weights"].astype(np.float64),
             context=stage("context"),
         )
+
+
+def page_model_for(config: BoilerplateConfig) -> pb.PageModel | None:
+    """Return the shipped classifier when `config` switches it on, else None (recurrence alone).
+
+    The flow and the benchmarks assemble the boilerplate stage with this, so a benchmark
+    measures the classifier exactly when a run would use it.
+    """
+    return load_page_model() if config.page_classifier else None
