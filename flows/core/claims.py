@@ -81,6 +81,9 @@ _STARTERS = frozenset(
 )  # fmt: skip
 
 
+_QUOTE_CHAR_RE = re.compile(r'[“”«»"]')
+
+
 def _quote_regions(text: str) -> list[tuple[int, int]]:
     """Return the (open, close) indexes of the outermost balanced double quotes in `text`.
 
@@ -92,7 +95,8 @@ def _quote_regions(text: str) -> list[tuple[int, int]]:
     curly: list[int] = []
     guillemets: list[int] = []
     straight: int | None = None
-    for i, ch in enumerate(text):
+    for quote in _QUOTE_CHAR_RE.finditer(text):
+        i, ch = quote.start(), quote.group()
         if ch == "“":
             curly.append(i)
         elif ch == "”":
@@ -576,6 +580,8 @@ _AGE_PRONOUN_BEFORE_RE = re.compile(
 )
 _APPOSITIVE_AGE_RE = re.compile(r"[A-Z][\w’'-]+,\s*$")
 _LABEL_BEFORE_RE = re.compile(r"(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$")
+# The longest X of _LABEL_BEFORE_RE (a label word and its full stop), for `_search_end`.
+_LABEL_REACH = max(len(word) for word in _LABEL_WORDS.split("|")) + 1
 _NAME_BEFORE_RE = re.compile(r"[^\W\d_][-‑]$")
 _HYPHEN_AFTER_RE = re.compile(r"[-‑][^\W\d_]")
 _STRONG_AFTER_RE = re.compile(r"[-‑]strong\b")
@@ -1084,6 +1090,13 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
     return found
 
 
+def _sentence_attributions(sentence: str, regions: list[tuple[int, int]]) -> list[_Attribution]:
+    """The attributions of `sentence`, whose quotations are `regions`."""
+    tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(sentence)]
+    inside = [_region_containing(regions, t.start) is not None for t in tokens]
+    return _attributions(sentence, tokens, inside)
+
+
 def _governs(sentence: str, a: _Attribution, pos: int) -> bool:
     """Whether attribution `a` may govern the number at `pos` at all."""
     if a.aside is not None and a.aside[0] <= pos < a.aside[1]:
@@ -1151,6 +1164,17 @@ def _qualifier(before: str) -> str:
     return m.lastgroup
 
 
+def _search_end(pattern: re.Pattern[str], text: str, reach: int) -> re.Match[str] | None:
+    r"""`pattern.search(text)` for a `pattern` of the form `X\s*$`, where X matches at most `reach`
+    characters and ends with one that is no white space.
+
+    X then ends where the white space at the end of `text` starts, so a match starts at most
+    `reach` characters before that; searching from there finds the same match without trying
+    every position of `text` (`\b` and look-behinds still see the characters before).
+    """
+    return pattern.search(text, max(0, len(text.rstrip()) - reach))
+
+
 def _skip_reason(
     sentence: str, num: _Number, unit: str | None, range_end: int, dates: list[tuple[int, int]]
 ) -> str | None:
@@ -1167,9 +1191,11 @@ def _skip_reason(
         return "date"
     if _STRONG_AFTER_RE.match(after) is None and _HYPHEN_AFTER_RE.match(after):
         return "compound"  # three-year, 54-year-old, one-third
-    if _NAME_BEFORE_RE.search(before) or _LABEL_BEFORE_RE.search(before):
+    if _search_end(_NAME_BEFORE_RE, before, 2) or _search_end(
+        _LABEL_BEFORE_RE, before, _LABEL_REACH
+    ):
         return "name"
-    if _MONEY_BEFORE_RE.search(before) or _MONEY_AFTER_RE.match(after_range):
+    if _search_end(_MONEY_BEFORE_RE, before, 4) or _MONEY_AFTER_RE.match(after_range):
         return "money"
     if _PERCENT_AFTER_RE.match(after_range):
         return "percent"
@@ -1252,11 +1278,10 @@ def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Cl
     numbers = _find_numbers(sentence)
     if not numbers:
         return []
-    tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(sentence)]
     regions = _quote_regions(sentence)
-    inside = [_region_containing(regions, t.start) is not None for t in tokens]
     dates = [m.span() for m in _NUMERIC_DATE_RE.finditer(sentence)]
-    found = _attributions(sentence, tokens, inside)
+    # The attributions are found once a number is known to be a count (most numbers are not).
+    found: list[_Attribution] | None = None
 
     # Units and ranges: "3,000-5,000 troops", "between 1,500 and 12,000 troops".
     units: list[str | None] = []
@@ -1306,6 +1331,8 @@ def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Cl
         unit = units[i]
         if _skip_reason(sentence, num, unit, range_end[i], dates) is not None:
             continue
+        if found is None:
+            found = _sentence_attributions(sentence, regions)
         if any(a.source_span[0] <= num.start < a.source_span[1] for a in found):
             continue  # "One official said ...": the number counts the sources, not a claim
         # The second of two joined numbers shares the first's context ("October 27–28",
