@@ -140,6 +140,16 @@ def _cuts_region(regions: list[tuple[int, int]], pos: int) -> bool:
     return region is not None and pos <= region[1]
 
 
+def _word_run_start(line: str, lo: int, end: int) -> int:
+    """Start of the run of word characters (`\\w`) and full stops ending at `end`, from `lo` on:
+    no match of `_WORD_BEFORE_DOT_RE` ending at `end` starts before it (`line` holds no line
+    break, whose "\\n" would let `$` match before it)."""
+    start = end
+    while start > lo and (line[start - 1].isalnum() or line[start - 1] in "_."):
+        start -= 1
+    return start
+
+
 def _is_boundary(line: str, ts: int, te: int, end: int, regions: list[tuple[int, int]]) -> bool:
     """Whether the terminator line[ts:te] (plus closers up to `end`) ends a sentence."""
     if end >= len(line) or _cuts_region(regions, end):
@@ -162,7 +172,7 @@ def _is_boundary(line: str, ts: int, te: int, end: int, regions: list[tuple[int,
         # “Why?” Putin asked. -- the attribution after a closing quote stays with the quote.
         return False
     if term == "." and end == te:
-        word = _WORD_BEFORE_DOT_RE.search(line, max(0, ts - _WINDOW), ts)
+        word = _WORD_BEFORE_DOT_RE.search(line, _word_run_start(line, max(0, ts - _WINDOW), ts), ts)
         if word is not None:
             w = word.group(1)
             lw = w.lower()
@@ -441,11 +451,13 @@ _TENS = {
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _SUFFIX_SCALES = {"k": 10**3, "K": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
 
-_NUMBER_WORD = (
-    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
-    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety|hundred|thousand|million|billion|trillion|dozen)"
-)
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand", "million", "billion", "trillion", "dozen",
+)  # fmt: skip
+_NUMBER_WORD = "(?:" + "|".join(_NUMBER_WORDS) + ")"
 _SCALE_WORD = r"(?:dozen|hundred|thousand|million|billion|trillion)"
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
 _QUANTITY_RE = re.compile(
@@ -460,6 +472,20 @@ _QUANTITY_RE = re.compile(
     r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
     r"|(?P<words>(?i:\b" + _NUMBER_WORD + r"(?:(?:\s+|-)" + _NUMBER_WORD + r")*\b))"
 )
+
+# Every match of _QUANTITY_RE holds a digit or, in any case, a number word ("tens", "hundreds"
+# and "dozens" start with one; "scores" is the one vague amount without one). The same test in
+# polars (Rust's regex engine), for many sentences at once: Python's case-insensitive "i" also
+# matches "İ" and "ı", which Rust's case folding does not, so "i" is spelled out (for every
+# other letter Rust matches at least what Python does: tests/test_claims.py checks every code
+# point).
+_NUMBER_HINT = r"[0-9]|(?i:" + "|".join((*_NUMBER_WORDS, "scores")).replace("i", "[iİı]") + ")"
+
+
+def _may_hold_numbers(sentences: list[str]) -> list[bool]:
+    """For each sentence, False when `_find_numbers` of it is surely empty: then it yields no
+    claim and lends no unit to the sentences after it. True does not promise a number."""
+    return pl.Series(sentences, dtype=pl.String).str.contains(_NUMBER_HINT).to_list()
 
 
 def _scale_value(word: str) -> int | None:
@@ -1399,11 +1425,18 @@ def extract_claims(
     )
     data: dict[str, list[object]] = {name: [] for name in CLAIMS.names()}
     offsets: list[int] = []
-    for doc_id, text in rows.iter_rows():
+    texts: list[str] = rows["clean_text"].to_list()
+    spans = [split_sentences(text, max_chars=max_sentence_chars) for text in texts]
+    sentences = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
+    may_hold = _may_hold_numbers(sentences)
+    k = -1  # index of the sentence in `sentences`
+    for doc_id, own in zip(rows["doc_id"].to_list(), spans, strict=True):
         last_unit: tuple[int, str] | None = None  # (sentence index, unit) of the last claim
-        spans = split_sentences(text, max_chars=max_sentence_chars)
-        for index, (start, end) in enumerate(spans):
-            sentence = text[start:end]
+        for index, (start, end) in enumerate(own):
+            k += 1
+            if not may_hold[k]:
+                continue  # no number: no claim, and no unit for the sentences after it
+            sentence = sentences[k]
             context = None
             if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
                 context = last_unit[1]
