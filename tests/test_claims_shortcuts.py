@@ -97,3 +97,42 @@ def test_word_run_start_skips_no_match(text: str, cut: int) -> None:
     start = claims._word_run_start(line, lo, end)
     pattern = claims._WORD_BEFORE_DOT_RE
     assert _span(pattern.search(line, start, end)) == _span(pattern.search(line, lo, end))
+
+
+_UNGUARDED = re.compile(claims._QUANTITY)
+
+
+def _quantities(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], str | None]]:
+    return [(m.span(), m.lastgroup) for m in pattern.finditer(text)]
+
+
+def test_quantity_start_folds_at_least_what_its_letters_fold() -> None:
+    """`(?i:[abdefhmnostz])` matches every character that one of its letters matches alone."""
+    letters = "abdefhmnostz"
+    start = re.compile(f"(?i)[{letters}]")
+    for letter in letters:
+        own = re.compile(f"(?i){letter}")
+        chars = [chr(c) for c in range(sys.maxunicode + 1) if own.fullmatch(chr(c))]
+        assert all(start.fullmatch(c) for c in chars), letter
+
+
+def test_quantity_start_keeps_every_kind_of_quantity() -> None:
+    starts = [
+        "tens of thousands", "hundreds of millions", "a few thousand", "several hundred",
+        "many thousand", "some million", "dozens", "scores", "thousands", "millions", "billions",
+        "a couple of thousand", "half a million", "a hundred", "an hundred", "5", "12,000",
+        "3.5 million", "11k", *_NUMBER_WORDS,
+    ]  # fmt: skip
+    for phrase in starts:
+        for variant in (phrase, phrase.upper(), phrase.title(), phrase.replace("s", "ſ")):
+            for text in (variant, f"x {variant} people", f"({variant})", f"-{variant}."):
+                found = _quantities(claims._QUANTITY_RE, text)
+                assert found == _quantities(_UNGUARDED, text), text
+                assert found or not _quantities(_UNGUARDED, text)
+    assert _quantities(claims._QUANTITY_RE, "some 5 of the SEVEN troops")
+
+
+@settings(max_examples=600, deadline=None)
+@given(texts)
+def test_quantity_start_changes_no_match(text: str) -> None:
+    assert _quantities(claims._QUANTITY_RE, text) == _quantities(_UNGUARDED, text)
