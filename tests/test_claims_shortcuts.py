@@ -136,3 +136,30 @@ def test_quantity_start_keeps_every_kind_of_quantity() -> None:
 @given(texts)
 def test_quantity_start_changes_no_match(text: str) -> None:
     assert _quantities(claims._QUANTITY_RE, text) == _quantities(_UNGUARDED, text)
+
+
+def test_label_start_changes_no_match() -> None:
+    """`_LABEL_BEFORE_RE` first tests for "#" or a word start, which its matches begin with: every
+    character that its case-insensitive letters match is a word character."""
+    assert claims._LABEL_BEFORE_RE.pattern.startswith(r"(?=#|\b\w)")
+    unguarded = re.compile(claims._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
+    letter = re.compile("(?i)[a-z]")
+    word = re.compile(r"\w")
+    assert all(word.match(chr(c)) for c in range(sys.maxunicode + 1) if letter.fullmatch(chr(c)))
+    for before in (
+        "the Flight ",
+        "PARAGRAPH.  \t",
+        "xparagraph ",
+        "No.",
+        "Nos ",
+        "#  ",
+        "ſection 4",
+    ):
+        assert _span(claims._LABEL_BEFORE_RE.search(before)) == _span(unguarded.search(before))
+
+
+@settings(max_examples=400, deadline=None)
+@given(texts)
+def test_label_start_changes_no_match_on_random_text(text: str) -> None:
+    unguarded = re.compile(claims._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
+    assert _span(claims._LABEL_BEFORE_RE.search(text)) == _span(unguarded.search(text))

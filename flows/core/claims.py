@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import polars as pl
 
@@ -612,7 +613,11 @@ _AGE_PRONOUN_BEFORE_RE = re.compile(
     r"|above|below)\s+(?:the\s+age\s+of\s+)?)$"
 )
 _APPOSITIVE_AGE_RE = re.compile(r"[A-Z][\w’'-]+,\s*$")
-_LABEL_BEFORE_RE = re.compile(r"(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$")
+# (Each match starts with "#" or at the start of a word: testing that first spares the engine
+# the label words elsewhere.)
+_LABEL_BEFORE_RE = re.compile(
+    r"(?=#|\b\w)(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$"
+)
 # The longest X of _LABEL_BEFORE_RE (a label word and its full stop), for `_search_end`.
 _LABEL_REACH = max(len(word) for word in _LABEL_WORDS.split("|")) + 1
 _NAME_BEFORE_RE = re.compile(r"[^\W\d_][-‑]$")
@@ -806,23 +811,23 @@ def _parse_unit(sentence: str, pos: int) -> str | None:
 _TOKEN_RE = re.compile(r"\w+(?:[’'\-.&]\w+)*|\S")
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     start: int
     end: int
     text: str
+    lower: str  # text.lower()
+    is_word: bool  # starts with a word character
+    capitalised: bool  # starts with an upper-case letter
 
-    @property
-    def lower(self) -> str:
-        return self.text.lower()
 
-    @property
-    def is_word(self) -> bool:
-        return self.text[0].isalnum() or self.text[0] == "_"
-
-    @property
-    def capitalised(self) -> bool:
-        return self.text[0].isupper()
+def _tokens(sentence: str) -> list[_Token]:
+    tokens = []
+    for m in _TOKEN_RE.finditer(sentence):
+        text = m.group()
+        first = text[0]
+        is_word = first.isalnum() or first == "_"
+        tokens.append(_Token(m.start(), m.end(), text, text.lower(), is_word, first.isupper()))
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -1125,7 +1130,7 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
 
 def _sentence_attributions(sentence: str, regions: list[tuple[int, int]]) -> list[_Attribution]:
     """The attributions of `sentence`, whose quotations are `regions`."""
-    tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(sentence)]
+    tokens = _tokens(sentence)
     inside = [_region_containing(regions, t.start) is not None for t in tokens]
     return _attributions(sentence, tokens, inside)
 
