@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import polars as pl
 
@@ -81,6 +82,9 @@ _STARTERS = frozenset(
 )  # fmt: skip
 
 
+_QUOTE_CHAR_RE = re.compile(r'[“”«»"]')
+
+
 def _quote_regions(text: str) -> list[tuple[int, int]]:
     """Return the (open, close) indexes of the outermost balanced double quotes in `text`.
 
@@ -92,7 +96,8 @@ def _quote_regions(text: str) -> list[tuple[int, int]]:
     curly: list[int] = []
     guillemets: list[int] = []
     straight: int | None = None
-    for i, ch in enumerate(text):
+    for quote in _QUOTE_CHAR_RE.finditer(text):
+        i, ch = quote.start(), quote.group()
         if ch == "“":
             curly.append(i)
         elif ch == "”":
@@ -136,6 +141,16 @@ def _cuts_region(regions: list[tuple[int, int]], pos: int) -> bool:
     return region is not None and pos <= region[1]
 
 
+def _word_run_start(line: str, lo: int, end: int) -> int:
+    """Start of the run of word characters (`\\w`) and full stops ending at `end`, from `lo` on:
+    no match of `_WORD_BEFORE_DOT_RE` ending at `end` starts before it (`line` holds no line
+    break, whose "\\n" would let `$` match before it)."""
+    start = end
+    while start > lo and (line[start - 1].isalnum() or line[start - 1] in "_."):
+        start -= 1
+    return start
+
+
 def _is_boundary(line: str, ts: int, te: int, end: int, regions: list[tuple[int, int]]) -> bool:
     """Whether the terminator line[ts:te] (plus closers up to `end`) ends a sentence."""
     if end >= len(line) or _cuts_region(regions, end):
@@ -158,7 +173,7 @@ def _is_boundary(line: str, ts: int, te: int, end: int, regions: list[tuple[int,
         # “Why?” Putin asked. -- the attribution after a closing quote stays with the quote.
         return False
     if term == "." and end == te:
-        word = _WORD_BEFORE_DOT_RE.search(line, max(0, ts - _WINDOW), ts)
+        word = _WORD_BEFORE_DOT_RE.search(line, _word_run_start(line, max(0, ts - _WINDOW), ts), ts)
         if word is not None:
             w = word.group(1)
             lw = w.lower()
@@ -437,14 +452,16 @@ _TENS = {
 _SCALES = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 _SUFFIX_SCALES = {"k": 10**3, "K": 10**3, "m": 10**6, "mn": 10**6, "bn": 10**9}
 
-_NUMBER_WORD = (
-    r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
-    r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
-    r"|eighty|ninety|hundred|thousand|million|billion|trillion|dozen)"
-)
+_NUMBER_WORDS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand", "million", "billion", "trillion", "dozen",
+)  # fmt: skip
+_NUMBER_WORD = "(?:" + "|".join(_NUMBER_WORDS) + ")"
 _SCALE_WORD = r"(?:dozen|hundred|thousand|million|billion|trillion)"
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
-_QUANTITY_RE = re.compile(
+_QUANTITY = (
     r"(?P<vague>(?i:\b(?:tens|hundreds)\s+of\s+(?:thousands|millions)\b"
     r"|\b(?:a\s+few|several|many|some)\s+" + _SCALE_WORD + r"\b"
     r"|\b(?:dozens|scores|hundreds|thousands|millions|billions)\b))"
@@ -456,6 +473,27 @@ _QUANTITY_RE = re.compile(
     r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
     r"|(?P<words>(?i:\b" + _NUMBER_WORD + r"(?:(?:\s+|-)" + _NUMBER_WORD + r")*\b))"
 )
+# Where a match of _QUANTITY can start: a digit, or a word boundary before the first letter of
+# "tens", "hundreds", "a few", "several", "many", "some", "dozens", "scores", "thousands",
+# "millions", "billions", "a couple", "half", "a"/"an" or a number word. Testing this first
+# spares the regex engine its many case-insensitive alternatives at most positions (the
+# matches are the same: tests/test_claims_shortcuts.py).
+_QUANTITY_START = r"(?=[0-9]|\b(?i:[abdefhmnostz]))"
+_QUANTITY_RE = re.compile(_QUANTITY_START + "(?:" + _QUANTITY + ")")
+
+# Every match of _QUANTITY_RE holds a digit or, in any case, a number word ("tens", "hundreds"
+# and "dozens" start with one; "scores" is the one vague amount without one). The same test in
+# polars (Rust's regex engine), for many sentences at once: Python's case-insensitive "i" also
+# matches "İ" and "ı", which Rust's case folding does not, so "i" is spelled out (for every
+# other letter Rust matches at least what Python does: tests/test_claims.py checks every code
+# point).
+_NUMBER_HINT = r"[0-9]|(?i:" + "|".join((*_NUMBER_WORDS, "scores")).replace("i", "[iİı]") + ")"
+
+
+def _may_hold_numbers(sentences: list[str]) -> list[bool]:
+    """For each sentence, False when `_find_numbers` of it is surely empty: then it yields no
+    claim and lends no unit to the sentences after it. True does not promise a number."""
+    return pl.Series(sentences, dtype=pl.String).str.contains(_NUMBER_HINT).to_list()
 
 
 def _scale_value(word: str) -> int | None:
@@ -575,7 +613,13 @@ _AGE_PRONOUN_BEFORE_RE = re.compile(
     r"|above|below)\s+(?:the\s+age\s+of\s+)?)$"
 )
 _APPOSITIVE_AGE_RE = re.compile(r"[A-Z][\w’'-]+,\s*$")
-_LABEL_BEFORE_RE = re.compile(r"(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$")
+# (Each match starts with "#" or at the start of a word: testing that first spares the engine
+# the label words elsewhere.)
+_LABEL_BEFORE_RE = re.compile(
+    r"(?=#|\b\w)(?:\b(?i:" + _LABEL_WORDS + r")\.?|\bNo\.|\bNos\.?|#)\s*$"
+)
+# The longest X of _LABEL_BEFORE_RE (a label word and its full stop), for `_search_end`.
+_LABEL_REACH = max(len(word) for word in _LABEL_WORDS.split("|")) + 1
 _NAME_BEFORE_RE = re.compile(r"[^\W\d_][-‑]$")
 _HYPHEN_AFTER_RE = re.compile(r"[-‑][^\W\d_]")
 _STRONG_AFTER_RE = re.compile(r"[-‑]strong\b")
@@ -767,23 +811,23 @@ def _parse_unit(sentence: str, pos: int) -> str | None:
 _TOKEN_RE = re.compile(r"\w+(?:[’'\-.&]\w+)*|\S")
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
     start: int
     end: int
     text: str
+    lower: str  # text.lower()
+    is_word: bool  # starts with a word character
+    capitalised: bool  # starts with an upper-case letter
 
-    @property
-    def lower(self) -> str:
-        return self.text.lower()
 
-    @property
-    def is_word(self) -> bool:
-        return self.text[0].isalnum() or self.text[0] == "_"
-
-    @property
-    def capitalised(self) -> bool:
-        return self.text[0].isupper()
+def _tokens(sentence: str) -> list[_Token]:
+    tokens = []
+    for m in _TOKEN_RE.finditer(sentence):
+        text = m.group()
+        first = text[0]
+        is_word = first.isalnum() or first == "_"
+        tokens.append(_Token(m.start(), m.end(), text, text.lower(), is_word, first.isupper()))
+    return tokens
 
 
 @dataclass(frozen=True)
@@ -1084,6 +1128,13 @@ def _attributions(sentence: str, tokens: list[_Token], inside: list[bool]) -> li
     return found
 
 
+def _sentence_attributions(sentence: str, regions: list[tuple[int, int]]) -> list[_Attribution]:
+    """The attributions of `sentence`, whose quotations are `regions`."""
+    tokens = _tokens(sentence)
+    inside = [_region_containing(regions, t.start) is not None for t in tokens]
+    return _attributions(sentence, tokens, inside)
+
+
 def _governs(sentence: str, a: _Attribution, pos: int) -> bool:
     """Whether attribution `a` may govern the number at `pos` at all."""
     if a.aside is not None and a.aside[0] <= pos < a.aside[1]:
@@ -1151,6 +1202,17 @@ def _qualifier(before: str) -> str:
     return m.lastgroup
 
 
+def _search_end(pattern: re.Pattern[str], text: str, reach: int) -> re.Match[str] | None:
+    r"""`pattern.search(text)` for a `pattern` of the form `X\s*$`, where X matches at most `reach`
+    characters and ends with one that is no white space.
+
+    X then ends where the white space at the end of `text` starts, so a match starts at most
+    `reach` characters before that; searching from there finds the same match without trying
+    every position of `text` (`\b` and look-behinds still see the characters before).
+    """
+    return pattern.search(text, max(0, len(text.rstrip()) - reach))
+
+
 def _skip_reason(
     sentence: str, num: _Number, unit: str | None, range_end: int, dates: list[tuple[int, int]]
 ) -> str | None:
@@ -1167,9 +1229,11 @@ def _skip_reason(
         return "date"
     if _STRONG_AFTER_RE.match(after) is None and _HYPHEN_AFTER_RE.match(after):
         return "compound"  # three-year, 54-year-old, one-third
-    if _NAME_BEFORE_RE.search(before) or _LABEL_BEFORE_RE.search(before):
+    if _search_end(_NAME_BEFORE_RE, before, 2) or _search_end(
+        _LABEL_BEFORE_RE, before, _LABEL_REACH
+    ):
         return "name"
-    if _MONEY_BEFORE_RE.search(before) or _MONEY_AFTER_RE.match(after_range):
+    if _search_end(_MONEY_BEFORE_RE, before, 4) or _MONEY_AFTER_RE.match(after_range):
         return "money"
     if _PERCENT_AFTER_RE.match(after_range):
         return "percent"
@@ -1252,11 +1316,10 @@ def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Cl
     numbers = _find_numbers(sentence)
     if not numbers:
         return []
-    tokens = [_Token(m.start(), m.end(), m.group()) for m in _TOKEN_RE.finditer(sentence)]
     regions = _quote_regions(sentence)
-    inside = [_region_containing(regions, t.start) is not None for t in tokens]
     dates = [m.span() for m in _NUMERIC_DATE_RE.finditer(sentence)]
-    found = _attributions(sentence, tokens, inside)
+    # The attributions are found once a number is known to be a count (most numbers are not).
+    found: list[_Attribution] | None = None
 
     # Units and ranges: "3,000-5,000 troops", "between 1,500 and 12,000 troops".
     units: list[str | None] = []
@@ -1306,6 +1369,8 @@ def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Cl
         unit = units[i]
         if _skip_reason(sentence, num, unit, range_end[i], dates) is not None:
             continue
+        if found is None:
+            found = _sentence_attributions(sentence, regions)
         if any(a.source_span[0] <= num.start < a.source_span[1] for a in found):
             continue  # "One official said ...": the number counts the sources, not a claim
         # The second of two joined numbers shares the first's context ("October 27–28",
@@ -1372,11 +1437,18 @@ def extract_claims(
     )
     data: dict[str, list[object]] = {name: [] for name in CLAIMS.names()}
     offsets: list[int] = []
-    for doc_id, text in rows.iter_rows():
+    texts: list[str] = rows["clean_text"].to_list()
+    spans = [split_sentences(text, max_chars=max_sentence_chars) for text in texts]
+    sentences = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
+    may_hold = _may_hold_numbers(sentences)
+    k = -1  # index of the sentence in `sentences`
+    for doc_id, own in zip(rows["doc_id"].to_list(), spans, strict=True):
         last_unit: tuple[int, str] | None = None  # (sentence index, unit) of the last claim
-        spans = split_sentences(text, max_chars=max_sentence_chars)
-        for index, (start, end) in enumerate(spans):
-            sentence = text[start:end]
+        for index, (start, end) in enumerate(own):
+            k += 1
+            if not may_hold[k]:
+                continue  # no number: no claim, and no unit for the sentences after it
+            sentence = sentences[k]
             context = None
             if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
                 context = last_unit[1]
