@@ -331,7 +331,6 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineF
             ),
         )
         .explode("tok")
-        .with_columns(pos=pl.int_range(pl.len()).over("row"))
     )
     # Each distinct token once: its hash, and (for words) its character n-grams.
     vocab = toks["tok"].unique(maintain_order=True)
