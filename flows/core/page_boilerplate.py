@@ -318,20 +318,14 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineF
     if lines.height == 0:
         return LineFeatures(dense, empty, empty, np.zeros(0), empty, empty, empty, empty, empty)
     # Words lowercased, digits folded to 0; ^ and $ mark the line's edges for the bigrams.
-    toks = (
-        lines.select(
-            "row",
-            tok=pl.concat_list(
-                pl.lit(["^"]),
-                pl.col("text")
-                .str.to_lowercase()
-                .str.replace_all(r"\p{N}", "0")
-                .str.extract_all(_WORD),
-                pl.lit(["$"]),
-            ),
-        )
-        .explode("tok")
-    )
+    toks = lines.select(
+        "row",
+        tok=pl.concat_list(
+            pl.lit(["^"]),
+            pl.col("text").str.to_lowercase().str.replace_all(r"\p{N}", "0").str.extract_all(_WORD),
+            pl.lit(["$"]),
+        ),
+    ).explode("tok")
     # Each distinct token once: its hash, and (for words) its character n-grams.
     vocab = toks["tok"].unique(maintain_order=True)
     index = (
