@@ -2,15 +2,18 @@
 
 Usage::
 
-    .venv/bin/python bench/boilerplate_quality.py
+    .venv/bin/python bench/boilerplate_quality.py [--[no-]trafilatura]
 
-Reads ../shared corpora through `bench/page_corpus.py` (skips when absent). Prints:
+Reads ../shared corpora through `bench/page_corpus.py` (skips when absent), and trains also on
+trafilatura's evaluation set as `bench/train_page_boilerplate.py` does (`--trafilatura`, the
+default when its `TRAFILATURA` is true; never in the held-out groups). Prints:
 
 1. grouped cross-validation (each site group scored by a model trained on the other tuning
    groups; stage 2 on stage 1's out-of-fold scores): precision and recall of removed characters
    and the share of gold content lost, at `[boilerplate] page_threshold`, for trafilatura's main
    text, its recall-favouring text with comments, all visible text and the spliced training
-   texts, with recall on the page kit (`page_corpus.kit_lines`) and on other boilerplate apart;
+   texts, with recall on the page kit (`page_corpus.kit_lines`) and on other boilerplate apart
+   (trafilatura's pages apart, `cv-tr`, on their labelled lines);
 2. the fixed held-out groups (`page_corpus.HELD_OUT`, never tuned on): the same, from a model
    trained on all tuning groups, and mean token F1 against gold of trafilatura's main text alone
    vs after newsdq's boilerplate stage (recurrence over the held-out pages + that classifier);
@@ -19,6 +22,7 @@ Reads ../shared corpora through `bench/page_corpus.py` (skips when absent). Prin
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import sys
 import time
@@ -33,13 +37,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench import page_corpus  # noqa: E402
 from bench.train_page_boilerplate import (  # noqa: E402
-    CACHE,
+    add_trafilatura_option,
     char_scores,
     context_of,
     context_oof,
+    corpora_lines,
     design,
     fit_context,
     fit_line,
+    is_trafilatura,
     line_oof,
     page_model,
 )
@@ -94,13 +100,17 @@ def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float)
         )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Run both evaluations and print their numbers."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_trafilatura_option(parser)
+    args = parser.parse_args(argv)
     if not page_corpus.present():
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
     t = CONFIG.page_threshold
-    lines = page_corpus.training_lines(CACHE)
+    lines, names = corpora_lines(args.trafilatura)
+    print(f"corpora: {', '.join(names)}")
     kit = page_corpus.kit_lines(KIT_CACHE).with_columns(kit=pl.lit(True))
     lines = lines.join(kit, on=["uri", "text"], how="left", maintain_order="left").with_columns(
         pl.col("kit").fill_null(False)
@@ -113,13 +123,17 @@ def main() -> int:
     ctx = context_of(lines, d, line_oof(lines, d, tuning))
     oof = context_oof(lines, ctx, tuning)
     seen = ~np.isnan(oof)
-    report("cv", lines.filter(pl.Series(seen)), oof[seen], t)
+    traf = is_trafilatura(lines)
+    report("cv", lines.filter(pl.Series(seen & ~traf)), oof[seen & ~traf], t)
+    if (seen & traf).any():
+        report("cv-tr", lines.filter(pl.Series(seen & traf)), oof[seen & traf], t)
 
-    # Held-out groups: both stages trained on the tuning groups only.
+    # Held-out groups: both stages trained on the (labelled lines of the) tuning groups only.
     held = np.isin(group, page_corpus.HELD_OUT)
     labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
-    line = fit_line(d.rows(~held), labels[~held], chars[~held])
-    model = page_model(line, fit_context(ctx[~held], labels[~held], chars[~held]))
+    train = ~held & (labels != page_corpus.UNLABELLED)
+    line = fit_line(d.rows(train), labels[train], chars[train])
+    model = page_model(line, fit_context(ctx[train], labels[train], chars[train]))
     z = line.logit(d.rows(held))
     held_lines = lines.filter(pl.Series(held))
     scores = 1.0 / (1.0 + np.exp(-model.context.logit(context_of(held_lines, d.rows(held), z))))

@@ -23,6 +23,16 @@ Each non-empty line is labelled content (`label` 0) or boilerplate (1) against t
 gold main text: a line of 4 or more folded words is content when at least half of its word
 bigrams occur in the gold text; a shorter line when it is a whole gold line or a contiguous
 phrase of at least 2 words of it. Nothing read here is written into the repository.
+
+An optional third corpus, partially labelled, is trafilatura's own evaluation set
+(`trafilatura_lines`; read from a git mirror of adbar/trafilatura, `TRAFILATURA_REPO`):
+`tests/evaldata.json` gives for each of ~990 pages of many sites, years (to 2024) and
+languages a few hand-picked snippets that an extractor must keep ("with") or drop ("without").
+The same three texts are made of each page; a line holding a "without" snippet is boilerplate,
+one holding a "with" snippet content, and every other line is `UNLABELLED` (-1): it stays in
+its page (its neighbours' context features read it) but weighs nothing in a loss and counts in
+no score. Its pages form their own groups (`tr:<bucket>` by domain), never one of `HELD_OUT`,
+and pages of a site of the two other corpora are left out, so no site spans two groups.
 """
 
 from __future__ import annotations
@@ -30,8 +40,12 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import os
 import re
+import subprocess
 import sys
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -57,6 +71,15 @@ DOMAIN_BUCKETS = 4
 HELD_OUT = ("ne:latimes", "ne:nypost", "sh:3")
 # The texts made of every page (see the module's docstring).
 VARIANTS = ("visible", "main", "recall")
+# trafilatura's evaluation set (optional, partially labelled; see the module's docstring): a
+# bare git mirror of adbar/trafilatura, its pages hashed by domain into this many groups.
+TRAFILATURA_REPO = Path(
+    os.environ.get("NEWSDQ_TRAFILATURA_REPO", "/work/.mirror/adbar+trafilatura/repo")
+)
+TRAFILATURA_BUCKETS = 2
+TRAFILATURA_PREFIX = "tr:"
+# The label of a line no snippet speaks for (trafilatura's set): out of every loss and score.
+UNLABELLED = -1
 
 
 def present() -> bool:
@@ -109,12 +132,12 @@ _KIT_NAMES = re.compile(r"(?i)comment|share|social|subscri|newsletter|cookie|rel
 _MARK = "\ue000"
 
 
-def visible_text(data: bytes) -> str:
+def visible_text(data: bytes | str) -> str:
     """Return all visible text of a page's body, one line per block element ("" if none)."""
     return "\n".join(line for line, _ in _visible_lines(data))
 
 
-def _visible_lines(data: bytes) -> list[tuple[str, bool]]:
+def _visible_lines(data: bytes | str) -> list[tuple[str, bool]]:
     """Return the lines of `visible_text` and whether each lies in a kit element (`_KIT_TAGS`)."""
     from lxml import etree
     from trafilatura.utils import load_html
@@ -257,10 +280,26 @@ def build(cache: Path | None = None) -> pl.DataFrame:
     if cache is not None and cache.exists():
         return pl.read_parquet(cache)
     pages = read_pages()
+    gold_of = {f"{v}|{u}": g for u, _, _, g in pages for v in VARIANTS}
+    out = _labelled_texts(
+        [(uri, grp, data) for uri, grp, data, _ in pages],
+        lambda doc_id, texts: label_lines(texts, gold_of[doc_id]),
+    )
+    if cache is not None:
+        out.write_parquet(cache)
+    return out
+
+
+def _labelled_texts(
+    pages: list[tuple[str, str, bytes | str]], label: Callable[[str, list[str]], list[int]]
+) -> pl.DataFrame:
+    """Return the labelled lines of the three texts of each (uri, group, page) (`build`'s
+    columns); `label(doc_id, lines)` labels the lines of one text."""
     uris, texts, variant, group = [], [], [], []
-    for uri, grp, data, _gold in pages:
+    for uri, grp, page in pages:
+        data = page.encode("utf-8") if isinstance(page, str) else page
         for name, text in (
-            ("visible", visible_text(data)),
+            ("visible", visible_text(page)),
             ("main", main_text(data)),
             ("recall", recall_text(data)),
         ):
@@ -268,23 +307,18 @@ def build(cache: Path | None = None) -> pl.DataFrame:
             texts.append(text)
             variant.append(name)
             group.append(grp)
-    docs = normalise(uris, texts)
-    lines = page_lines(docs)
-    gold_of = {f"{v}|{u}": g for u, _, _, g in pages for v in VARIANTS}
+    lines = page_lines(normalise(uris, texts))
     labels: list[int] = []
     for (doc_id,), part in lines.partition_by("doc_id", as_dict=True, maintain_order=True).items():
-        labels += label_lines(part["text"].to_list(), gold_of[str(doc_id)])
+        labels += label(str(doc_id), part["text"].to_list())
     meta = pl.DataFrame({"doc_id": uris, "variant": variant, "group": group})
-    out = (
+    return (
         lines.with_columns(
             label=pl.Series(labels, dtype=pl.Int8), chars=pl.col("text").str.len_chars()
         )
         .join(meta, on="doc_id", how="left", maintain_order="left")
         .with_columns(uri=pl.col("doc_id").str.split("|").list.get(1))
     )
-    if cache is not None:
-        out.write_parquet(cache)
-    return out
 
 
 def gold_texts() -> dict[str, str]:
@@ -387,8 +421,171 @@ def spliced_pages(lines: pl.DataFrame, copies: int = SPLICE_COPIES) -> pl.DataFr
     )
 
 
-def training_lines(cache: Path | None = None) -> pl.DataFrame:
-    """Return `build`'s lines plus their `spliced_pages`, `row` renumbered 0..n-1."""
+def training_lines(
+    cache: Path | None = None, trafilatura_cache: Path | None = None, trafilatura: bool = False
+) -> pl.DataFrame:
+    """Return `build`'s lines plus their `spliced_pages`, `row` renumbered 0..n-1.
+
+    With `trafilatura`, `trafilatura_lines` (and their spliced pages) are added after them.
+    """
     lines = build(cache)
+    if trafilatura:
+        lines = pl.concat([lines, trafilatura_lines(trafilatura_cache)])
     both = pl.concat([lines, spliced_pages(lines)])
     return both.with_columns(row=pl.int_range(pl.len(), dtype=pl.Int64))
+
+
+def trafilatura_present() -> bool:
+    """Return whether the trafilatura mirror holds its evaluation set."""
+    try:
+        _git("cat-file", "-e", "HEAD:tests/evaldata.json")
+    except (OSError, subprocess.CalledProcessError):
+        return False
+    return True
+
+
+def _git(*args: str, stdin: bytes | None = None) -> bytes:
+    return subprocess.run(
+        ["git", "-C", str(TRAFILATURA_REPO), *args],
+        input=stdin,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def _blobs(paths: list[str]) -> dict[str, bytes]:
+    """Return the bytes at HEAD of each path of the mirror (one `git cat-file --batch`)."""
+    out = _git("cat-file", "--batch", stdin="".join(f"HEAD:{p}\n" for p in paths).encode())
+    blobs, pos = {}, 0
+    for path in paths:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split()
+        if header[-1] == b"missing":
+            pos = end + 1
+            continue
+        size = int(header[2])
+        blobs[path] = out[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return blobs
+
+
+def site_stem(domain: str) -> str:
+    """Return a domain's name without its public suffix ("bbc" of news.bbc.co.uk)."""
+    labels = domain.lower().removeprefix("www.").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "or", "ne", "gob"})
+
+
+def _page_domain(url: str, file: str) -> str:
+    """Return the domain of an evaluation page (the archived site's for web.archive.org)."""
+    if url.startswith("hard::"):  # trafilatura's hard cases are named `<domain>-<word>.html`
+        return file.split("-")[0]
+    parsed = urlparse(url)
+    if parsed.netloc == "web.archive.org":
+        inner = parsed.path.split("/", 3)[-1]
+        parsed = urlparse(inner if "://" in inner else f"http://{inner}")
+    return parsed.netloc.lower().removeprefix("www.")
+
+
+def _known_stems() -> set[str]:
+    """Return the site stems of the news_extraction and scrapinghub pages."""
+    from bench.dedup_quality import SITES
+
+    truth = json.loads(
+        (CORPORA / "scrapinghub_article_extraction" / "ground-truth.json").read_text("utf-8")
+    )
+    return set(SITES) | {site_stem(urlparse(v.get("url", "")).netloc) for v in truth.values()}
+
+
+def read_trafilatura_pages() -> list[tuple[str, str, str, list[str], list[str]]]:
+    """Return (uri, group, decoded html, "with" snippets, "without" snippets) of each page.
+
+    Pages of a site (`site_stem`) of the two other corpora are left out. A gzip file is
+    unpacked; bytes are decoded as newsdq's ingest decodes HTML.
+    """
+    evaldata = json.loads(_git("show", "HEAD:tests/evaldata.json"))
+    names = _git("ls-tree", "-r", "-z", "--name-only", "HEAD", "tests/eval", "tests/cache")
+    where = {Path(n).name: n for n in names.decode("utf-8").split("\0") if n}
+    known = _known_stems()
+    chosen = []
+    for url in sorted(evaldata):
+        item = evaldata[url]
+        domain = _page_domain(url, item["file"])
+        if item["file"] in where and site_stem(domain) not in known:
+            chosen.append((url, item, domain))
+    blobs = _blobs([where[item["file"]] for _, item, _ in chosen])
+    rows = []
+    for _url, item, domain in chosen:
+        data = blobs.get(where[item["file"]])
+        if data is None:
+            continue
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        try:
+            html, _ = mend(ingest._decode_nonblank(data, IngestConfig(), markup=True))
+        except Exception:  # an undecodable page is simply absent from the set
+            continue
+        bucket = xxhash.xxh32_intdigest(site_stem(domain).encode()) % TRAFILATURA_BUCKETS
+        rows.append(
+            (
+                f"tr/{item['file']}",
+                f"{TRAFILATURA_PREFIX}{bucket}",
+                html,
+                list(item.get("with") or []),
+                list(item.get("without") or []),
+            )
+        )
+    return rows
+
+
+def _snippet_form(text: str) -> str:
+    """Return a text as lines and snippets are compared: NFKC, white space folded."""
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+# A line wholly inside a snippet (one that spans several lines of a text: a label and its
+# field) is labelled by it when it has at least this many words and characters.
+SNIPPET_PART_WORDS = 2
+SNIPPET_PART_CHARS = 8
+
+
+def label_snippets(lines: list[str], keep: list[str], drop: list[str]) -> list[int]:
+    """Return 1, 0 or `UNLABELLED` for each line against a page's snippets.
+
+    As trafilatura's evaluation reads them (a snippet kept or not in the extracted text, case
+    and all): a line holding a "without" snippet is boilerplate (1), one holding a "with"
+    snippet content (0), and likewise a line of `SNIPPET_PART_WORDS` words and
+    `SNIPPET_PART_CHARS` characters or more that a snippet holds whole (a snippet over several
+    lines); a line of both kinds or neither is `UNLABELLED`.
+    """
+    keep_forms = [f for f in map(_snippet_form, keep) if f]
+    drop_forms = [f for f in map(_snippet_form, drop) if f]
+    out = []
+    for line in map(_snippet_form, lines):
+        part = len(line.split()) >= SNIPPET_PART_WORDS and len(line) >= SNIPPET_PART_CHARS
+        bp = any(f in line or (part and line in f) for f in drop_forms)
+        content = any(f in line or (part and line in f) for f in keep_forms)
+        out.append(1 if bp and not content else 0 if content and not bp else UNLABELLED)
+    return out
+
+
+def trafilatura_lines(cache: Path | None = None) -> pl.DataFrame:
+    """Return the labelled lines of trafilatura's evaluation set (cached as Parquet).
+
+    Columns as `build`; `label` is `UNLABELLED` for lines no snippet speaks for.
+    """
+    if cache is not None and cache.exists():
+        return pl.read_parquet(cache)
+    pages = read_trafilatura_pages()
+    snippets = {f"{v}|{u}": (k, d) for u, _, _, k, d in pages for v in VARIANTS}
+    out = _labelled_texts(
+        [(uri, grp, html) for uri, grp, html, _, _ in pages],
+        lambda doc_id, texts: label_snippets(texts, *snippets[doc_id]),
+    )
+    if cache is not None:
+        out.write_parquet(cache)
+    return out

@@ -2,11 +2,14 @@
 
 Usage::
 
-    .venv/bin/python bench/train_page_boilerplate.py [--check] [--cv]
+    .venv/bin/python bench/train_page_boilerplate.py [--check] [--cv] [--[no-]trafilatura]
 
 Reads the labelled lines of `bench/page_corpus.py` (../shared corpora news_extraction and
 scrapinghub_article_extraction; skips with a message when absent; its three texts of every page
-plus the `spliced` ones, `page_corpus.training_lines`), computes newsdq's line
+plus the `spliced` ones, `page_corpus.training_lines`), with `--trafilatura` (the default when
+`TRAFILATURA` is true) also the partially labelled lines of trafilatura's evaluation set
+(`page_corpus.trafilatura_lines`; left out with a message when its mirror is absent; lines no
+snippet labels are in their pages but out of every loss and score), computes newsdq's line
 features (`flows/core/page_boilerplate.py`) and fits the two stacked L2 logistic regressions
 (scikit-learn, lbfgs; deterministic): stage 1 on the line features of all pages; stage 2 on the
 context features of stage 1's out-of-fold logits (each site group scored by a stage 1 trained
@@ -48,6 +51,9 @@ from flows.core.page_boilerplate import (  # noqa: E402
 WEIGHTS = ROOT / "flows" / "io" / "data" / "page_boilerplate.npz"
 # The labelled lines, cached by corpus version (a changed `page_corpus` gets a new name).
 CACHE = Path("/tmp/newsdq_page_lines-v3.parquet")
+TRAFILATURA_CACHE = Path("/tmp/newsdq_page_lines_trafilatura-v1.parquet")
+# Whether trafilatura's evaluation set is trained on by default (when its mirror is present).
+TRAFILATURA = False
 # Inverse L2 strength of stage 1 (sparse line features) and stage 2 (dense context features);
 # content lines weigh CONTENT_WEIGHT times more than boilerplate lines in the loss (lines are
 # mostly boilerplate in `visible` texts, and losing content costs more than keeping a kit).
@@ -164,14 +170,15 @@ def grouped(
     """Return out-of-fold scores of the rows in `groups` (NaN elsewhere).
 
     Each group's rows are scored by `score(train, test, labels, chars)` (boolean row masks),
-    trained on the other groups' rows.
+    trained on the other groups' labelled rows.
     """
     labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
     group = lines["group"].to_numpy()
+    labelled = labels != page_corpus.UNLABELLED
     oof = np.full(lines.height, np.nan)
     for g in groups:
         test = group == g
-        oof[test] = score(~test & np.isin(group, groups), test, labels, chars)
+        oof[test] = score(~test & labelled & np.isin(group, groups), test, labels, chars)
     return oof
 
 
@@ -207,16 +214,22 @@ def page_model(line: LineStage, context: Stage) -> PageModel:
 
 
 def char_scores(lines: pl.DataFrame, removed: np.ndarray) -> tuple[float, float, float]:
-    """Return (precision, recall, content lost) of removed characters."""
-    bp = lines["label"].to_numpy() == 1
+    """Return (precision, recall, content lost) of removed characters of labelled lines."""
+    labels = lines["label"].to_numpy()
+    bp, content = labels == 1, labels == 0
     chars = lines["chars"].to_numpy().astype(np.float64)
     tp = chars[removed & bp].sum()
-    lost = chars[removed & ~bp].sum()
+    lost = chars[removed & content].sum()
     return (
         tp / max(tp + lost, 1.0),
         tp / max(chars[bp].sum(), 1.0),
-        lost / max(chars[~bp].sum(), 1.0),
+        lost / max(chars[content].sum(), 1.0),
     )
+
+
+def is_trafilatura(lines: pl.DataFrame) -> np.ndarray:
+    """Return which rows are of trafilatura's evaluation set (partially labelled)."""
+    return np.asarray(lines["group"].str.starts_with(page_corpus.TRAFILATURA_PREFIX).to_numpy())
 
 
 def as_arrays(model: PageModel) -> dict[str, np.ndarray]:
@@ -237,14 +250,51 @@ def as_arrays(model: PageModel) -> dict[str, np.ndarray]:
 
 
 def print_sweep(name: str, lines: pl.DataFrame, p: np.ndarray, thresholds: Sequence[float]) -> None:
-    """Print char P / R / content lost per text variant and threshold (rows with a score)."""
+    """Print char P / R / content lost per text variant and threshold (rows with a score).
+
+    The news_extraction and scrapinghub rows (`name`) and those of trafilatura's set
+    (`name`-tr, labelled lines only: its snippets label a few lines of each page) apart; the
+    threshold rule reads the former.
+    """
     seen = ~np.isnan(p)
-    for variant in (*page_corpus.VARIANTS, page_corpus.SPLICED):
-        mask = seen & (lines["variant"] == variant).to_numpy()
-        part = lines.filter(pl.Series(mask))
-        for t in thresholds:
-            prec, rec, lost = char_scores(part, p[mask] >= t)
-            print(f"  {name} {variant:<8} t={t:.2f}  P {prec:.3f}  R {rec:.3f}  lost {lost:.4f}")
+    traf = is_trafilatura(lines)
+    for corpus, rows in ((name, ~traf), (f"{name}-tr", traf)):
+        if not (seen & rows).any():
+            continue
+        for variant in (*page_corpus.VARIANTS, page_corpus.SPLICED):
+            mask = seen & rows & (lines["variant"] == variant).to_numpy()
+            part = lines.filter(pl.Series(mask))
+            for t in thresholds:
+                prec, rec, lost = char_scores(part, p[mask] >= t)
+                print(
+                    f"  {corpus} {variant:<8} t={t:.2f}  P {prec:.3f}  R {rec:.3f}  lost {lost:.4f}"
+                )
+
+
+def add_trafilatura_option(parser: argparse.ArgumentParser) -> None:
+    """Add `--[no-]trafilatura` (train on trafilatura's evaluation set too; `TRAFILATURA`)."""
+    parser.add_argument(
+        "--trafilatura",
+        action=argparse.BooleanOptionalAction,
+        default=TRAFILATURA,
+        help="also train on trafilatura's evaluation set (partially labelled)",
+    )
+
+
+def corpora_lines(trafilatura: bool) -> tuple[pl.DataFrame, list[str]]:
+    """Return the training lines and the names of the corpora they come from.
+
+    trafilatura's evaluation set is added when asked for and its mirror is present (else a
+    message says it is left out).
+    """
+    names = ["news_extraction", "scrapinghub_article_extraction"]
+    if trafilatura and not page_corpus.trafilatura_present():
+        print(f"trafilatura evaluation set left out: no mirror at {page_corpus.TRAFILATURA_REPO}")
+        trafilatura = False
+    if trafilatura:
+        names.append("trafilatura tests/evaldata.json")
+    lines = page_corpus.training_lines(CACHE, TRAFILATURA_CACHE, trafilatura)
+    return lines, names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -252,16 +302,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="compare with the shipped weights")
     parser.add_argument("--cv", action="store_true", help="print grouped cross-validation")
+    add_trafilatura_option(parser)
     args = parser.parse_args(argv)
     if not page_corpus.present():
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
-    lines = page_corpus.training_lines(CACHE)
+    lines, names = corpora_lines(args.trafilatura)
+    print(f"corpora: {', '.join(names)}")
     d = design(lines)
     labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
+    labelled = labels != page_corpus.UNLABELLED
     print(
         f"{lines.height} lines of {lines['doc_id'].n_unique()} texts; "
-        f"{int(lines['label'].sum())} boilerplate"
+        f"{int((labels == 1).sum())} boilerplate, {int((labels == 0).sum())} content, "
+        f"{int((~labelled).sum())} unlabelled"
     )
     groups = sorted(set(lines["group"]))
     if args.cv:
@@ -270,15 +324,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         p = context_oof(lines, ctx, tuning)
         print_sweep("cv", lines, p, (0.7, 0.75, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9))
     # stage 2 learns from the out-of-fold stage-1 logits of all groups
-    context = fit_context(context_of(lines, d, line_oof(lines, d, groups)), labels, chars)
-    model = page_model(fit_line(d, labels, chars), context)
+    ctx_all = context_of(lines, d, line_oof(lines, d, groups))
+    if labelled.all():  # the rows as they are (a copy of the design could change lbfgs's path)
+        context = fit_context(ctx_all, labels, chars)
+        model = page_model(fit_line(d, labels, chars), context)
+    else:
+        context = fit_context(ctx_all[labelled], labels[labelled], chars[labelled])
+        model = page_model(fit_line(d.rows(labelled), labels[labelled], chars[labelled]), context)
     arrays = as_arrays(model)
     if args.check:
         shipped = np.load(WEIGHTS)
         same = set(shipped.files) == set(arrays) and all(
             np.array_equal(shipped[k], v) for k, v in arrays.items()
         )
-        print("weights reproduce the shipped file" if same else "weights DIFFER from shipped")
+        used = ", ".join(names)
+        print(
+            f"weights reproduce the shipped file (corpora: {used})"
+            if same
+            else f"weights DIFFER from shipped (trained on: {used})"
+        )
         return 0 if same else 1
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(WEIGHTS, **arrays)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
-from bench.page_corpus import SPLICED, spliced_pages
+from bench.page_corpus import (
+    HELD_OUT,
+    SPLICED,
+    TRAFILATURA_PREFIX,
+    UNLABELLED,
+    _page_domain,
+    label_snippets,
+    site_stem,
+    spliced_pages,
+)
+from bench.train_page_boilerplate import char_scores
 
 STORY = [f"Paragraph {i} of the story, with enough words to read as one." for i in range(6)]
 KIT = ["Home", "World", "Share this", "Leave a reply", "Newsletter", "About us"]
@@ -48,3 +59,43 @@ def test_spliced_pages_keep_the_main_text_in_order_and_add_only_labelled_kit() -
         assert page["line"].to_list() == list(range(page.height))
     # deterministic
     assert spliced_pages(lines, copies=3).equals(out)
+
+
+def test_snippets_label_the_lines_that_hold_them_and_leave_the_rest_out() -> None:
+    lines = [
+        "Leave a Comment",
+        "The harbour reopened on Monday after the storm.",
+        "Comments are closed, and the harbour reopened.",
+        "A caption nobody labelled",
+        "leave a comment",
+        "Type your name here",
+        "Name:",
+    ]
+    drop = ["Leave a Comment", "Comments", "Name: Type your name here Email:"]
+    labels = label_snippets(lines, keep=["harbour reopened"], drop=drop)
+    # as trafilatura's evaluation reads a snippet: a substring, case and all; a line a snippet
+    # holds whole, unless it is too short to tell; both or neither snippet kind: out of the loss
+    assert labels == [1, 0, UNLABELLED, UNLABELLED, UNLABELLED, 1, UNLABELLED]
+
+
+def test_trafilatura_pages_are_grouped_by_site_and_never_held_out() -> None:
+    assert site_stem("news.bbc.co.uk") == site_stem("www.bbc.com") == "bbc"
+    assert site_stem("www.latimes.com") == "latimes"
+    assert _page_domain("https://web.archive.org/web/2016/http://www.example.org/a", "x") == (
+        "example.org"
+    )
+    assert _page_domain("hard::example.net-story.html", "example.net-story.html") == ("example.net")
+    assert not any(g.startswith(TRAFILATURA_PREFIX) for g in HELD_OUT)
+
+
+def test_unlabelled_lines_count_in_no_score_and_are_never_spliced_in() -> None:
+    lines = _lines().with_columns(
+        label=pl.when(pl.col("text") == "World").then(UNLABELLED).otherwise("label").cast(pl.Int8)
+    )
+    out = spliced_pages(lines, copies=3)
+    assert "World" not in set(out["text"])
+    removed = (lines["text"] == "World").to_numpy()
+    assert char_scores(lines, removed) == (0.0, 0.0, 0.0)
+    everything = char_scores(lines, np.ones(lines.height, dtype=bool))
+    bp = lines.filter(pl.col("label") == 1)["chars"].sum()
+    assert everything[0] == bp / lines.filter(pl.col("label") >= 0)["chars"].sum()
