@@ -72,17 +72,26 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     try:
         frame.write_parquet(path)
     except pl.exceptions.PolarsError as exc:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
-        found = errno_of(exc)
-        if found is None:
+        error = _failed_write(path, exc)
+        if error is None:
             raise
-        number = found[0]
-        raise OSError(number, os.strerror(number), str(path)) from exc
+        raise error from exc
     except OSError:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
+        _failed_write(path, None)
         raise
+
+
+def _failed_write(path: Path, exc: BaseException | None) -> OSError | None:
+    """Remove what a failed write of `path` left; return the OSError naming the file.
+
+    None when `exc` carries no errno (raise it as it is).
+    """
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+    found = errno_of(exc) if isinstance(exc, Exception) else None
+    if found is None:
+        return None
+    return OSError(found[0], os.strerror(found[0]), str(path))
 
 
 class Chunked:
@@ -127,13 +136,10 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
             finally:
                 writer.close()
     except BaseException as exc:
-        with contextlib.suppress(OSError):
-            path.unlink(missing_ok=True)
-        found = errno_of(exc) if isinstance(exc, Exception) else None
-        if found is None:
+        error = _failed_write(path, exc)
+        if error is None:
             raise
-        number = found[0]
-        raise OSError(number, os.strerror(number), str(path)) from exc
+        raise error from exc
     return rows
 
 
