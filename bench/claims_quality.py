@@ -33,7 +33,7 @@ from typing import Any
 
 import polars as pl
 
-from flows.core.boilerplate import remove_boilerplate
+from flows.core.boilerplate import boilerplate_stage
 from flows.core.claims import extract_claims
 from flows.core.dedup import deduplicate
 from flows.core.settings import Settings
@@ -76,10 +76,9 @@ def seeds_raw(folder: Path = SEEDS) -> pl.DataFrame:
 def canonical_docs(raw: pl.DataFrame) -> pl.DataFrame:
     """Normalise, remove boilerplate and deduplicate `raw`; return the canonical documents."""
     docs = normalise_documents(raw.lazy()).collect()
-    unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, _ = remove_boilerplate(
-        unique, S.minhash, S.boilerplate, page_model=page_model_for(S.boilerplate)
-    )
+    cleaned = boilerplate_stage(
+        docs, S.minhash, S.boilerplate, page_model=page_model_for(S.boilerplate)
+    ).documents
     out, _, _ = deduplicate(cleaned, S.minhash, S.dedup)
     return out.filter(pl.col("is_canonical")).sort("source_uri")
 

@@ -45,13 +45,11 @@ import xxhash
 
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
-    find_boilerplate,
-    history_links,
-    passage_banding,
-    passage_buckets,
+    BoilerplateHistory,
+    boilerplate_stage,
+    frame_lookup,
     passage_index_rows,
     remove_boilerplate,
-    sign_passages,
 )
 from flows.core.dedup import deduplicate
 from flows.core.minhash import word_shingles
@@ -874,7 +872,6 @@ def scheduled_removal(
     random.Random(7).shuffle(order)
     runs = [order[k::n_runs] for k in range(n_runs)]
     mh, bp = S.minhash, S.boilerplate
-    banding = passage_banding(mh, bp)
     cluster = dict(zip(docs["doc_id"], labels, strict=True))
     per_run = len(pages) // n_runs
     # documents of history read (BoilerplateConfig.history_documents): all, 4 runs, 2 runs, none
@@ -883,26 +880,20 @@ def scheduled_removal(
         known: pl.DataFrame | None = None  # index/boilerplate: kits found by earlier runs
         removed: list[pl.DataFrame] = []
         for run in runs:
-            batch = docs[run].unique("doc_id", keep="first", maintain_order=True)
-            signed = sign_passages(batch, mh, bp)
-            keys = passage_buckets(signed, banding, mh.num_perm)
             recent: list[pl.DataFrame] = []  # as flows/io/index.py recent_files picks them
             for frame in reversed(index):
                 if sum(f["doc_id"].n_unique() for f in recent) >= window:
                     break
                 recent.append(frame)
-            history = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
-            history = history.join(keys, on=["band", "band_hash"], how="semi").filter(
-                pl.col("doc_id").rank("dense").over("band", "band_hash") <= bp.history_bucket_cap
-            )
-            links = history_links(keys, history, mh, bp)
-            out, passages = find_boilerplate(
-                batch, mh, bp, known, signed, links, page_model_for(bp)
-            )
-            found = passages.filter(pl.col("is_boilerplate"))
+            earlier = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
+            history = BoilerplateHistory(frame_lookup(earlier, bp.history_bucket_cap), known)
+            result = boilerplate_stage(docs[run], mh, bp, history, page_model_for(bp))
+            found = result.passages.filter(pl.col("is_boilerplate"))
             removed.append(found)
-            published = out.with_columns(cluster_id=pl.col("doc_id").replace_strict(cluster))
-            index.append(passage_index_rows(passages, published, mh, bp))
+            published = result.documents.with_columns(
+                cluster_id=pl.col("doc_id").replace_strict(cluster)
+            )
+            index.append(passage_index_rows(result.passages, published, mh, bp))
             if window:
                 known = pl.concat([k for k in (known, boilerplate_rows(found)) if k is not None])
         print(

@@ -34,10 +34,12 @@ WRAPPED = {
     "flows.curate": ["_ingest", "_signatures", "_claims", "write_run_files", "publish"],
     "flows.tasks": [
         "read_history", "external_claims", "normalise", "boilerplate", "dedup", "validate",
-        "summarise", "index_tables", "known_boilerplate", "sign_passages", "passage_history",
-        "history_links", "find_boilerplate", "match_history", "history_articles",
+        "summarise", "index_tables", "match_history", "history_articles",
         "run_checkpoint", "history_timeline", "claim_timeline",
     ],
+    # the boilerplate stage's steps and its history readers
+    "flows.core.boilerplate": ["sign_passages", "history_links", "find_boilerplate"],
+    "flows.io.index": ["known_boilerplate", "passage_history"],
 }  # fmt: skip
 
 

@@ -362,27 +362,21 @@ def run_newsdq(copies: list[Copy], settings) -> tuple[list[str], float]:
     """Normalise, remove boilerplate and deduplicate as the flow does; return cluster labels."""
     import time
 
-    import polars as pl
     from dedup_quality import normalised
 
-    from flows.core.boilerplate import remove_boilerplate
+    from flows.core.boilerplate import boilerplate_stage
     from flows.core.dedup import deduplicate
     from flows.io.page_model import page_model_for
 
     docs = normalised([c.uri for c in copies], [c.text for c in copies])
-    unique = docs.unique("doc_id", keep="first", maintain_order=True)
     model = page_model_for(settings.boilerplate)
-    cleaned, _ = remove_boilerplate(
-        unique, settings.minhash, settings.boilerplate, page_model=model
-    )
-    docs = docs.join(
-        cleaned.select("doc_id", "clean_text", "boilerplate_ratio"), on="doc_id", how="left"
-    ).with_columns(pl.col("clean_text").fill_null(""))
+    bp = boilerplate_stage(docs, settings.minhash, settings.boilerplate, page_model=model)
     started = time.perf_counter()
-    out, _, _ = deduplicate(docs, settings.minhash, settings.dedup)
+    out, _, _ = deduplicate(bp.documents, settings.minhash, settings.dedup)
     seconds = time.perf_counter() - started
     by_uri = dict(zip(out["source_uri"], out["cluster_id"], strict=True))
-    return [by_uri[c.uri] for c in copies], seconds
+    # a page left with no text is quarantined by the flow: here a story of its own
+    return [by_uri.get(c.uri, c.uri) for c in copies], seconds
 
 
 def run_datasketch(copies: list[Copy], threshold: float = 0.5) -> tuple[list[str], float]:

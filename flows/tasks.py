@@ -33,12 +33,9 @@ from checks.quarantine import BrokenInvariant, InvariantMode, split_rows, split_
 from flows.core import accounting
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
-    find_boilerplate,
-    history_links,
+    boilerplate_stage,
     passage_banding,
-    passage_buckets,
     passage_index_chunks,
-    sign_passages,
 )
 from flows.core.claims import extract_claims
 from flows.core.containment import attach_containers, find_containers
@@ -75,12 +72,11 @@ from flows.io.index import (
 from flows.io.index import (
     bands_table,
     boilerplate_rows,
-    known_boilerplate,
     match_history,
-    passage_history,
     passages_table,
     rebuild_index,
     signatures_table,
+    snapshot_history,
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
 from flows.io.page_model import page_model_for
@@ -297,35 +293,13 @@ def boilerplate(
     earlier runs (the passage index), so a kit seen on two pages an hour is found by the second.
     """
     started = time.perf_counter()
-    unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    known = known_boilerplate(history.snapshot)
     mh, bp = settings.minhash, settings.boilerplate
-    signed = sign_passages(unique, mh, bp)
-    banding = passage_banding(mh, bp)
-    keys = passage_buckets(signed, banding, mh.num_perm)
-    earlier = passage_history(
-        history.snapshot, banding, keys, bp.history_bucket_cap, bp.history_documents
-    )
-    links = history_links(keys, earlier, mh, bp)
-    model = page_model_for(bp)
-    cleaned, passages = find_boilerplate(unique, mh, bp, known, signed, links, model)
-    columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
-    docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
-    docs, empties = drop_where(
-        docs,
-        pl.col("clean_text").str.len_chars() == 0,
-        stage="boilerplate",
-        reason="empty_after_cleaning",
-        detail=pl.format("all {} characters were boilerplate", pl.col("text").str.len_chars()),
-    )
-    state.quarantine.append(empties)
-    found = passages.filter(pl.col("is_boilerplate"))
-    state.notes["boilerplate_passages"] = found.height
-    state.notes["known_boilerplate_matches"] = found["known_support"].is_not_null().sum()
-    state.notes["classifier_passages"] = int((found["signal"] == "classifier").sum())
-    state.notes["history_passage_rows"] = earlier.height
+    earlier = snapshot_history(history.snapshot, mh, bp)
+    result = boilerplate_stage(docs, mh, bp, earlier, page_model_for(bp))
+    state.quarantine.append(result.quarantine)
+    state.notes.update(result.stats.notes())
     _timed(state, "boilerplate", started)
-    return docs, passages.with_columns(run_id=pl.lit(state.run_id))
+    return result.documents, result.passages.with_columns(run_id=pl.lit(state.run_id))
 
 
 def signature_inputs(docs: pl.DataFrame) -> pl.DataFrame:

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import polars as pl
 
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
+    BoilerplateHistory,
+    BoilerplateResult,
+    BoilerplateStats,
+    boilerplate_stage,
     find_boilerplate,
-    history_links,
+    frame_lookup,
     min_shared_bands,
     passage_banding,
     passage_buckets,
     passage_index_chunks,
     passage_index_rows,
     remove_boilerplate,
-    sign_passages,
 )
 from flows.core.passages import split_passages
+from flows.core.schema import QUARANTINE
 from flows.core.settings import BoilerplateConfig, MinHashConfig
 
 MH = MinHashConfig()
@@ -226,28 +231,27 @@ def test_a_recurring_blurb_at_the_page_edge_is_not_taken_for_a_quote() -> None:
     assert not any(blurb in clean for clean in out["clean_text"])
 
 
-# Support across runs: each "run" below finds boilerplate with the passage index of the earlier
-# ones (as tasks.boilerplate does through flows/io/index.passage_history), then adds its own rows.
+# Support across runs: each "run" below is the stage with the passage index of the earlier ones
+# looked up in memory (the flow looks it up on disk: flows/io/index.snapshot_history), then adds
+# its own rows.
 
 
 def _runs(
     pages: list[list[str]], clusters: list[list[str]] | None = None
 ) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
     """Process each list of pages as one run against the index of the runs before it."""
-    banding = passage_banding(MH, BP)
     index = pl.DataFrame(schema=PASSAGE_INDEX)
     results = []
     for r, texts in enumerate(pages):
         docs = _docs(texts).with_columns(doc_id=pl.format("run{}-{}", pl.lit(r), "doc_id"))
-        signed = sign_passages(docs, MH, BP)
-        keys = passage_buckets(signed, banding, MH.num_perm)
-        history = index.join(keys, on=["band", "band_hash"], how="semi")
-        links = history_links(keys, history, MH, BP)
-        out, passages = find_boilerplate(docs, MH, BP, None, signed, links)
+        docs = docs.with_columns(source_uri="doc_id")
+        history = BoilerplateHistory(frame_lookup(index, BP.history_bucket_cap))
+        result = boilerplate_stage(docs, MH, BP, history)
+        assert result.quarantine.height == 0  # every page keeps its story
         cluster = docs["doc_id"] if clusters is None else pl.Series(clusters[r])
-        published = out.with_columns(cluster_id=cluster)
-        index = pl.concat([index, passage_index_rows(passages, published, MH, BP)])
-        results.append((out, passages))
+        published = result.documents.with_columns(cluster_id=cluster)
+        index = pl.concat([index, passage_index_rows(result.passages, published, MH, BP)])
+        results.append((result.documents, result.passages))
     return results
 
 
@@ -387,3 +391,132 @@ def test_daily_notices_over_runs_keep_their_text() -> None:
     for (d, a, b), (out, _) in zip(FIGURES, results, strict=True):
         assert NOTICE.format(day=d, a=a, b=b) in out["clean_text"][0]
     assert KIT not in results[-1][0]["clean_text"][0]
+
+
+# The stage as the flow calls it: documents of the flow's shape (repeated doc_ids, source_uri),
+# a history passed in, the quarantine and the figures in the result.
+
+
+def _flow_docs(texts: list[str], prefix: str = "") -> pl.DataFrame:
+    """Documents as the flow hands them to the stage: with `source_uri` and a metadata title."""
+    return _docs(texts).with_columns(
+        doc_id=pl.format("{}{}", pl.lit(prefix), "doc_id"),
+        source_uri=pl.format("{}{}.txt", pl.lit(prefix), "doc_id"),
+        title=pl.lit(None, pl.String),
+    )
+
+
+def _stats_of(result: BoilerplateResult) -> BoilerplateStats:
+    """Count the stage's figures from its frames, as the summary reads them."""
+    found = result.passages.filter(pl.col("is_boilerplate"))
+    return BoilerplateStats(
+        boilerplate_passages=found.height,
+        known_boilerplate_matches=found["known_support"].is_not_null().sum(),
+        classifier_passages=(found["signal"] == "classifier").sum(),
+        history_passage_rows=result.stats.history_passage_rows,
+    )
+
+
+def test_the_stage_cleans_each_row_and_quarantines_documents_left_empty() -> None:
+    kit = "\n".join(APPEAL)
+    texts = [f"{kit}\n\n{STORIES[r]}\n\n{_filler(700 + r)}" for r in range(3)] + [kit]
+    docs = _flow_docs(texts)
+    docs = pl.concat([docs, docs.head(1).with_columns(source_uri=pl.lit("again.txt"))])
+    result = boilerplate_stage(docs, MH, BP)
+    # the kit-only page is quarantined; a repeated doc_id is cleaned once and kept twice
+    assert result.documents["source_uri"].to_list() == ["d0.txt", "d1.txt", "d2.txt", "again.txt"]
+    assert result.documents["clean_text"][0] == result.documents["clean_text"][3]
+    assert all(STORIES[r] in result.documents["clean_text"][r] for r in range(3))
+    assert not any(a in c for a in APPEAL for c in result.documents["clean_text"])
+    assert result.documents.columns.count("title") == 1
+    assert result.documents["title"].null_count() == 0  # the first line that is not kit
+    q = result.quarantine
+    assert q.schema == QUARANTINE and q["source_uri"].to_list() == ["d3.txt"]
+    assert q.row(0, named=True) | {"record": None} == {
+        "source_uri": "d3.txt",
+        "stage": "boilerplate",
+        "reason": "empty_after_cleaning",
+        "detail": f"all {len(kit)} characters were boilerplate",
+        "record": None,
+        "run_id": None,
+    }
+    assert json.loads(q["record"][0])["doc_id"] == "d3"  # the row as it was dropped
+    # every passage of the distinct documents, once
+    assert result.passages["doc_id"].unique().sort().to_list() == ["d0", "d1", "d2", "d3"]
+    assert result.stats == _stats_of(result)
+    assert result.stats.boilerplate_passages == 4 * len(APPEAL)
+    assert result.stats.history_passage_rows == 0  # no history by default
+    assert list(result.stats.notes()) == [
+        "boilerplate_passages",
+        "known_boilerplate_matches",
+        "classifier_passages",
+        "history_passage_rows",
+    ]
+
+
+def test_the_stage_gives_the_same_clean_text_as_find_boilerplate() -> None:
+    kit = "\n".join(APPEAL)
+    docs = _flow_docs([_page(kit, r) for r in range(4)])
+    out, passages = find_boilerplate(docs, MH, BP)
+    result = boilerplate_stage(docs, MH, BP)
+    columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
+    assert result.documents.select(columns).equals(out.select(columns))
+    assert result.passages.equals(passages)
+
+
+def test_a_history_lookup_counts_its_passages_towards_support() -> None:
+    kit = "\n".join(APPEAL)
+    earlier = boilerplate_stage(_flow_docs([_page(kit, 0)], "run0-"), MH, BP)
+    published = earlier.documents.with_columns(cluster_id="doc_id")
+    index = passage_index_rows(earlier.passages, published, MH, BP)
+    asked: list[pl.DataFrame] = []
+
+    def lookup(keys: pl.DataFrame) -> pl.DataFrame:
+        asked.append(keys)
+        return frame_lookup(index, BP.history_bucket_cap)(keys)
+
+    docs = _flow_docs([_page(kit, r) for r in (1, 2)], "run1-")
+    alone = boilerplate_stage(docs, MH, BP)
+    assert alone.stats.boilerplate_passages == 0  # two pages show no recurrence
+    assert all(APPEAL[0] in c for c in alone.documents["clean_text"])
+    result = boilerplate_stage(docs, MH, BP, BoilerplateHistory(lookup))
+    # the stage asks once, with its passages' bucket keys, and counts what it got
+    banding = passage_banding(MH, BP)
+    (keys,) = asked
+    assert keys.equals(passage_buckets(result.passages, banding, MH.num_perm))
+    looked_up = lookup(keys)
+    assert looked_up.height > 0 and result.stats.history_passage_rows == looked_up.height
+    found = result.passages.filter(pl.col("is_boilerplate"))
+    assert sorted(found["text"].to_list()) == sorted(APPEAL * 2)
+    assert (found["support"] == 3).all()  # two pages of this run, one of the earlier run
+    assert found["signal"].eq("recurrence").all()
+    assert result.stats == _stats_of(result)
+    for r, clean in zip((1, 2), result.documents["clean_text"], strict=True):
+        assert STORIES[r] in clean and not any(a in clean for a in APPEAL)
+
+
+def test_known_variants_of_the_history_are_counted_as_matches() -> None:
+    from flows.io.index import boilerplate_rows
+
+    kit = "\n".join(APPEAL)
+    first = boilerplate_stage(_flow_docs([_page(kit, r) for r in range(3)]), MH, BP)
+    known = boilerplate_rows(first.passages.filter(pl.col("is_boilerplate")))
+    lone = _flow_docs([_page(kit, 3)], "later-")
+    result = boilerplate_stage(lone, MH, BP, BoilerplateHistory(known=known))
+    assert result.stats.known_boilerplate_matches == len(APPEAL)
+    assert result.stats == _stats_of(result)
+    assert not any(a in result.documents["clean_text"][0] for a in APPEAL)
+
+
+def test_the_classifier_s_removals_are_counted_apart() -> None:
+    from flows.io.page_model import page_model_for
+
+    model = page_model_for(BP)
+    assert model is not None
+    page = (
+        f"{STORIES[0]}\n\n{_filler(5, words=120)}\n\nShare this article\n"
+        "Leave a comment\nCopyright 2024 The Kessmouth Gazette. All rights reserved."
+    )
+    result = boilerplate_stage(_flow_docs([page]), MH, BP, page_model=model)
+    assert result.stats.classifier_passages > 0
+    assert result.stats == _stats_of(result)

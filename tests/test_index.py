@@ -17,7 +17,13 @@ from flows.core.boilerplate import (
 from flows.core.dedup import dedup_banding, deduplicate, doc_buckets, doc_signatures
 from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
-from flows.io.index import match_history, passage_history, passages_table, signatures_table
+from flows.io.index import (
+    match_history,
+    passage_history,
+    passages_table,
+    signatures_table,
+    snapshot_history,
+)
 from flows.io.store import Store
 from flows.tasks import index_tables
 from tests.test_dedup import OTHER, STORY, _docs
@@ -158,6 +164,14 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
     both = passage_history(store.current, banding, keys, cap=64, documents=3)
     assert sorted(both["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
     assert passage_history(store.current, banding, keys, cap=64, documents=0).height == 0
+    # the stage's history over the snapshot: the same lookup with the configured cap and window
+    history = snapshot_history(store.current, mh, bp)
+    assert history.known is None  # no index/boilerplate was published here
+    expected = passage_history(
+        store.current, banding, keys, bp.history_bucket_cap, bp.history_documents
+    )
+    assert history.passages(keys).equals(expected) and expected.height > 0
+    assert snapshot_history(None, mh, bp).passages(keys).height == 0
 
 
 def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(

@@ -16,7 +16,7 @@ from checks.errors import PipelineInvariantError
 from checks.models import ArticleModel, DocumentModel
 from checks.quarantine import split_valid
 from flows import tasks
-from flows.core.boilerplate import remove_boilerplate
+from flows.core.boilerplate import boilerplate_stage
 from flows.core.dedup import deduplicate, doc_signatures
 from flows.core.schema import RAW_DOCS
 from flows.core.settings import Settings
@@ -109,11 +109,7 @@ def _raw(pages: list[tuple[str, dt.date | None]]) -> pl.DataFrame:
 def documents_stage(pages: list[tuple[str, dt.date | None]]) -> pl.DataFrame:
     """The documents table of one run over `pages`, through the flow's core functions."""
     docs, _, _ = tasks.normalise_raw(_raw(pages))
-    unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    cleaned, _ = remove_boilerplate(unique, S.minhash, S.boilerplate)
-    columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
-    docs = docs.drop("title").join(cleaned.select(columns), on="doc_id", how="left")
-    docs = docs.filter(pl.col("clean_text").str.len_chars() > 0)
+    docs = boilerplate_stage(docs, S.minhash, S.boilerplate).documents
     sigs = doc_signatures(tasks.signature_inputs(docs), S.minhash, S.dedup.short_tokens)
     clustered, sigs, _ = deduplicate(docs, S.minhash, S.dedup, sig_frame=sigs)
     documents, _ = tasks.documents_of(clustered, sigs, S, "run-1")

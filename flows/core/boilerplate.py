@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 import polars as pl
 
 from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components, numbers_key
+from flows.core.drops import drop_where
 from flows.core.kernel import pair_agreement
 from flows.core.lsh import Banding, band_hashes, band_pairs, buckets, choose_banding
 from flows.core.minhash import fast_signatures, word_gram_table
@@ -124,6 +127,62 @@ def passage_buckets(passages: pl.DataFrame, banding: Banding, num_perm: int) -> 
     """Return (`id` = row of `passages`, `band`, `band_hash`) for signed passages."""
     ids = pl.Series("id", np.arange(passages.height, dtype=np.int64))
     return buckets(ids, _signature_matrix(passages, num_perm), banding)
+
+
+class PassageLookup(Protocol):
+    """A reader of earlier runs' passage index rows, by this run's passage buckets."""
+
+    def __call__(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Return the `PASSAGE_INDEX` rows sharing a bucket with `keys` (`band`, `band_hash`)."""
+        ...
+
+
+def no_passages(keys: pl.DataFrame) -> pl.DataFrame:
+    """Return no earlier passages: a first run, or one that counts its own pages alone."""
+    del keys
+    return pl.DataFrame(schema=PASSAGE_INDEX)
+
+
+def within_bucket_cap(cap: int) -> pl.Expr:
+    """Return whether a passage index row is of the first `cap` documents (by doc_id) of its bucket.
+
+    Support needs only `min_support` documents: a kit on thousands of earlier pages must not
+    bring them all back.
+    """
+    return pl.col("doc_id").rank("dense").over("band", "band_hash") <= cap
+
+
+def frame_lookup(index: pl.DataFrame, cap: int) -> PassageLookup:
+    """Return a lookup of passages in an in-memory passage index (runs simulated in memory).
+
+    It answers as `flows/io/index.passage_history` does over the stored index: the rows
+    sharing a bucket with the keys, the first `cap` documents of a bucket.
+    """
+
+    def lookup(keys: pl.DataFrame) -> pl.DataFrame:
+        return index.join(keys, on=["band", "band_hash"], how="semi").filter(within_bucket_cap(cap))
+
+    return lookup
+
+
+@dataclass(frozen=True)
+class BoilerplateHistory:
+    """What earlier runs found that boilerplate support counts; empty by default.
+
+    Attributes
+    ----------
+    passages : PassageLookup
+        Earlier runs' passage index rows for this run's bucket keys (`flows/io/index.py` reads
+        them from the published snapshot, `frame_lookup` from memory).
+    known : pl.DataFrame | None
+        Boilerplate variants of earlier runs (`text`, `support`, `signature`), or None.
+    """
+
+    passages: PassageLookup = no_passages
+    known: pl.DataFrame | None = None
+
+
+NO_HISTORY = BoilerplateHistory()
 
 
 def history_links(
@@ -745,7 +804,8 @@ def remove_boilerplate(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document (one run, no index).
 
-    Returns the documents (see `find_boilerplate`) and only the boilerplate passages.
+    Returns the documents (see `find_boilerplate`), those left empty included, and only the
+    boilerplate passages: for scoring every page. The flow's stage is `boilerplate_stage`.
     """
     out, classified = find_boilerplate(docs, minhash, config, known, page_model=page_model)
     table = classified.filter(pl.col("is_boilerplate")).select(
@@ -837,3 +897,101 @@ def find_boilerplate(
         .drop("first_line")
     )
     return out, classified.drop("group")
+
+
+# The columns the stage adds to (or replaces in) each document row.
+CLEANED_COLUMNS = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
+
+
+@dataclass(frozen=True)
+class BoilerplateStats:
+    """The boilerplate stage's figures, as the run summary names them."""
+
+    boilerplate_passages: int  # passages removed
+    known_boilerplate_matches: int  # of them, near-copies of earlier runs' known variants
+    classifier_passages: int  # of them, removed by the single-page classifier alone
+    history_passage_rows: int  # passage index rows of earlier runs looked up
+
+    def notes(self) -> dict[str, int]:
+        """Return the figures by name, in field order."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BoilerplateResult:
+    """What the boilerplate stage produces.
+
+    Attributes
+    ----------
+    documents : pl.DataFrame
+        The input rows that kept some text, with `clean_text`, `boilerplate_ratio`,
+        `is_boilerplate_heavy` and `title` (see `find_boilerplate`) in place of their `title`.
+    passages : pl.DataFrame
+        Every passage of the distinct documents, boilerplate or not (see `find_boilerplate`):
+        for the boilerplate table and the passage index.
+    quarantine : pl.DataFrame
+        `QUARANTINE` rows of the input rows with no text left (`empty_after_cleaning`).
+    stats : BoilerplateStats
+        Counts of `passages` and of the history looked up.
+    """
+
+    documents: pl.DataFrame
+    passages: pl.DataFrame
+    quarantine: pl.DataFrame
+    stats: BoilerplateStats
+
+
+def boilerplate_stage(
+    docs: pl.DataFrame,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+    history: BoilerplateHistory = NO_HISTORY,
+    page_model: PageModel | None = None,
+) -> BoilerplateResult:
+    """Remove recurring and single-page boilerplate; quarantine documents left with no text.
+
+    Parameters
+    ----------
+    docs
+        Normalised documents (`doc_id`, `source_uri`, `text`, `title_hint`, optionally
+        `title`); a repeated `doc_id` is cleaned once, as its first row.
+    minhash, config
+        Passage signature and boilerplate settings.
+    history
+        Earlier runs' passages (looked up by this run's passage buckets: their documents count
+        towards support as this run's do) and known boilerplate variants; none by default.
+    page_model
+        The single-page line classifier, or None for recurrence alone (`find_boilerplate`).
+
+    Returns
+    -------
+    BoilerplateResult
+        The cleaned documents, all passages, the quarantine rows and the stage's figures.
+    """
+    unique = docs.unique("doc_id", keep="first", maintain_order=True)
+    signed = sign_passages(unique, minhash, config)
+    keys = passage_buckets(signed, passage_banding(minhash, config), minhash.num_perm)
+    # Which earlier passages matter depends on this run's buckets, so history is a lookup.
+    earlier = history.passages(keys)
+    links = history_links(keys, earlier, minhash, config)
+    cleaned, passages = find_boilerplate(
+        unique, minhash, config, history.known, signed, links, page_model
+    )
+    documents = docs.drop("title", strict=False).join(
+        cleaned.select(CLEANED_COLUMNS), on="doc_id", how="left"
+    )
+    documents, empties = drop_where(
+        documents,
+        pl.col("clean_text").str.len_chars() == 0,
+        stage="boilerplate",
+        reason="empty_after_cleaning",
+        detail=pl.format("all {} characters were boilerplate", pl.col("text").str.len_chars()),
+    )
+    found = passages.filter(pl.col("is_boilerplate"))
+    stats = BoilerplateStats(
+        boilerplate_passages=found.height,
+        known_boilerplate_matches=int(found["known_support"].is_not_null().sum()),
+        classifier_passages=int((found["signal"] == "classifier").sum()),
+        history_passage_rows=earlier.height,
+    )
+    return BoilerplateResult(documents, passages, empties, stats)

@@ -17,7 +17,12 @@ from pathlib import Path
 
 import polars as pl
 
-from flows.core.boilerplate import PASSAGE_INDEX
+from flows.core.boilerplate import (
+    PASSAGE_INDEX,
+    BoilerplateHistory,
+    passage_banding,
+    within_bucket_cap,
+)
 from flows.core.dedup import (
     BUCKET_COLUMNS,
     INDEX_COLUMNS,
@@ -26,7 +31,7 @@ from flows.core.dedup import (
     empty_index,
 )
 from flows.core.lsh import Banding
-from flows.core.settings import MinHashConfig
+from flows.core.settings import BoilerplateConfig, MinHashConfig
 from flows.io.store import lookup, table_files
 
 # The signature index of word 5-grams, as outputs written before word 3-grams hold it.
@@ -117,10 +122,28 @@ def passage_history(
     return (
         lookup(files, keys, ["band_hash", "band"], schema=PASSAGE_INDEX)
         .collect(engine="streaming")
-        .filter(pl.col("doc_id").rank("dense").over("band", "band_hash") <= cap)
+        .filter(within_bucket_cap(cap))
         .select(list(PASSAGE_INDEX))
         .cast(PASSAGE_INDEX)
     )
+
+
+def snapshot_history(
+    snapshot: Path | None, minhash: MinHashConfig, config: BoilerplateConfig
+) -> BoilerplateHistory:
+    """Return the boilerplate history of a published snapshot: known variants, passage lookup.
+
+    The known variants are read now; the passage index is read when the stage looks up its
+    buckets (`passage_history`).
+    """
+    banding = passage_banding(minhash, config)
+
+    def passages(keys: pl.DataFrame) -> pl.DataFrame:
+        return passage_history(
+            snapshot, banding, keys, config.history_bucket_cap, config.history_documents
+        )
+
+    return BoilerplateHistory(passages=passages, known=known_boilerplate(snapshot))
 
 
 def signatures_table(minhash: MinHashConfig) -> str:
