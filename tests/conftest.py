@@ -144,6 +144,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         warm_up.wait()
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: unknown under -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """With `-n` and the default `--dist load`: one test at a time, a grouped module at once.
 
