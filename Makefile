@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_HOME ?= $(CURDIR)/.prefect
+# pytest-xdist workers of `make test`: the end-to-end tests are CLI runs that keep one core
+# busy each (`make test PYTEST_WORKERS=0` runs everything in one process).
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck check clean serve
 
@@ -20,7 +23,7 @@ run: $(STAMP)
 	$(BIN)/newsdq run --inbox data/inbox --out data/published
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
