@@ -35,7 +35,8 @@ import polars as pl
 
 from flows.core.boilerplate import boilerplate_stage
 from flows.core.claims import extract_claims
-from flows.core.dedup import deduplicate
+from flows.core.dedup import doc_signatures
+from flows.core.dedup_stage import dedup_stage
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
 from flows.io.ingest import read_inbox
@@ -79,7 +80,8 @@ def canonical_docs(raw: pl.DataFrame) -> pl.DataFrame:
     cleaned = boilerplate_stage(
         docs, S.minhash, S.boilerplate, page_model=page_model_for(S.boilerplate)
     ).documents
-    out, _, _ = deduplicate(cleaned, S.minhash, S.dedup)
+    sigs = doc_signatures(cleaned, S.minhash, S.dedup.short_tokens)
+    out = dedup_stage(cleaned, sigs, S.minhash, S.dedup, S.containment).documents
     return out.filter(pl.col("is_canonical")).sort("source_uri")
 
 

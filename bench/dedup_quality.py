@@ -51,7 +51,8 @@ from flows.core.boilerplate import (
     passage_index_rows,
     remove_boilerplate,
 )
-from flows.core.dedup import deduplicate
+from flows.core.dedup import deduplicate, doc_signatures
+from flows.core.dedup_stage import dedup_stage
 from flows.core.minhash import word_shingles
 from flows.core.passages import split_passages
 from flows.core.settings import Settings
@@ -105,8 +106,12 @@ def clean(docs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def cluster_labels(docs: pl.DataFrame) -> list[str]:
-    """Deduplicate `docs` (with `clean_text`, `boilerplate_ratio`); return cluster ids in order."""
-    out, _, _ = deduplicate(docs, S.minhash, S.dedup)
+    """Deduplicate `docs` (with `clean_text`, `boilerplate_ratio`); return cluster ids in order.
+
+    As the flow's signatures and dedup stages do, with no history.
+    """
+    sigs = doc_signatures(docs, S.minhash, S.dedup.short_tokens)
+    out = dedup_stage(docs, sigs, S.minhash, S.dedup, S.containment).documents
     by_uri = dict(zip(out["source_uri"], out["cluster_id"], strict=True))
     return [by_uri[u] for u in docs["source_uri"]]
 

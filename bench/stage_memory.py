@@ -34,12 +34,13 @@ WRAPPED = {
     "flows.curate": ["_ingest", "_signatures", "_claims", "write_run_files", "publish"],
     "flows.tasks": [
         "read_history", "external_claims", "normalise", "boilerplate", "dedup", "validate",
-        "summarise", "index_tables", "match_history", "history_articles",
+        "summarise", "index_tables", "history_articles",
         "run_checkpoint", "history_timeline", "claim_timeline",
     ],
-    # the boilerplate stage's steps and its history readers
+    # the boilerplate and dedup stages' steps and their history readers
     "flows.core.boilerplate": ["sign_passages", "history_links", "find_boilerplate"],
-    "flows.io.index": ["known_boilerplate", "passage_history"],
+    "flows.core.dedup_stage": ["deduplicate", "find_containers"],
+    "flows.io.index": ["known_boilerplate", "passage_history", "rebuild_index", "match_history"],
 }  # fmt: skip
 
 

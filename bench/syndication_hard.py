@@ -365,14 +365,18 @@ def run_newsdq(copies: list[Copy], settings) -> tuple[list[str], float]:
     from dedup_quality import normalised
 
     from flows.core.boilerplate import boilerplate_stage
-    from flows.core.dedup import deduplicate
+    from flows.core.dedup import doc_signatures
+    from flows.core.dedup_stage import dedup_stage
     from flows.io.page_model import page_model_for
 
     docs = normalised([c.uri for c in copies], [c.text for c in copies])
+    mh, dd = settings.minhash, settings.dedup
     model = page_model_for(settings.boilerplate)
-    bp = boilerplate_stage(docs, settings.minhash, settings.boilerplate, page_model=model)
+    bp = boilerplate_stage(docs, mh, settings.boilerplate, page_model=model)
     started = time.perf_counter()
-    out, _, _ = deduplicate(bp.documents, settings.minhash, settings.dedup)
+    # the flow's signatures and dedup stages (containment included), no history
+    sigs = doc_signatures(bp.documents, mh, dd.short_tokens)
+    out = dedup_stage(bp.documents, sigs, mh, dd, settings.containment).documents
     seconds = time.perf_counter() - started
     by_uri = dict(zip(out["source_uri"], out["cluster_id"], strict=True))
     # a page left with no text is quarantined by the flow: here a story of its own

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from prefect import flow, task
@@ -44,6 +45,9 @@ from flows.io.report import (
 from flows.io.shards import sized_slices, write_slices
 from flows.io.store import Store, output_lock, remove_quietly
 from flows.runners import shard_runner
+
+# A stage's result type (`tasks.StageResult`: its frames, quarantine rows and figures).
+R = TypeVar("R", bound=tasks.StageResult)
 
 
 def new_run_id() -> str:
@@ -215,14 +219,18 @@ def _curate(
         external = tasks.external_claims(inbox, settings, history, state)
         crash_point("stage:ingest")
         state.quarantine += [empties, invalid]
-        docs = tasks.normalise(ingested.docs, history, state)
+        fresh = _stage(state, "normalise", tasks.normalise, ingested.docs, history)
         with bars.stage("boilerplate"):
-            docs, passages = tasks.boilerplate(docs, settings, history, state)
+            cleaned = _stage(
+                state, "boilerplate", tasks.boilerplate, fresh.documents, settings, history, run_id
+            )
         crash_point("stage:boilerplate")
+        docs, passages = cleaned.documents, cleaned.passages
         sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
         with bars.stage("dedup"):
-            documents, sigs, _pairs, rebuilt = tasks.dedup(docs, sigs, settings, history, state)
+            deduped = _stage(state, "dedup", tasks.dedup, docs, sigs, settings, history, run_id)
         crash_point("stage:dedup")
+        documents, sigs, pairs = deduped.documents, deduped.signatures, deduped.pairs
         found = _claims(pool, documents, settings, staging / "claims", state, bars)
         crash_point("stage:claims")
     with bars.stage("validate"):
@@ -248,7 +256,7 @@ def _curate(
                 summary,
                 tables | {"quarantine": quarantine},
                 quarantine,
-                pairs=_pairs,
+                pairs=pairs,
                 data_docs=run_dir / "data_docs",
                 out=store.root,
             )
@@ -266,16 +274,24 @@ def _curate(
             f"current; report: {report}"
         )
     tables["quarantine"] = quarantine
-    tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, rebuilt)
+    tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, deduped.rebuilt)
     tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
         run_id=pl.lit(run_id)
     )
     tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
-    summary = write_run_files(run_dir, summary, tables, quarantine, pairs=_pairs, out=store.root)
+    summary = write_run_files(run_dir, summary, tables, quarantine, pairs=pairs, out=store.root)
     crash_point("stage:publish")
     with bars.stage("publish"):
         publish(store, run_id, tables, run_dir, remote)
     return summary
+
+
+def _stage(state: tasks.RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
+    """Run a stage's task and record its seconds, figures and quarantine rows in `state`."""
+    started = time.perf_counter()
+    result = stage_task(*args)
+    state.record(name, result, time.perf_counter() - started)
+    return result
 
 
 # --- shard stages: tasks exchange Parquet paths under the run's staging folder --------------

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 from prefect import get_run_logger, task
@@ -33,26 +33,18 @@ from checks.quarantine import BrokenInvariant, InvariantMode, split_rows, split_
 from flows.core import accounting
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
+    BoilerplateResult,
     boilerplate_stage,
     passage_banding,
     passage_index_chunks,
 )
 from flows.core.claims import extract_claims
-from flows.core.containment import attach_containers, find_containers
-from flows.core.dedup import (
-    INDEX_COLUMNS,
-    SIGNATURE_COLUMNS,
-    CandidateHistogram,
-    dedup_banding,
-    deduplicate,
-    doc_buckets,
-    doc_signatures,
-    searchable,
-)
-from flows.core.drops import drop_where, forget_repeats
+from flows.core.dedup import dedup_banding, doc_buckets, doc_signatures, searchable
+from flows.core.dedup_stage import DedupResult, dedup_stage, index_rows
+from flows.core.drops import KnownResult, drop_where, forget_repeats, set_aside_known
 from flows.core.errors import ConfigError, NewsdqError, errno_of
 from flows.core.repair import repair_documents
-from flows.core.schema import BOILERPLATE, CLAIMS, DOCUMENTS, QUARANTINE, empty
+from flows.core.schema import BOILERPLATE, CLAIMS, QUARANTINE, empty
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
 from flows.core.timeline import claim_timeline, topic_of
@@ -72,10 +64,9 @@ from flows.io.index import (
 from flows.io.index import (
     bands_table,
     boilerplate_rows,
-    match_history,
     passages_table,
-    rebuild_index,
     signatures_table,
+    snapshot_dedup_history,
     snapshot_history,
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
@@ -125,6 +116,28 @@ class History:
     quarantine: pl.DataFrame | None
 
 
+class StageStats(Protocol):
+    """A stage's figures (`BoilerplateStats`, `DedupStats`)."""
+
+    def notes(self) -> dict[str, Any]:
+        """Return the figures by their names in the run summary's notes."""
+        ...
+
+
+class StageResult(Protocol):
+    """What a stage of `flows/core` returns besides its frames: quarantine rows and figures."""
+
+    @property
+    def quarantine(self) -> pl.DataFrame:
+        """Return the stage's `QUARANTINE` rows."""
+        ...
+
+    @property
+    def stats(self) -> StageStats:
+        """Return the stage's figures."""
+        ...
+
+
 @dataclass
 class RunState:
     """Everything a run produces, accumulated stage by stage."""
@@ -138,6 +151,17 @@ class RunState:
     # pipeline invariants that failed at validation (repaired rows, or quarantined ones)
     broken: list[BrokenInvariant] = field(default_factory=list)
     repaired: int = 0  # documents rows kept by a repair (published or duplicate)
+
+    def record(self, name: str, result: StageResult, seconds: float) -> None:
+        """Keep a stage's seconds, figures and quarantine rows, in the order stages finish.
+
+        The one place a stage's outcome reaches the run state, and from it the summary, the
+        report and the Prefect artifacts: the stage's task returns its result and changes
+        nothing.
+        """
+        self.timings[name] = round(seconds, 3)
+        self.notes.update(result.stats.notes())
+        self.quarantine.append(result.quarantine)
 
     def quarantined(self) -> pl.DataFrame:
         """Return all quarantine rows so far, stamped with the run id."""
@@ -273,33 +297,26 @@ def external_claims(
 
 
 @task(name="normalise", **STAGE)
-def normalise(docs: pl.DataFrame, history: History, state: RunState) -> pl.DataFrame:
+def normalise(docs: pl.DataFrame, history: History) -> KnownResult:
     """Set aside documents that an earlier run published (same `doc_id`)."""
-    started = time.perf_counter()
-    known = docs["doc_id"].is_in(history.doc_ids.implode())
-    state.notes["known_docs"] = int(known.sum())
-    _timed(state, "normalise", started)
-    return docs.filter(~known)
+    return set_aside_known(docs, history.doc_ids)
 
 
 @task(name="boilerplate", **STAGE)
 def boilerplate(
-    docs: pl.DataFrame, settings: Settings, history: History, state: RunState
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    docs: pl.DataFrame, settings: Settings, history: History, run_id: str
+) -> BoilerplateResult:
     """Remove recurring publisher boilerplate; documents with nothing left are quarantined.
 
-    Returns the documents and all their passages (with signatures and `is_boilerplate`, for
-    the boilerplate table and the index). Support counts this run's documents and those of
-    earlier runs (the passage index), so a kit seen on two pages an hour is found by the second.
+    Returns the stage's result: the documents, all their passages (with signatures and
+    `is_boilerplate`, for the boilerplate table and the index; stamped with `run_id`), the
+    quarantine rows and the figures. Support counts this run's documents and those of earlier
+    runs (the passage index), so a kit seen on two pages an hour is found by the second.
     """
-    started = time.perf_counter()
     mh, bp = settings.minhash, settings.boilerplate
     earlier = snapshot_history(history.snapshot, mh, bp)
     result = boilerplate_stage(docs, mh, bp, earlier, page_model_for(bp))
-    state.quarantine.append(result.quarantine)
-    state.notes.update(result.stats.notes())
-    _timed(state, "boilerplate", started)
-    return result.documents, result.passages.with_columns(run_id=pl.lit(state.run_id))
+    return replace(result, passages=result.passages.with_columns(run_id=pl.lit(run_id)))
 
 
 def signature_inputs(docs: pl.DataFrame) -> pl.DataFrame:
@@ -321,69 +338,15 @@ def gather_signatures(paths: list[str]) -> pl.DataFrame:
 
 @task(name="dedup", **STAGE)
 def dedup(
-    docs: pl.DataFrame,
-    sigs: pl.DataFrame,
-    settings: Settings,
-    history: History,
-    state: RunState,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    docs: pl.DataFrame, sigs: pl.DataFrame, settings: Settings, history: History, run_id: str
+) -> DedupResult:
     """Cluster exact and near-duplicates (signed by the signature shards) against each other
-    and the history index; return documents, signatures, verified pairs and rebuilt index rows.
+    and the published index, and find contained texts; the documents carry `run_id`.
     """
-    started = time.perf_counter()
-    banding = dedup_banding(settings.minhash, settings.dedup)
-    # An index of other shingles than this run's (an output written before word 3-grams) is
-    # signed again from the published documents, once; it then stands for all of history.
-    rebuilt = rebuild_index(history.snapshot, settings.minhash, settings.dedup.short_tokens)
-    state.notes["index_rebuilt"] = rebuilt.height
-    history_docs: pl.DataFrame = rebuilt
-    history_buckets: pl.DataFrame | None = None
-    if not rebuilt.height:
-        new_buckets = doc_buckets(searchable(sigs, settings.dedup), banding)
-        match = match_history(
-            history.snapshot,
-            banding,
-            new_buckets,
-            settings.minhash,
-            settings.dedup.min_tokens,
-            texts=settings.dedup.aligned_coverage > 0,
-        )
-        history_docs, history_buckets = match.documents, match.buckets
-        state.notes["history_matches"] = match.documents.height
-    candidates = CandidateHistogram()
-    documents, sigs, pairs = deduplicate(
-        docs, settings.minhash, settings.dedup, history_docs, history_buckets, sigs, candidates
-    )
-    # every candidate's similarity in 20 bins of [0, 1], accepted or not (the report's chart)
-    state.notes["candidate_similarity"] = candidates.counts.tolist()
-    documents, state.notes["contained_in"] = documents_of(documents, sigs, settings, state.run_id)
-    state.notes["verified_pairs"] = pairs.height
-    _timed(state, "dedup", started)
-    return documents, sigs, pairs, rebuilt
-
-
-def documents_of(
-    clustered: pl.DataFrame, sigs: pl.DataFrame, settings: Settings, run_id: str | None
-) -> tuple[pl.DataFrame, int]:
-    """Finish `deduplicate`'s rows as the `documents` table: containers and status.
-
-    Returns the DOCUMENTS frame and the number of documents found contained in another.
-    """
-    contained = find_containers(
-        clustered.filter(pl.col("is_canonical")),
-        sigs,
-        settings.minhash,
-        settings.containment,
-        settings.dedup.min_tokens,
-        settings.dedup.containment_min_ratio,
-    )
-    documents = attach_containers(clustered, contained).with_columns(
-        status=pl.when(pl.col("is_canonical"))
-        .then(pl.lit("published"))
-        .otherwise(pl.lit("duplicate")),
-        run_id=pl.lit(run_id, dtype=pl.String),
-    )
-    return documents.select(list(DOCUMENTS)), contained.height
+    mh, dd = settings.minhash, settings.dedup
+    earlier = snapshot_dedup_history(history.snapshot, mh, dd)
+    result = dedup_stage(docs, sigs, mh, dd, settings.containment, earlier)
+    return replace(result, documents=result.documents.with_columns(run_id=pl.lit(run_id)))
 
 
 def claim_inputs(documents: pl.DataFrame) -> pl.DataFrame:
@@ -534,11 +497,7 @@ def index_tables(
     this run's rows so that the next run finds them. The passage index is `Chunked`: its rows
     are built a chunk at a time while `Store.publish` writes them.
     """
-    rows = (
-        documents.unique("doc_id", keep="first", maintain_order=True)
-        .select(*INDEX_COLUMNS)
-        .join(sigs.select(*SIGNATURE_COLUMNS), on="doc_id", how="inner")
-    )
+    rows = index_rows(documents, sigs)
     if rebuilt is not None and rebuilt.height:
         rows = pl.concat([rebuilt.select(rows.columns), rows]).unique(
             "doc_id", keep="last", maintain_order=True

@@ -14,7 +14,14 @@ from flows.core.boilerplate import (
     passage_buckets,
     passage_index_rows,
 )
-from flows.core.dedup import dedup_banding, deduplicate, doc_buckets, doc_signatures
+from flows.core.dedup import (
+    dedup_banding,
+    deduplicate,
+    doc_buckets,
+    doc_signatures,
+    searchable,
+)
+from flows.core.dedup_stage import DedupResult, dedup_stage, frame_index, index_rows
 from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
 from flows.io.index import (
@@ -22,6 +29,7 @@ from flows.io.index import (
     passage_history,
     passages_table,
     signatures_table,
+    snapshot_dedup_history,
     snapshot_history,
 )
 from flows.io.store import Store
@@ -32,11 +40,12 @@ S = Settings()
 
 
 def _publish_run(store: Store, run_id: str, docs: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    documents, sigs, _ = _dedup(store, docs, settings)
+    result = _dedup(store, docs, settings)
     run_dir = store.staging_dir(run_id) / "run"
     run_dir.mkdir()
-    store.publish(run_id, index_tables(documents, sigs, _no_passages(settings), settings), run_dir)
-    return documents
+    tables = index_tables(result.documents, result.signatures, _no_passages(settings), settings)
+    store.publish(run_id, tables, run_dir)
+    return result.documents
 
 
 def _no_passages(settings: Settings) -> pl.DataFrame:
@@ -52,11 +61,12 @@ def _no_passages(settings: Settings) -> pl.DataFrame:
     )
 
 
-def _dedup(store: Store, docs: pl.DataFrame, settings: Settings):
-    banding = dedup_banding(settings.minhash, settings.dedup)
-    sigs = doc_signatures(docs, settings.minhash, settings.dedup.short_tokens)
-    match = match_history(store.current, banding, doc_buckets(sigs, banding), settings.minhash)
-    return deduplicate(docs, settings.minhash, settings.dedup, match.documents, match.buckets, sigs)
+def _dedup(store: Store, docs: pl.DataFrame, settings: Settings) -> DedupResult:
+    """Run the dedup stage as the flow does, against the store's published snapshot."""
+    mh, dd = settings.minhash, settings.dedup
+    sigs = doc_signatures(docs, mh, dd.short_tokens)
+    history = snapshot_dedup_history(store.current, mh, dd)
+    return dedup_stage(docs, sigs, mh, dd, settings.containment, history)
 
 
 def test_a_near_copy_of_last_weeks_article_points_at_it(tmp_path: Path) -> None:
@@ -68,27 +78,49 @@ def test_a_near_copy_of_last_weeks_article_points_at_it(tmp_path: Path) -> None:
     edited = _docs(
         [STORY.replace("overnight", "during the night")], [dt.date(2025, 3, 8)], ids=["n"]
     )
-    out, _, _ = _dedup(store, edited, S)
+    result = _dedup(store, edited, S)
+    out = result.documents
     assert out["duplicate_of"].to_list() == ["a"]
     assert out["cluster_id"].to_list() == [first.filter(pl.col("doc_id") == "a")["cluster_id"][0]]
     # only the matching history document was read, not the whole index
+    assert result.stats.history_matches == 1 and result.stats.index_rebuilt == 0
     banding = dedup_banding(S.minhash, S.dedup)
     sigs = doc_signatures(edited, S.minhash)
     match = match_history(store.current, banding, doc_buckets(sigs, banding), S.minhash)
     assert match.documents["doc_id"].to_list() == ["a"]
 
 
+def test_the_in_memory_index_answers_as_the_stored_one(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    first = _dedup(store, _docs([STORY, OTHER, BRIEF], ids=["a", "o", "b"]), S)
+    run_dir = store.staging_dir("r1") / "run"
+    run_dir.mkdir()
+    tables = index_tables(first.documents, first.signatures, _no_passages(S), S)
+    store.publish("r1", tables, run_dir)
+    new = _docs([STORY.replace("Tuesday", "Monday"), BRIEF.replace("Leyton", "Lyeton")])
+    sigs = doc_signatures(new, S.minhash, S.dedup.short_tokens)
+    keys = doc_buckets(searchable(sigs, S.dedup), dedup_banding(S.minhash, S.dedup))
+    stored = snapshot_dedup_history(store.current, S.minhash, S.dedup).matches(keys)
+    rows = index_rows(first.documents, first.signatures)
+    in_memory = frame_index(rows, S.minhash, S.dedup)(keys)
+    assert sorted(in_memory.documents["doc_id"]) == ["a", "b"]
+    # the stored lookup attaches the published texts (none were published here)
+    assert in_memory.documents.equals(stored.documents.drop("clean_text"))
+    assert in_memory.buckets.sort(pl.all()).equals(stored.buckets.sort(pl.all()))
+
+
 def test_a_changed_banding_rebuilds_buckets_from_stored_signatures(tmp_path: Path) -> None:
     store = Store(tmp_path)
     _publish_run(store, "r1", _docs([STORY], ids=["a"]), S)
     other = dataclasses.replace(S, dedup=dataclasses.replace(S.dedup, bands=16, rows=8))
-    out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), other)
+    out = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), other).documents
     assert out["duplicate_of"].to_list() == ["a"]
 
 
 def test_an_empty_history_matches_nothing(tmp_path: Path) -> None:
-    out, _, _ = _dedup(Store(tmp_path), _docs([STORY], ids=["a"]), S)
-    assert out["is_canonical"].to_list() == [True]
+    result = _dedup(Store(tmp_path), _docs([STORY], ids=["a"]), S)
+    assert result.documents["is_canonical"].to_list() == [True]
+    assert result.stats.history_matches == 0
 
 
 BRIEF = (
@@ -103,7 +135,7 @@ def test_a_retyped_brief_matches_a_published_brief_through_the_character_bands(
     store = Store(tmp_path)
     _publish_run(store, "r1", _docs([BRIEF, STORY], ids=["b", "s"]), S)
     retyped = BRIEF.replace("Leyton", "Lyeton").replace("second-half", "secnod-half")
-    out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), S)
+    out = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), S).documents
     assert out["duplicate_of"].to_list() == ["b"]
     # word 5-grams alone miss it (word 3-grams might not: the point is the character bands)
     words_only = dataclasses.replace(
@@ -111,7 +143,7 @@ def test_a_retyped_brief_matches_a_published_brief_through_the_character_bands(
         dedup=dataclasses.replace(S.dedup, short_tokens=0),
         minhash=dataclasses.replace(S.minhash, ngram=5),
     )
-    out, _, _ = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), words_only)
+    out = _dedup(store, _docs([retyped.replace("league", "")], ids=["n"]), words_only).documents
     assert out["duplicate_of"].to_list() == [None]
 
 
@@ -123,7 +155,7 @@ def test_an_index_written_before_character_signatures_is_still_read(tmp_path: Pa
     frame = pl.read_parquet(old).drop("char_signature", "char_numbers", "numbers")
     old.unlink()
     frame.write_parquet(old)
-    out, _, _ = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S)
+    out = _dedup(store, _docs([STORY.replace("Tuesday", "Monday")], ids=["n"]), S).documents
     assert out["duplicate_of"].to_list() == ["a"]
 
 
@@ -181,22 +213,28 @@ def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(
 
     store = Store(tmp_path)
     old = dataclasses.replace(S, minhash=dataclasses.replace(S.minhash, ngram=5))
-    documents, sigs, _ = _dedup(store, _docs([STORY, OTHER], ids=["a", "o"]), old)
+    first = _dedup(store, _docs([STORY, OTHER], ids=["a", "o"]), old)
+    documents = first.documents
     run_dir = store.staging_dir("r1") / "run"
     run_dir.mkdir()
-    tables = index_tables(documents, sigs, _no_passages(old), old)
+    tables = index_tables(documents, first.signatures, _no_passages(old), old)
     store.publish("r1", tables | {"documents": documents}, run_dir)
     assert signatures_table(old.minhash) in tables and signatures_table(S.minhash) not in tables
     # the word 5-gram index is never compared with word 3-gram signatures ...
     edited = _docs([STORY.replace("overnight", "during the night")], ids=["n"])
-    out, _, _ = _dedup(store, edited, S)
-    assert out["duplicate_of"].to_list() == [None]
+    banding = dedup_banding(S.minhash, S.dedup)
+    sigs = doc_signatures(edited, S.minhash, S.dedup.short_tokens)
+    match = match_history(store.current, banding, doc_buckets(sigs, banding), S.minhash)
+    assert match.documents.height == 0
     # ... the published documents are signed again instead, and written with the next run
     rebuilt = rebuild_index(store.current, S.minhash, S.dedup.short_tokens)
     assert sorted(rebuilt["doc_id"]) == ["a", "o"]
-    out, sigs, _ = deduplicate(edited, S.minhash, S.dedup, rebuilt, None)
-    assert out["duplicate_of"].to_list() == ["a"]
-    rows = index_tables(out, sigs, _no_passages(S), S, rebuilt)
+    result = _dedup(store, edited, S)
+    assert result.documents["duplicate_of"].to_list() == ["a"]
+    assert result.stats.index_rebuilt == 2 and result.stats.history_matches is None
+    assert "history_matches" not in result.stats.notes()
+    assert result.rebuilt.equals(rebuilt)
+    rows = index_tables(result.documents, result.signatures, _no_passages(S), S, result.rebuilt)
     assert sorted(rows[signatures_table(S.minhash)]["doc_id"]) == ["a", "n", "o"]
     run_dir = store.staging_dir("r2") / "run"
     run_dir.mkdir()

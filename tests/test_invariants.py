@@ -17,7 +17,8 @@ from checks.models import ArticleModel, DocumentModel
 from checks.quarantine import split_valid
 from flows import tasks
 from flows.core.boilerplate import boilerplate_stage
-from flows.core.dedup import deduplicate, doc_signatures
+from flows.core.dedup import doc_signatures
+from flows.core.dedup_stage import dedup_stage
 from flows.core.schema import RAW_DOCS
 from flows.core.settings import Settings
 from tests.test_containment import WORDS
@@ -111,9 +112,8 @@ def documents_stage(pages: list[tuple[str, dt.date | None]]) -> pl.DataFrame:
     docs, _, _ = tasks.normalise_raw(_raw(pages))
     docs = boilerplate_stage(docs, S.minhash, S.boilerplate).documents
     sigs = doc_signatures(tasks.signature_inputs(docs), S.minhash, S.dedup.short_tokens)
-    clustered, sigs, _ = deduplicate(docs, S.minhash, S.dedup, sig_frame=sigs)
-    documents, _ = tasks.documents_of(clustered, sigs, S, "run-1")
-    return documents
+    result = dedup_stage(docs, sigs, S.minhash, S.dedup, S.containment)
+    return result.documents.with_columns(run_id=pl.lit("run-1"))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -165,7 +165,7 @@ def test_a_broken_invariant_fails_a_strict_run_and_a_production_run_keeps_the_ar
     from flows.curate import curate_news
 
     del prefect_api_url
-    monkeypatch.setattr(tasks, "attach_containers", _containers_on_every_copy)
+    monkeypatch.setattr("flows.core.dedup_stage.attach_containers", _containers_on_every_copy)
     inbox = str(inbox_with_a_copy)
     with pytest.raises(PipelineInvariantError, match="contained_in_only_on_published_rows"):
         curate_news(inbox=inbox, out=str(tmp_path / "strict"), progress=False)

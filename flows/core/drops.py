@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+
 import polars as pl
 
-from flows.core.schema import QUARANTINE
+from flows.core.schema import QUARANTINE, empty
 
 
 def drop_where(
@@ -72,3 +74,42 @@ def forget_repeats(
     keyed = quarantine.with_columns(_key=_repeat_key())
     repeat = pl.col("_key").is_in(seen["_key"].implode())
     return keyed.filter(~repeat).drop("_key"), keyed.filter(repeat).drop("_key")
+
+
+@dataclass(frozen=True)
+class KnownStats:
+    """The figures of setting aside documents published before, as the run summary names them."""
+
+    known_docs: int  # rows whose doc_id an earlier run published
+
+    def notes(self) -> dict[str, int]:
+        """Return the figures by name."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class KnownResult:
+    """The documents not published before, no quarantine rows (a known text is no fault)."""
+
+    documents: pl.DataFrame
+    quarantine: pl.DataFrame
+    stats: KnownStats
+
+
+def set_aside_known(docs: pl.DataFrame, published: pl.Series) -> KnownResult:
+    """Set aside documents that an earlier run published (same `doc_id`).
+
+    Parameters
+    ----------
+    docs
+        Normalised documents (`doc_id`).
+    published
+        The `doc_id`s of the published `documents` table.
+
+    Returns
+    -------
+    KnownResult
+        The rows of `docs` whose `doc_id` is new, in order; their count set aside.
+    """
+    known = docs["doc_id"].is_in(published.implode())
+    return KnownResult(docs.filter(~known), empty(QUARANTINE), KnownStats(int(known.sum())))

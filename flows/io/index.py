@@ -12,7 +12,6 @@ its new documents, not with the history it is compared against.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -24,14 +23,15 @@ from flows.core.boilerplate import (
     within_bucket_cap,
 )
 from flows.core.dedup import (
-    BUCKET_COLUMNS,
     INDEX_COLUMNS,
+    dedup_banding,
     doc_buckets,
     doc_signatures,
     empty_index,
 )
+from flows.core.dedup_stage import DedupHistory, IndexMatch, index_match, sharing_buckets
 from flows.core.lsh import Banding
-from flows.core.settings import BoilerplateConfig, MinHashConfig
+from flows.core.settings import BoilerplateConfig, DedupConfig, MinHashConfig
 from flows.io.store import lookup, table_files
 
 # The signature index of word 5-grams, as outputs written before word 3-grams hold it.
@@ -191,14 +191,6 @@ def rebuild_index(snapshot: Path | None, minhash: MinHashConfig, short_tokens: i
     )
 
 
-@dataclass(frozen=True)
-class HistoryMatch:
-    """The part of the index that a run's documents can be near-duplicates of."""
-
-    buckets: pl.DataFrame  # history (id, band, band_hash) rows sharing a bucket with this run
-    documents: pl.DataFrame  # their index rows, plus the canonicals of their clusters
-
-
 def scan_signatures(files: list[Path], minhash: MinHashConfig) -> pl.LazyFrame:
     """Scan signature index files, giving files written before a column existed nulls for it."""
     return pl.scan_parquet(files, schema=empty_index(minhash).schema, missing_columns="insert")
@@ -211,7 +203,7 @@ def match_history(
     minhash: MinHashConfig,
     min_tokens: int = 0,
     texts: bool = False,
-) -> HistoryMatch:
+) -> IndexMatch:
     """Look up the history documents that share a bucket with this run's documents.
 
     Parameters
@@ -232,11 +224,10 @@ def match_history(
     """
     signature_files = table_files(snapshot, signatures_table(minhash))
     if not signature_files or new_buckets.height == 0:
-        return HistoryMatch(new_buckets.clear(), empty_index(minhash))
-    on = ["band_hash", "band"]
+        return IndexMatch(new_buckets.clear(), empty_index(minhash))
     band_files = table_files(snapshot, bands_table(banding, minhash))
     if band_files:
-        history_buckets = lookup(band_files, new_buckets, on)
+        history_buckets = lookup(band_files, new_buckets, ["band_hash", "band"])
     else:
         signed = (
             scan_signatures(signature_files, minhash)
@@ -247,21 +238,39 @@ def match_history(
             signed.filter(pl.col("n_tokens") >= min_tokens).with_columns(n_shingles=pl.lit(1)),
             banding,
         )
-        history_buckets = rebuilt.lazy().join(
-            new_buckets.select(on).unique().lazy(), on=on, how="semi"
-        )
-    matched = history_buckets.select(BUCKET_COLUMNS).collect(engine="streaming")
-    index = scan_signatures(signature_files, minhash)
-    rows = index.filter(pl.col("doc_id").is_in(matched["id"].unique().implode())).collect(
-        engine="streaming"
-    )
-    canonicals = index.filter(
-        pl.col("doc_id").is_in(rows["cluster_id"].unique().implode())
-    ).collect(engine="streaming")
-    documents = pl.concat([rows, canonicals]).unique("doc_id", keep="first", maintain_order=True)
+        history_buckets = sharing_buckets(rebuilt.lazy(), new_buckets)
+    match = index_match(history_buckets, scan_signatures(signature_files, minhash))
     if texts:
-        documents = with_clean_text(snapshot, documents, signature_files)
-    return HistoryMatch(matched, documents)
+        return IndexMatch(
+            match.buckets, with_clean_text(snapshot, match.documents, signature_files)
+        )
+    return match
+
+
+def snapshot_dedup_history(
+    snapshot: Path | None, minhash: MinHashConfig, config: DedupConfig
+) -> DedupHistory:
+    """Return the dedup history of a published snapshot: the index lookup, or all of it rebuilt.
+
+    An index of other shingles than this run's (an output written before word 3-grams) is
+    signed again from the published documents now, once (`rebuild_index`); it then stands
+    for all of history. Otherwise the index is read when the stage looks up its buckets
+    (`match_history`, with the published texts when the word alignment is on).
+    """
+    banding = dedup_banding(minhash, config)
+
+    def matches(buckets: pl.DataFrame) -> IndexMatch:
+        return match_history(
+            snapshot,
+            banding,
+            buckets,
+            minhash,
+            config.min_tokens,
+            texts=config.aligned_coverage > 0,
+        )
+
+    rebuilt = rebuild_index(snapshot, minhash, config.short_tokens)
+    return DedupHistory(matches=matches, rebuilt=rebuilt)
 
 
 def with_clean_text(
