@@ -8,8 +8,10 @@ Reads the labelled lines of `bench/page_corpus.py` (../shared corpora news_extra
 scrapinghub_article_extraction; skips with a message when absent; its three texts of every page
 plus the `spliced` ones, `page_corpus.training_lines`), with `--trafilatura` (the default when
 `TRAFILATURA` is true) also the partially labelled lines of trafilatura's evaluation set
-(`page_corpus.trafilatura_lines`; left out with a message when its mirror is absent; lines no
-snippet labels are in their pages but out of every loss and score), computes newsdq's line
+(`page_corpus.trafilatura_lines`, read at `page_corpus.TRAFILATURA_COMMIT` of a git mirror of
+adbar/trafilatura; left out with a message when the mirror is absent; lines that neither a
+snippet nor recurrence across sites labels are in their pages but out of every loss and
+score), computes newsdq's line
 features (`flows/core/page_boilerplate.py`) and fits the two stacked L2 logistic regressions
 (scikit-learn, lbfgs; deterministic): stage 1 on the line features of all pages; stage 2 on the
 context features of stage 1's out-of-fold logits (each site group scored by a stage 1 trained
@@ -51,9 +53,11 @@ from flows.core.page_boilerplate import (  # noqa: E402
 WEIGHTS = ROOT / "flows" / "io" / "data" / "page_boilerplate.npz"
 # The labelled lines, cached by corpus version (a changed `page_corpus` gets a new name).
 CACHE = Path("/tmp/newsdq_page_lines-v3.parquet")
-TRAFILATURA_CACHE = Path("/tmp/newsdq_page_lines_trafilatura-v1.parquet")
-# Whether trafilatura's evaluation set is trained on by default (when its mirror is present).
-TRAFILATURA = False
+TRAFILATURA_CACHE = Path("/tmp/newsdq_page_lines_trafilatura-v2.parquet")
+# Whether trafilatura's evaluation set is trained on by default (when its mirror is present):
+# since 2026-12-07, with its cross-site distant labels (page_corpus.cross_site_labels), which
+# cut cross-validated content loss (docs/design.md, Boilerplate on a single page).
+TRAFILATURA = True
 # Inverse L2 strength of stage 1 (sparse line features) and stage 2 (dense context features);
 # content lines weigh CONTENT_WEIGHT times more than boilerplate lines in the loss (lines are
 # mostly boilerplate in `visible` texts, and losing content costs more than keeping a kit).

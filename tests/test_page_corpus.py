@@ -11,6 +11,7 @@ from bench.page_corpus import (
     TRAFILATURA_PREFIX,
     UNLABELLED,
     _page_domain,
+    cross_site_labels,
     label_snippets,
     site_stem,
     spliced_pages,
@@ -19,6 +20,17 @@ from bench.train_page_boilerplate import char_scores
 
 STORY = [f"Paragraph {i} of the story, with enough words to read as one." for i in range(6)]
 KIT = ["Home", "World", "Share this", "Leave a reply", "Newsletter", "About us"]
+LINES_SCHEMA = {
+    "row": pl.Int64,
+    "doc_id": pl.String,
+    "line": pl.Int64,
+    "text": pl.String,
+    "label": pl.Int8,
+    "chars": pl.UInt32,
+    "variant": pl.String,
+    "group": pl.String,
+    "uri": pl.String,
+}
 
 
 def _lines() -> pl.DataFrame:
@@ -29,18 +41,7 @@ def _lines() -> pl.DataFrame:
     ):
         for i, (text, label) in enumerate(zip(texts, labels, strict=True)):
             rows.append((0, f"{variant}|p1", i, text, label, len(text), variant, "g:1", "p1"))
-    schema = {
-        "row": pl.Int64,
-        "doc_id": pl.String,
-        "line": pl.Int64,
-        "text": pl.String,
-        "label": pl.Int8,
-        "chars": pl.UInt32,
-        "variant": pl.String,
-        "group": pl.String,
-        "uri": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    return pl.DataFrame(rows, schema=LINES_SCHEMA, orient="row")
 
 
 def test_spliced_pages_keep_the_main_text_in_order_and_add_only_labelled_kit() -> None:
@@ -99,3 +100,43 @@ def test_unlabelled_lines_count_in_no_score_and_are_never_spliced_in() -> None:
     everything = char_scores(lines, np.ones(lines.height, dtype=bool))
     bp = lines.filter(pl.col("label") == 1)["chars"].sum()
     assert everything[0] == bp / lines.filter(pl.col("label") >= 0)["chars"].sum()
+
+
+def _site_page(uri: str, visible: list[str], main: list[str]) -> list[tuple]:
+    rows = []
+    for variant, texts in (("visible", visible), ("main", main)):
+        for i, text in enumerate(texts):
+            doc = f"{variant}|{uri}"
+            rows.append((0, doc, i, text, UNLABELLED, len(text), variant, "tr:0", uri))
+    return rows
+
+
+def test_a_short_line_recurring_on_enough_sites_outside_the_main_text_is_boilerplate() -> None:
+    prompt = "Please enter your name here"
+    quote = "Officials said 12 ships were waiting"  # in every page's main text, digits vary
+    long_line = " ".join(["word"] * 12)  # a template string is short; a story line is not
+    pages, sites = [], []
+    for k, site in enumerate(["a", "b", "c", "a"]):
+        uri = f"tr/{site}-{k}.html"
+        story = f"Story {k} of site {site}."
+        said = quote.replace("12", str(k))
+        pages += _site_page(uri, [prompt, long_line, said, story], [said, story])
+        sites.append((uri, site))
+    lines = pl.DataFrame(pages, schema=LINES_SCHEMA, orient="row")
+    sites_frame = pl.DataFrame(sites, schema=["uri", "site"], orient="row")
+    labelled = cross_site_labels(lines, sites_frame, min_sites=3)
+    assert labelled.columns == lines.columns
+    flipped = labelled.filter(pl.col("label") == 1)
+    # the prompt, in the visible text of 3 sites (4 pages), and only there
+    assert set(flipped["text"]) == {prompt}
+    assert flipped.height == 4
+    assert set(flipped["variant"]) == {"visible"}
+    # with 4 sites asked for, the 3 sites showing it are not enough
+    assert (
+        cross_site_labels(lines, sites_frame, min_sites=4).filter(pl.col("label") == 1).height == 0
+    )
+    # a snippet label is kept as it is
+    snippet = lines.with_columns(
+        label=pl.when(pl.col("text") == prompt).then(pl.lit(0, pl.Int8)).otherwise("label")
+    )
+    assert cross_site_labels(snippet, sites_frame, min_sites=3)["label"].max() == 0
