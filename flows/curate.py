@@ -42,7 +42,7 @@ from flows.io.report import (
     stage_rows,
     write_run_files,
 )
-from flows.io.shards import sized_slices, write_slices
+from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 from flows.io.store import Store, output_lock, remove_quietly
 from flows.runners import shard_runner
 
@@ -211,27 +211,31 @@ def _curate(
     history = tasks.read_history(store)
     pool = shard_runner(settings.runner, staging / "workers", _api_url())
     with pool:
-        ingested, (unreadable, empties, invalid) = _ingest(
-            pool, inbox, settings, history, staging / "ingest", state, bars
+        ingested = _stage(
+            state, "ingest", _ingest, pool, inbox, settings, history, staging / "ingest", bars
         )
-        state.quarantine.append(unreadable)
         preload_expectations()
-        external = tasks.external_claims(inbox, settings, history, state)
+        external = _stage(state, "external_claims", tasks.external_claims, inbox, settings, history)
         crash_point("stage:ingest")
-        state.quarantine += [empties, invalid]
-        fresh = _stage(state, "normalise", tasks.normalise, ingested.docs, history)
+        fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
         with bars.stage("boilerplate"):
             cleaned = _stage(
                 state, "boilerplate", tasks.boilerplate, fresh.documents, settings, history, run_id
             )
         crash_point("stage:boilerplate")
         docs, passages = cleaned.documents, cleaned.passages
-        sigs = _signatures(pool, docs, settings, staging / "signatures", state, bars)
+        signed = _stage(
+            state, "signatures", _signatures, pool, docs, settings, staging / "signatures", bars
+        )
         with bars.stage("dedup"):
-            deduped = _stage(state, "dedup", tasks.dedup, docs, sigs, settings, history, run_id)
+            deduped = _stage(
+                state, "dedup", tasks.dedup, docs, signed.frame, settings, history, run_id
+            )
         crash_point("stage:dedup")
         documents, sigs, pairs = deduped.documents, deduped.signatures, deduped.pairs
-        found = _claims(pool, documents, settings, staging / "claims", state, bars)
+        found = _stage(
+            state, "claims", _claims, pool, documents, settings, staging / "claims", run_id, bars
+        ).frame
         crash_point("stage:claims")
     with bars.stage("validate"):
         tables, checkpoint = tasks.validate(
@@ -327,11 +331,9 @@ def _ingest(
     settings: Settings,
     history: tasks.History,
     dest: Path,
-    state: tasks.RunState,
     bars: StageProgress,
-) -> tuple[tasks.Ingested, list[pl.DataFrame]]:
-    """Read and normalise the inbox in shards of files; return them and their quarantine frames."""
-    started = time.perf_counter()
+) -> tasks.Ingested:
+    """Read and normalise the inbox in shards of files; return them gathered."""
     names = tasks.list_inbox(inbox, settings)
     runner = settings.runner
     sizes = file_sizes(inbox, names)
@@ -352,10 +354,7 @@ def _ingest(
         for i, shard in enumerate(shards)
     ]
     results = _run_shards(pool, tasks.ingest_shard, parameters, bars, "ingest")
-    gathered = tasks.gather_ingest(results)
-    state.notes["ingest_shards"] = len(shards)
-    state.timings["ingest"] = round(time.perf_counter() - started, 3)
-    return gathered
+    return tasks.gather_ingest(results)
 
 
 def _signatures(
@@ -363,9 +362,8 @@ def _signatures(
     docs: pl.DataFrame,
     settings: Settings,
     dest: Path,
-    state: tasks.RunState,
     bars: StageProgress,
-) -> pl.DataFrame:
+) -> Gathered:
     """Compute the documents' MinHash signatures in shards of texts."""
     paths = _sharded(
         pool,
@@ -374,11 +372,10 @@ def _signatures(
         settings.runner.shard_docs,
         {"minhash": settings.minhash, "short_tokens": settings.dedup.short_tokens},
         dest,
-        state,
         bars,
         "signatures",
     )
-    return tasks.gather_signatures(paths)
+    return Gathered(tasks.gather_signatures(paths), ShardStats(len(paths)))
 
 
 def _claims(
@@ -386,22 +383,21 @@ def _claims(
     documents: pl.DataFrame,
     settings: Settings,
     dest: Path,
-    state: tasks.RunState,
+    run_id: str,
     bars: StageProgress,
-) -> pl.DataFrame:
+) -> Gathered:
     """Extract the claims of the canonical articles in shards of articles."""
     paths = _sharded(
         pool,
         tasks.claims_shard,
         tasks.claim_inputs(documents),
         settings.runner.shard_articles,
-        {"extractor": settings.claims.extractor, "run_id": state.run_id},
+        {"extractor": settings.claims.extractor, "run_id": run_id},
         dest,
-        state,
         bars,
         "claims",
     )
-    return tasks.gather_claims(paths)
+    return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
 
 
 def _sharded(
@@ -411,16 +407,12 @@ def _sharded(
     shard_size: int,
     options: dict[str, Any],
     dest: Path,
-    state: tasks.RunState,
     bars: StageProgress,
     name: str,
 ) -> list[Any]:
-    """Write `rows` as Parquet slices under `dest`, run `shard_task` on each, time the stage."""
-    started = time.perf_counter()
+    """Write `rows` as Parquet slices under `dest` and run `shard_task` on each."""
     inputs = write_slices(rows, dest, shard_size)
     parameters = [
         {"src": src, "dest": str(dest / f"{i:05d}"), **options} for i, src in enumerate(inputs)
     ]
-    results = _run_shards(pool, shard_task, parameters, bars, name)
-    state.timings[name] = round(time.perf_counter() - started, 3)
-    return results
+    return _run_shards(pool, shard_task, parameters, bars, name)

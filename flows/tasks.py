@@ -71,7 +71,7 @@ from flows.io.index import (
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
 from flows.io.page_model import page_model_for
-from flows.io.shards import Chunked, read_shards, write_shard
+from flows.io.shards import Chunked, ShardStats, read_shards, write_shard
 from flows.io.store import Store
 
 # Frames move between tasks in memory: skip Prefect's input hashing (ECOSYSTEM.md).
@@ -254,52 +254,51 @@ def normalise_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
 
 @dataclass(frozen=True)
 class Ingested:
-    """The inbox as the ingest shards read it, gathered in the flow."""
+    """The inbox as the ingest shards read it, gathered in the flow: the ingest stage's result."""
 
-    docs: pl.DataFrame  # normalised documents not published before
+    docs: pl.DataFrame  # normalised documents (known ones included)
     files: pl.DataFrame  # FILES_LEDGER of every file looked at
     records_read: int
     already_seen_records: int
+    quarantine: pl.DataFrame  # unreadable records (stage ingest)
+    # records that normalisation in the shards dropped (stage normalise): empty after it, then
+    # failing the normalised-document contract; the normalise stage reports them
+    rejected: pl.DataFrame
+    stats: ShardStats
 
 
-def gather_ingest(shards: list[IngestShard]) -> tuple[Ingested, list[pl.DataFrame]]:
+def gather_ingest(shards: list[IngestShard]) -> Ingested:
     """Read the ingest shards back (at least one), in shard order.
 
-    Returns every normalised document (before known ones are set aside) and the quarantine
-    frames in stage order: unreadable, then empty after normalisation, then invalid.
+    Returns every normalised document (before known ones are set aside), the unreadable
+    records, and those normalisation dropped: empty after it, then invalid.
     """
-    ingested = Ingested(
+    return Ingested(
         docs=read_shards([s.docs for s in shards]),
         files=read_shards([s.files for s in shards], FILES_LEDGER),
         records_read=sum(s.records_read for s in shards),
         already_seen_records=sum(s.already_seen_records for s in shards),
+        quarantine=read_shards([s.quarantine for s in shards], QUARANTINE),
+        rejected=read_shards([s.empties for s in shards] + [s.invalid for s in shards], QUARANTINE),
+        stats=ShardStats(len(shards), note="ingest_shards"),
     )
-    quarantine = [
-        read_shards([getattr(s, kind) for s in shards], QUARANTINE)
-        for kind in ("quarantine", "empties", "invalid")
-    ]
-    return ingested, quarantine
 
 
 @task(name="external-claims", **READS)
-def external_claims(
-    inbox: str, settings: Settings, history: History, state: RunState
-) -> ExternalClaims:
+def external_claims(inbox: str, settings: Settings, history: History) -> ExternalClaims:
     """Read the claim tables of the inbox's claims/ folder; unreadable rows go to quarantine."""
-    started = time.perf_counter()
     limit = settings.ingest.max_file_bytes
-    result = read_claim_tables(inbox, seen=history.claim_files, max_file_bytes=limit)
-    state.quarantine.append(result.quarantine)
-    state.notes["external_claim_rows"] = result.rows.height + result.quarantine.height
-    state.notes["external_claim_rows_already_read"] = result.already_read
-    _timed(state, "external_claims", started)
-    return result
+    return read_claim_tables(inbox, seen=history.claim_files, max_file_bytes=limit)
 
 
 @task(name="normalise", **STAGE)
-def normalise(docs: pl.DataFrame, history: History) -> KnownResult:
-    """Set aside documents that an earlier run published (same `doc_id`)."""
-    return set_aside_known(docs, history.doc_ids)
+def normalise(ingested: Ingested, history: History) -> KnownResult:
+    """Set aside documents that an earlier run published (same `doc_id`).
+
+    The rows that normalisation (in the ingest shards) dropped are this stage's quarantine.
+    """
+    result = set_aside_known(ingested.docs, history.doc_ids)
+    return replace(result, quarantine=ingested.rejected)
 
 
 @task(name="boilerplate", **STAGE)

@@ -59,6 +59,8 @@ def test_large_claim_file_is_refused_unread_and_once(tmp_path: Path) -> None:
     again = read_claim_tables(inbox, seen=first.files, max_file_bytes=limit)
     assert again.rows.height == again.quarantine.height == again.files.height == 0
     assert again.already_read == 2
+    assert first.stats.notes() == {"external_claim_rows": 2, "external_claim_rows_already_read": 0}
+    assert again.stats.notes() == {"external_claim_rows": 0, "external_claim_rows_already_read": 2}
 
 
 def test_default_claim_limit_is_the_document_limit(tmp_path: Path) -> None:

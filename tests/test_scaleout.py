@@ -23,7 +23,14 @@ from flows.core.settings import (
 from flows.io.claim_tables import read_claim_tables
 from flows.io.ingest import inbox_files, read_inbox
 from flows.io.remote import open_output
-from flows.io.shards import frame_slices, sized_slices, slices, write_slices
+from flows.io.shards import (
+    Gathered,
+    ShardStats,
+    frame_slices,
+    sized_slices,
+    slices,
+    write_slices,
+)
 from tests.conftest import SAMPLE_INBOX
 
 TABLES = ("documents", "articles", "claims", "claim_timeline", "boilerplate", "quarantine")
@@ -92,16 +99,28 @@ def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) 
         for i, part in enumerate(slices(names, 3))
     ]
     assert len(shards) > 3
-    gathered, (unreadable, shard_empties, shard_invalid) = tasks.gather_ingest(shards)
+    gathered = tasks.gather_ingest(shards)
     once = read_inbox(inbox, settings.ingest, seen=seen)
     once_docs, once_empties, once_invalid = tasks.normalise_raw(once.docs)
     assert gathered.docs.equals(once_docs)
-    assert unreadable.equals(once.quarantine)
-    assert shard_empties.equals(once_empties) and shard_invalid.equals(once_invalid)
+    assert gathered.quarantine.equals(once.quarantine)
+    assert gathered.rejected.equals(pl.concat([once_empties, once_invalid]))
+    assert gathered.stats.notes() == {"ingest_shards": len(shards)}
+    state = tasks.RunState(run_id="r")
+    state.record("ingest", gathered, 1.0)
+    assert state.quarantined().drop("run_id").equals(once.quarantine.drop("run_id"))
     assert gathered.files.equals(once.files)
     assert gathered.records_read == once.docs.height + once.quarantine.height
     assert gathered.already_seen_records == once.already_seen_records > 0
     assert docs.height > once_docs.height  # the ledger's files were skipped
+
+
+def test_a_shard_stage_is_recorded_with_its_count_noted_only_where_named() -> None:
+    state = tasks.RunState(run_id="r")
+    state.record("signatures", Gathered(pl.DataFrame({"doc_id": ["a"]}), ShardStats(3)), 0.5)
+    assert state.timings == {"signatures": 0.5} and state.notes == {}
+    assert state.quarantined().height == 0
+    assert ShardStats(2, note="ingest_shards").notes() == {"ingest_shards": 2}
 
 
 def test_signature_shards_concatenated_equal_one_pass(tmp_path: Path) -> None:

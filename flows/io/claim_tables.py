@@ -17,7 +17,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
@@ -60,6 +60,23 @@ class ExternalClaims:
     quarantine: pl.DataFrame  # QUARANTINE
     files: pl.DataFrame  # LEDGER rows of the files read this run
     already_read: int  # records of files read by an earlier run
+
+    @property
+    def stats(self) -> ExternalClaimStats:
+        """Return the figures of the read, as the run summary names them."""
+        return ExternalClaimStats(self.rows.height + self.quarantine.height, self.already_read)
+
+
+@dataclass(frozen=True)
+class ExternalClaimStats:
+    """The figures of reading the claim tables, as the run summary names them."""
+
+    external_claim_rows: int  # rows read this run: kept and quarantined
+    external_claim_rows_already_read: int  # records of files read by an earlier run
+
+    def notes(self) -> dict[str, int]:
+        """Return the figures by name."""
+        return asdict(self)
 
 
 class _Refused(Exception):

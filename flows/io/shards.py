@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +19,7 @@ import polars as pl
 import pyarrow.parquet as pq
 
 from flows.core.errors import errno_of
+from flows.core.schema import QUARANTINE, empty
 
 T = TypeVar("T")
 
@@ -166,3 +168,24 @@ def read_shards(paths: Sequence[str], schema: pl.Schema | None = None) -> pl.Dat
             raise ValueError("no shard files to read and no schema for an empty frame")
         return pl.DataFrame(schema=schema)
     return pl.concat(frames, how="vertical")
+
+
+@dataclass(frozen=True)
+class ShardStats:
+    """The figures of a stage run in shards, as the run summary names them."""
+
+    shards: int  # shard tasks run
+    note: str | None = None  # the summary's name for the shard count; none: not noted
+
+    def notes(self) -> dict[str, int]:
+        """Return the figures by name: the shard count, if the summary notes it."""
+        return {} if self.note is None else {self.note: self.shards}
+
+
+@dataclass(frozen=True)
+class Gathered:
+    """A stage's frame gathered from its shards in shard order; it quarantines nothing."""
+
+    frame: pl.DataFrame
+    stats: ShardStats
+    quarantine: pl.DataFrame = field(default_factory=lambda: empty(QUARANTINE))
