@@ -469,10 +469,23 @@ def _revision() -> str:
         try:
             _git("cat-file", "-e", f"{TRAFILATURA_COMMIT}^{{commit}}")
             _REVISION.append(TRAFILATURA_COMMIT)
-        except subprocess.CalledProcessError:
-            print(f"trafilatura mirror lacks {TRAFILATURA_COMMIT[:12]}: reading its HEAD")
+        except (OSError, subprocess.CalledProcessError):
+            if TRAFILATURA_REPO.is_dir():  # a mirror of another snapshot
+                print(f"trafilatura mirror lacks {TRAFILATURA_COMMIT[:12]}: reading its HEAD")
             _REVISION.append("HEAD")
     return _REVISION[0]
+
+
+def trafilatura_cache_name() -> str:
+    """Return the cache file name of trafilatura's labelled lines for this revision and rules.
+
+    A cache read at another revision, or labelled under other cross-site constants, is not
+    reused.
+    """
+    return (
+        f"newsdq_page_lines_trafilatura-v2-{_revision()[:12]}"
+        f"-s{CROSS_SITE_MIN_SITES}w{CROSS_SITE_MAX_WORDS}.parquet"
+    )
 
 
 def _git(*args: str, stdin: bytes | None = None) -> bytes:

@@ -53,7 +53,8 @@ from flows.core.page_boilerplate import (  # noqa: E402
 WEIGHTS = ROOT / "flows" / "io" / "data" / "page_boilerplate.npz"
 # The labelled lines, cached by corpus version (a changed `page_corpus` gets a new name).
 CACHE = Path("/tmp/newsdq_page_lines-v3.parquet")
-TRAFILATURA_CACHE = Path("/tmp/newsdq_page_lines_trafilatura-v2.parquet")
+# trafilatura's lines: the file name carries the mirror revision and the cross-site rule.
+TRAFILATURA_CACHE_DIR = Path("/tmp")
 # Whether trafilatura's evaluation set is trained on by default (when its mirror is present):
 # since 2026-12-07, with its cross-site distant labels (page_corpus.cross_site_labels), which
 # cut cross-validated content loss (docs/design.md, Boilerplate on a single page).
@@ -297,7 +298,8 @@ def corpora_lines(trafilatura: bool) -> tuple[pl.DataFrame, list[str]]:
         trafilatura = False
     if trafilatura:
         names.append("trafilatura tests/evaldata.json")
-    lines = page_corpus.training_lines(CACHE, TRAFILATURA_CACHE, trafilatura)
+    cache = TRAFILATURA_CACHE_DIR / page_corpus.trafilatura_cache_name() if trafilatura else None
+    lines = page_corpus.training_lines(CACHE, cache, trafilatura)
     return lines, names
 
 
@@ -313,6 +315,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     lines, names = corpora_lines(args.trafilatura)
     print(f"corpora: {', '.join(names)}")
+    if args.check and TRAFILATURA and not (args.trafilatura and page_corpus.trafilatura_present()):
+        print(
+            "cannot reproduce the shipped weights: they were trained with trafilatura's "
+            f"evaluation set at {page_corpus.TRAFILATURA_COMMIT[:12]} (a git mirror of "
+            f"adbar/trafilatura at {page_corpus.TRAFILATURA_REPO})"
+        )
+        return 1
     d = design(lines)
     labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
     labelled = labels != page_corpus.UNLABELLED

@@ -152,7 +152,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     attribute that pytest no longer reads.)
     """
     if config.getvalue("dist") != "load":
-        return None  # an explicit --dist is xdist's
+        return None  # another --dist is xdist's (an explicit --dist load is ours too)
     from xdist.scheduler import LoadScopeScheduling
 
     grouped = _grouped_modules()
