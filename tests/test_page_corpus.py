@@ -112,7 +112,7 @@ def _site_page(uri: str, visible: list[str], main: list[str]) -> list[tuple]:
 
 
 def test_a_short_line_recurring_on_enough_sites_outside_the_main_text_is_boilerplate() -> None:
-    prompt = "Please enter your name here"
+    prompt = "Type a display name for your reply"
     quote = "Officials said 12 ships were waiting"  # in every page's main text, digits vary
     long_line = " ".join(["word"] * 12)  # a template string is short; a story line is not
     pages, sites = [], []
