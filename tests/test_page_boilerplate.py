@@ -9,7 +9,13 @@ import polars as pl
 import pytest
 
 from flows.core.boilerplate import remove_boilerplate
-from flows.core.page_boilerplate import line_scores, page_lines
+from flows.core.page_boilerplate import (
+    first_stage_logit,
+    line_features,
+    line_scores,
+    page_lines,
+    text_table,
+)
 from flows.core.settings import BoilerplateConfig, Settings
 from flows.io.page_model import load_page_model, page_model_for
 from tests.test_seeds import _seed_docs
@@ -187,6 +193,30 @@ def test_scores_do_not_depend_on_how_many_documents_are_scored_together() -> Non
     # the page alone scores as it does among others
     alone = line_scores(page_lines(pages.filter(pl.col("doc_id") == "d2")), MODEL)
     np.testing.assert_allclose(alone, whole[(lines["doc_id"] == "d2").to_numpy()], atol=1e-12)
+
+
+def test_features_do_not_depend_on_the_text_table_they_are_looked_up_in() -> None:
+    # line_scores measures every distinct text of an inbox once; a page's features must be
+    # those of the page measured alone, value for value (the same lines repeat across pages)
+    pages = pl.concat(
+        [
+            _page(KIT_TOP, KIT_BOTTOM).with_columns(doc_id=pl.lit("d1")),
+            _page(KIT_TOP[::-1], KIT_BOTTOM[:2]).with_columns(doc_id=pl.lit("d2")),
+        ]
+    )
+    lines = page_lines(pages)
+    table = text_table(lines["text"])
+    assert len(table.texts) < lines.height  # the kit lines repeat
+    part = lines.filter(pl.col("doc_id") == "d2").with_columns(
+        row=pl.int_range(pl.len(), dtype=pl.Int64)
+    )
+    alone = line_features(part)
+    shared = line_features(part, table)
+    for name in ("dense", "rows", "slots", "values", "token_rows", "char_norm"):
+        np.testing.assert_array_equal(getattr(shared, name), getattr(alone, name), err_msg=name)
+    # the same word's n-gram weights, whichever vocabulary numbers it
+    model = MODEL
+    np.testing.assert_array_equal(first_stage_logit(shared, model), first_stage_logit(alone, model))
 
 
 def test_the_flow_and_benchmarks_get_the_model_exactly_when_the_switch_is_on() -> None:

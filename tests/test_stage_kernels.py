@@ -124,3 +124,52 @@ def test_containment_candidates_miss_no_pair_over_the_threshold(
     assert got == want
     for a, b, shared in scored.select("a", "b", "shared").iter_rows():
         assert shared == len(sets[a] & sets[b])
+
+
+@st.composite
+def repeated_texts(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """Draw band hashes of texts (numbered by first occurrence) and extra rows, and occurrences."""
+    u = draw(st.integers(1, 10))
+    extra = draw(st.integers(0, 3))
+    bands = draw(st.integers(1, 3))
+    # few distinct hash values, so buckets fill up and mix texts
+    values = st.integers(0, 2)
+    hashes = np.array(
+        draw(st.lists(st.lists(values, min_size=bands, max_size=bands), min_size=u + extra,
+                      max_size=u + extra)), dtype=np.uint64,
+    )  # fmt: skip
+    order = draw(st.permutations([t for t in range(u) for _ in range(draw(st.integers(1, 6)))]))
+    seen: dict[int, int] = {}
+    text_of = np.array([seen.setdefault(t, len(seen)) for t in order], dtype=np.int64)
+    return hashes, text_of, extra, draw(st.integers(2, 9))
+
+
+@settings(max_examples=300, deadline=None)
+@given(repeated_texts())
+def test_text_band_pairs_are_the_occurrence_pairs_mapped_to_texts(
+    case: tuple[np.ndarray, np.ndarray, int, int],
+) -> None:
+    from flows.core.lsh import band_pairs, text_band_pairs
+
+    hashes, text_of, extra, full = case
+    u, n = hashes.shape[0] - extra, len(text_of)
+    # the definition: pair the occurrences (and extra rows after them), then name their texts
+    empty = np.empty(0, dtype=np.int64)
+    occ = band_pairs(
+        np.arange(n + extra), np.r_[hashes[text_of], hashes[u:]], empty,
+        empty.astype(np.uint16), empty.astype(np.uint64), full,
+    )  # fmt: skip
+    node = np.r_[text_of, np.arange(u, u + extra)]
+    a, b = node[occ[:, 0]], node[occ[:, 1]]
+    both = (a < u) & (b < u) & (a != b)
+    lo, hi = np.minimum(a, b)[both].tolist(), np.maximum(a, b)[both].tolist()
+    want_texts = set(zip(lo, hi, strict=True))
+    want_reach = {(int(o), int(k)) for o, k in zip(occ[:, 0], b, strict=True) if o < n and k >= u}
+
+    got = text_band_pairs(hashes, text_of, extra, full)
+    assert {(x, y) for x, y in got.texts.tolist() if y < u} == want_texts
+    # a text's pair with an extra row reaches every occurrence of the text
+    reach = {(int(o), y) for x, y in got.texts.tolist() if x < u <= y for o in
+             np.flatnonzero(text_of == x)}  # fmt: skip
+    reach |= {(o, k) for o, k in got.occurrences.tolist()}
+    assert reach == want_reach

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
@@ -13,7 +14,7 @@ from flows.core.cluster import components
 from flows.core.dedup import near_duplicate_components, numbers_key
 from flows.core.drops import drop_where
 from flows.core.kernel import pair_agreement
-from flows.core.lsh import Banding, band_hashes, band_pairs, buckets, choose_banding
+from flows.core.lsh import Banding, band_hashes, buckets, choose_banding, text_band_pairs
 from flows.core.minhash import fast_signatures, word_gram_table
 from flows.core.page_boilerplate import PageModel, classify_lines
 from flows.core.passages import split_passages
@@ -350,6 +351,23 @@ def same_figure_links(grouped: pl.DataFrame, links: pl.DataFrame, min_chars: int
     )
 
 
+def occurrence_links(links: pl.DataFrame, number: np.ndarray) -> pl.DataFrame:
+    """Return `LINKS` of passages from links of their texts (`id`: the text's number).
+
+    `number` is each passage's text number (`distinct_texts`); every passage of a text gets
+    the text's links, in `history_links`' order.
+    """
+    if links.height == 0:
+        return links
+    rows = pl.DataFrame({"id": np.arange(len(number), dtype=np.int64), "_text": number})
+    return (
+        rows.join(links.rename({"id": "_text"}), on="_text")
+        .select(LINKS.names())
+        .cast(LINKS)
+        .sort("id", "h_doc", "h_passage")
+    )
+
+
 def passage_groups(
     passages: pl.DataFrame,
     minhash: MinHashConfig,
@@ -385,54 +403,54 @@ def passage_groups(
         sigs = _signature_matrix(passages, minhash.num_perm)
     else:
         sigs = fast_signatures(passages["text"], minhash, kind="char")
+    # Banded and verified once per distinct text, with the pairs occurrence-level banding
+    # gives (`text_band_pairs`): 571k passages of the 34,173-page syndication inbox are 173k
+    # texts, and a kit line's thousands of copies made buckets of thousands.
+    number, first = distinct_texts(passages["text"])
+    rows = np.flatnonzero(first)
+    u = len(rows)
     m = 0 if known is None else known.height
-    everything = sigs
+    everything = sigs[rows]
     if m:
         assert known is not None
         stored = known["signature"].to_numpy().reshape(m, -1).astype(np.uint32)
-        everything = np.concatenate([sigs, stored])
-    ids = pl.Series("id", np.arange(n + m, dtype=np.int64))
+        everything = np.concatenate([everything, stored])
     banding = choose_banding(threshold, minhash.num_perm)
-    # Band by band in numpy (the polars group-by and explodes of `candidate_pairs` took 13 s
-    # of 1.2M pairs on the 34,173-page syndication inbox, this 2.6 s), verified in the kernel.
-    empty = np.empty(0, dtype=np.int64)
-    found = band_pairs(
-        ids.to_numpy(),
-        band_hashes(everything, banding),
-        empty,
-        empty.astype(np.uint16),
-        empty.astype(np.uint64),
-        max_full_bucket=PASSAGE_FULL_BUCKET,
+    found = text_band_pairs(
+        band_hashes(everything, banding), number, m, max_full_bucket=PASSAGE_FULL_BUCKET
     )
-    left, right = found[:, 0], found[:, 1]
+    left, right = found.texts[:, 0], found.texts[:, 1]
     keep = pair_agreement(everything, left, right) >= threshold
     pairs = pl.DataFrame({"left": left[keep], "right": right[keep]})
-    # Pairs within this run group passages; pairs reaching a known passage mark them.
-    inner = pairs.filter((pl.col("left") < n) & (pl.col("right") < n))
+    # Pairs within this run group texts; pairs reaching a known passage mark them.
+    inner = pairs.filter((pl.col("left") < u) & (pl.col("right") < u))
     figures = passages["figures"] if "figures" in passages.columns else passage_figures(passages)
     if figures_min_chars and inner.height:
-        long = (passages["end"] - passages["start"]) >= figures_min_chars
+        text_figures = figures.gather(rows)
+        long = ((passages["end"] - passages["start"]) >= figures_min_chars).gather(rows)
         lefts, rights = inner["left"], inner["right"]
-        same = figures.gather(lefts).to_numpy() == figures.gather(rights).to_numpy()
+        same = text_figures.gather(lefts).to_numpy() == text_figures.gather(rights).to_numpy()
         short = ~(long.gather(lefts).to_numpy() | long.gather(rights).to_numpy())
         inner = inner.filter(pl.Series(same | short))
-    labels = components(ids.head(n), inner)["component"]
+    ids = pl.Series("id", np.arange(u, dtype=np.int64))
+    labels = components(ids, inner)["component"].gather(number)
     known_support = pl.Series("known_support", [None] * n, dtype=pl.Int64)
     if m:
         assert known is not None
-        # ids are sorted within a pair, so a known passage (id >= n) is always on the right
-        reach = pairs.filter((pl.col("left") < n) & (pl.col("right") >= n))
-        supports = known["support"].cast(pl.Int64)
-        best = (
-            reach.with_columns(known_support=supports.gather(reach["right"] - n))
-            .group_by("left")
-            .agg(pl.col("known_support").max())
-        )
-        known_support = (
-            pl.DataFrame({"left": np.arange(n, dtype=np.int64)})
-            .join(best, on="left", how="left")
-            .sort("left")["known_support"]
-        )
+        # ids are sorted within a pair, so a known passage (id >= u) is always on the right;
+        # a text's pair reaches every occurrence of it, an occurrence's pair that one alone
+        supports = known["support"].cast(pl.Int64).fill_null(-1).to_numpy()
+        reach = pairs.filter((pl.col("left") < u) & (pl.col("right") >= u))
+        per_text = np.full(u, -1, dtype=np.int64)
+        np.maximum.at(per_text, reach["left"].to_numpy(), supports[reach["right"].to_numpy() - u])
+        best = per_text[number]
+        occ, node = found.occurrences[:, 0], found.occurrences[:, 1]
+        met = pair_agreement(everything, number[occ], node) >= threshold
+        np.maximum.at(best, occ[met], supports[node[met] - u])
+        found_support = pl.Series("known_support", best)
+        known_support = found_support.to_frame().select(
+            pl.when(found_support >= 0).then(found_support).alias("known_support")
+        )["known_support"]
     if "signature" not in passages.columns:  # (given, the column stays: no 2nd copy)
         passages = passages.with_columns(
             signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm))
@@ -747,24 +765,25 @@ def clean_texts(docs: pl.DataFrame, passages: pl.DataFrame) -> tuple[pl.Series, 
     return out["clean_text"], out["boilerplate_ratio"]
 
 
-def mark_page_boilerplate(
-    classified: pl.DataFrame,
-    docs: pl.DataFrame,
-    config: BoilerplateConfig,
-    page_model: PageModel | None,
-) -> pl.DataFrame:
+def page_hits(
+    docs: pl.DataFrame, config: BoilerplateConfig, page_model: PageModel | None
+) -> pl.DataFrame | None:
+    """Return the single-page classifier's lines (`classify_lines`), or None when it is off."""
+    if page_model is None or not config.page_classifier or docs.height == 0:
+        return None
+    return classify_lines(docs.select("doc_id", "text"), page_model, config.page_threshold)
+
+
+def mark_page_boilerplate(classified: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:
     """Add the classifier's lines to the boilerplate and name each removal's `signal`.
 
     Parameters
     ----------
     classified
         Passages with `line`, `is_boilerplate` and `shared_quote` (recurrence's verdict).
-    docs
-        The documents (`doc_id`, `text`) the passages come from.
-    config
-        `page_classifier` (on/off) and `page_threshold`.
-    page_model
-        The line classifier, or None (recurrence alone).
+    hits
+        The lines the single-page classifier removes (`page_hits`: `doc_id`, `line`), or None
+        (recurrence alone).
 
     Returns
     -------
@@ -773,11 +792,10 @@ def mark_page_boilerplate(
         or null for kept passages).
     """
     recurrence = pl.col("is_boilerplate")
-    if page_model is None or not config.page_classifier or classified.height == 0:
+    if hits is None or classified.height == 0:
         page = pl.lit(False)
         out = classified
     else:
-        hits = classify_lines(docs.select("doc_id", "text"), page_model, config.page_threshold)
         out = classified.join(
             hits.select("doc_id", "line", _page=pl.lit(True)),
             on=["doc_id", "line"],
@@ -822,6 +840,7 @@ def find_boilerplate(
     passages: pl.DataFrame | None = None,
     links: pl.DataFrame | None = None,
     page_model: PageModel | None = None,
+    hits: Callable[[], pl.DataFrame | None] | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Find boilerplate passages and produce the clean text of each document.
 
@@ -843,6 +862,9 @@ def find_boilerplate(
         The single-page line classifier (`flows/io/page_model.py`), or None for recurrence
         alone; used when `config.page_classifier` is on. A line scoring at least
         `config.page_threshold` is boilerplate, except its passages kept as shared quotations.
+    hits
+        Returns the classifier's lines (`page_hits` of `docs`) when they were computed
+        elsewhere (`boilerplate_stage` scores them while recurrence runs); None: computed here.
 
     Returns
     -------
@@ -878,7 +900,8 @@ def find_boilerplate(
             docs["doc_id"], story_texts(docs, grouped, config), minhash, config.same_story_threshold
         ).select(doc_id="id", story="component")
         classified = absorb_contained(classify_passages(grouped, config, stories, links), config)
-    classified = mark_page_boilerplate(classified, docs, config, page_model)
+    lines = hits() if hits is not None else page_hits(docs, config, page_model)
+    classified = mark_page_boilerplate(classified, lines)
     classified = classified.sort("doc_id", "passage")
 
     clean, ratio = clean_texts(docs, classified)
@@ -969,14 +992,23 @@ def boilerplate_stage(
         The cleaned documents, all passages, the quarantine rows and the stage's figures.
     """
     unique = docs.unique("doc_id", keep="first", maintain_order=True)
-    signed = sign_passages(unique, minhash, config)
-    keys = passage_buckets(signed, passage_banding(minhash, config), minhash.num_perm)
-    # Which earlier passages matter depends on this run's buckets, so history is a lookup.
-    earlier = history.passages(keys)
-    links = history_links(keys, earlier, minhash, config)
-    cleaned, passages = find_boilerplate(
-        unique, minhash, config, history.known, signed, links, page_model
-    )
+    # The single-page classifier needs nothing of recurrence: it scores the pages on a second
+    # thread meanwhile (both sides spend most of their time in polars, numpy and numba, which
+    # release the GIL).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-classifier") as pool:
+        scored = pool.submit(page_hits, unique, config, page_model)
+        signed = sign_passages(unique, minhash, config)
+        # Which earlier passages matter depends on this run's buckets, so history is a lookup,
+        # by the buckets of each distinct text (a kit's thousands of copies share theirs).
+        number, first = distinct_texts(signed["text"])
+        keys = passage_buckets(
+            signed.filter(pl.Series(first)), passage_banding(minhash, config), minhash.num_perm
+        )
+        earlier = history.passages(keys)
+        links = occurrence_links(history_links(keys, earlier, minhash, config), number)
+        cleaned, passages = find_boilerplate(
+            unique, minhash, config, history.known, signed, links, page_model, scored.result
+        )
     documents = docs.drop("title", strict=False).join(
         cleaned.select(CLEANED_COLUMNS), on="doc_id", how="left"
     )

@@ -245,3 +245,138 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     if len(pairs) == 0:
         return np.empty((0, 2), dtype=np.int64)
     return _unpack(_sorted_unique(_pack(pairs)))
+
+
+@dataclass(frozen=True)
+class TextPairs:
+    """Candidate pairs of `text_band_pairs`: between texts, and between an occurrence and a row.
+
+    `texts` are distinct node pairs `(k, 2)`, left < right, between two texts or (where every
+    occurrence of the text meets the row) a text and an extra row; `occurrences` are distinct
+    `(occurrence, node)` pairs of extra rows met by one occurrence of a text only.
+    """
+
+    texts: np.ndarray
+    occurrences: np.ndarray
+
+
+def text_band_pairs(
+    hashes: np.ndarray, text_of: np.ndarray, extra: int, max_full_bucket: int
+) -> TextPairs:
+    """Return `band_pairs`' candidates of repeated texts, computed once per distinct text.
+
+    `band_pairs` pairs occurrences: all pairs in a bucket of up to `max_full_bucket`
+    occurrences, a star from its first occurrence and a chain of consecutive ones above. A text
+    repeated on thousands of pages (a kit line) makes buckets of thousands of its own copies,
+    which pair only with each other. This gives the same pairs, mapped to texts, sorting texts
+    instead of occurrences: a bucket's size is the sum of its texts' occurrences, and only the
+    large buckets holding two texts or more are laid out occurrence by occurrence (for the
+    chain).
+
+    Parameters
+    ----------
+    hashes
+        Band hashes `(u + extra, bands)` of the `u` distinct texts, numbered in order of first
+        occurrence, then of `extra` rows (e.g. known passages) that come after every
+        occurrence, one occurrence each.
+    text_of
+        The text number of each occurrence `(n,)`, in occurrence order.
+    extra
+        How many extra rows end `hashes`.
+    max_full_bucket
+        As in `band_pairs`.
+
+    Returns
+    -------
+    TextPairs
+        Node ids are text numbers, then `u + j` for extra row j; occurrence ids index
+        `text_of`. Pairs of a text with itself are left out.
+    """
+    u = hashes.shape[0] - extra
+    n = len(text_of)
+    weight = np.r_[np.bincount(text_of, minlength=u), np.ones(extra, dtype=np.int64)]
+    first = np.full(u, n, dtype=np.int64)
+    np.minimum.at(first, text_of, np.arange(n, dtype=np.int64))
+    last = np.full(u, -1, dtype=np.int64)
+    np.maximum.at(last, text_of, np.arange(n, dtype=np.int64))
+    # occurrences by text, each text's in occurrence order (for laying out large buckets)
+    by_text = np.argsort(text_of, kind="stable")
+    text_start = np.r_[0, np.cumsum(weight[:u])]
+    nodes = np.arange(u + extra, dtype=np.int64)
+    text_keys, occ_keys = [], []
+    for band in range(hashes.shape[1]):
+        order = np.argsort(hashes[:, band], kind="stable")
+        ordered = hashes[order, band]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        counts = np.diff(np.r_[starts, len(order)])
+        sizes = np.add.reduceat(weight[order], starts)
+        members = nodes[order]
+        # Small buckets: all pairs of their nodes (their occurrences pair all with all).
+        small = (sizes <= max_full_bucket) & (counts > 1)
+        text_keys.append(_pack(_all_run_pairs(members, starts[small], counts[small])))
+        large = sizes > max_full_bucket
+        if not large.any():
+            continue
+        l_starts, l_counts = starts[large], counts[large]
+        center = members[l_starts]  # the smallest node: its first occurrence leads the bucket
+        # star: the first occurrence with every other occurrence, i.e. its text with every
+        # other text of the bucket, and that occurrence with every extra row
+        k = np.arange(1, l_counts.max(initial=1))
+        star_at = l_starts[:, None] + k[None, :]
+        valid = k[None, :] < l_counts[:, None]
+        other = members[star_at[valid]]
+        hub = np.broadcast_to(center[:, None], star_at.shape)[valid]
+        led = hub < u  # a bucket of extra rows alone pairs no text
+        other, hub = other[led], hub[led]
+        is_text = other < u
+        text_keys.append(_pack(np.stack([hub[is_text], other[is_text]], axis=1)))
+        occ_keys.append(_pack(np.stack([first[hub[~is_text]], other[~is_text]], axis=1)))
+        # chain: consecutive occurrences. The last occurrence of the bucket's texts meets its
+        # first extra row (extra rows follow every occurrence); between texts, see below.
+        run = np.repeat(np.arange(len(l_starts)), l_counts)
+        seg = members[l_starts.repeat(l_counts) + _ranks(l_counts)]
+        seg_text = seg < u
+        texts_in = np.bincount(run[seg_text], minlength=len(l_starts))
+        extras_in = l_counts - texts_in
+        has_both = (texts_in > 0) & (extras_in > 0)
+        if has_both.any():
+            last_occ = np.full(len(l_starts), -1, dtype=np.int64)
+            np.maximum.at(last_occ, run[seg_text], last[seg[seg_text]])
+            first_extra = np.full(len(l_starts), u + extra, dtype=np.int64)
+            np.minimum.at(first_extra, run[~seg_text], seg[~seg_text])
+            occ_keys.append(_pack(np.stack([last_occ[has_both], first_extra[has_both]], axis=1)))
+        # extra rows follow each other in node order: pairs of two extra rows matter to no one
+        mixed = texts_in > 1
+        if mixed.any():
+            pick = mixed[run] & seg_text
+            m_run, m_text = run[pick], seg[pick]
+            lengths = weight[m_text]
+            occ = by_text[_ranks(lengths) + np.repeat(text_start[m_text], lengths)]
+            occ_run = np.repeat(m_run, lengths)
+            laid = np.lexsort((occ, occ_run))
+            occ_run, occ_text = occ_run[laid], text_of[occ[laid]]
+            step = (occ_run[1:] == occ_run[:-1]) & (occ_text[1:] != occ_text[:-1])
+            a, b = occ_text[:-1][step], occ_text[1:][step]
+            text_keys.append(_pack(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)))
+    return TextPairs(
+        texts=_unpack(_sorted_unique(np.concatenate(text_keys or [_EMPTY_KEYS]))),
+        occurrences=_unpack(_sorted_unique(np.concatenate(occ_keys or [_EMPTY_KEYS]))),
+    )
+
+
+def _ranks(lengths: np.ndarray) -> np.ndarray:
+    """Return 0..len-1 for each length, concatenated."""
+    total = int(lengths.sum())
+    return np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def _all_run_pairs(members: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Return all pairs (left < right) of `members` within each run `starts[i] : + counts[i]`."""
+    parts = [np.empty((0, 2), dtype=np.int64)]
+    for size in np.unique(counts):
+        run_starts = starts[counts == size]
+        i, j = np.triu_indices(int(size), 1)
+        left = members[run_starts[:, None] + i[None, :]].ravel()
+        right = members[run_starts[:, None] + j[None, :]].ravel()
+        parts.append(np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1))
+    return np.concatenate(parts)

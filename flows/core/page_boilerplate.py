@@ -20,6 +20,7 @@ features and applies them (numpy and polars, no per-line Python loops).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -188,6 +189,15 @@ def page_lines(docs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _doc_runs(doc_id: pl.Series) -> pl.Series:
+    """Number the runs of equal `doc_id` (lines come grouped by document) 0, 1, 2, ...
+
+    Windows over these integers give what windows over the ids give, faster: grouping by a
+    64-character string id was most of the context features' time.
+    """
+    return (doc_id != doc_id.shift(1)).fill_null(True).cum_sum().cast(pl.Int32) - 1
+
+
 def _hash_strings(values: pl.Series) -> np.ndarray:
     """Return a stable 64-bit hash (xxh3) of each string, computed once per distinct value."""
     uniq = values.unique()
@@ -211,33 +221,145 @@ def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return h * _K1
 
 
-def line_features(lines: pl.DataFrame) -> LineFeatures:
+@dataclass(frozen=True)
+class TextTable:
+    """What depends on a line's text alone, computed once per distinct text.
+
+    A feed repeats its kits and its syndicated paragraphs: the 34,173-page syndication inbox
+    has 466,540 lines of 153,065 distinct texts. `texts` are the distinct texts, `features`
+    their text-only dense inputs (`_text_features`), and their tokens (`^`, the lowercased
+    words with digits folded to 0, `$`) are `tokens[offsets[i] : offsets[i] + counts[i]]`,
+    indexes into the distinct tokens `vocab` (hashed to `vocab_hashes`; `inner` is False for
+    the edge markers). A word's character n-grams are the entries of `gram_words` equal to its
+    vocabulary index, in slots `gram_slots`.
+    """
+
+    texts: pl.Series
+    features: pl.DataFrame
+    offsets: np.ndarray
+    counts: np.ndarray
+    tokens: np.ndarray
+    inner: np.ndarray
+    vocab: pl.Series
+    vocab_hashes: np.ndarray
+    gram_words: np.ndarray
+    gram_slots: np.ndarray
+
+    def index_of(self, texts: pl.Series) -> np.ndarray:
+        """Return the index in `texts` of each of `texts` (every one must be in the table)."""
+        found = pl.DataFrame({"text": texts}).join(
+            pl.DataFrame({"text": self.texts}).with_row_index("i"),
+            on="text",
+            how="left",
+            maintain_order="left",
+        )["i"]
+        if found.null_count():
+            raise ValueError("a line's text is not in the text table")
+        return found.to_numpy().astype(np.int64)
+
+
+def text_table(texts: pl.Series) -> TextTable:
+    """Tokenise, hash and measure each distinct text of `texts` once (see `TextTable`)."""
+    distinct = texts.unique(maintain_order=True)
+    # Words lowercased, digits folded to 0; ^ and $ mark the line's edges for the bigrams.
+    toks = pl.DataFrame({"text": distinct}).select(
+        tok=pl.concat_list(
+            pl.lit(["^"]),
+            pl.col("text").str.to_lowercase().str.replace_all(r"\p{N}", "0").str.extract_all(_WORD),
+            pl.lit(["$"]),
+        ),
+    )["tok"]
+    counts = toks.list.len().to_numpy().astype(np.int64)
+    flat = toks.explode()
+    # Each distinct token once: its hash, and (for words) its character n-grams.
+    vocab = flat.unique(maintain_order=True)
+    tokens = (
+        pl.DataFrame({"tok": flat})
+        .join(
+            pl.DataFrame({"tok": vocab}).with_row_index("i"),
+            on="tok",
+            how="left",
+            maintain_order="left",
+        )["i"]
+        .to_numpy()
+        .astype(np.int64)
+    )
+    gram_words, gram_slots = _char_grams(vocab)
+    return TextTable(
+        texts=distinct,
+        features=_text_features(distinct),
+        offsets=np.cumsum(counts) - counts,
+        counts=counts,
+        tokens=tokens,
+        inner=((flat != "^") & (flat != "$")).to_numpy(),
+        vocab=vocab,
+        vocab_hashes=_hash_strings(vocab),
+        gram_words=gram_words,
+        gram_slots=gram_slots,
+    )
+
+
+def _text_features(texts: pl.Series) -> pl.DataFrame:
+    """Return the features of a line that depend on its text alone (one row per text)."""
+    t = pl.col("text")
+    return pl.DataFrame({"text": texts}).select(
+        _words=t.str.count_matches(_WORD).cast(pl.Float64),
+        _chars=t.str.len_chars().cast(pl.Float64),
+        _terminal=t.str.contains(_TERMINAL).cast(pl.Float64),
+        _letters_cap=t.str.count_matches(r"(?:^|[^\p{L}\p{N}])\p{Lu}").cast(pl.Float64),
+        _alpha_words=t.str.count_matches(r"\p{L}[\p{L}\p{N}]*").cast(pl.Float64),
+        colon_end=t.str.ends_with(":").cast(pl.Float64),
+        _upper=t.str.count_matches(r"\p{Lu}").cast(pl.Float64),
+        _letters=t.str.count_matches(r"\p{L}").cast(pl.Float64),
+        _digits=t.str.count_matches(r"\p{N}").cast(pl.Float64),
+        _glyphs=t.str.count_matches(_GLYPHS).cast(pl.Float64),
+        starts_lower=t.str.contains(r"^\p{Ll}").cast(pl.Float64),
+        starts_other=(~t.str.contains(r"^[\p{L}\p{N}\"“‘'(]")).cast(pl.Float64),
+        _alnum=t.str.count_matches(r"[\p{L}\p{N}]").cast(pl.Float64),
+        sentences=(t.str.count_matches(r"[.!?…][\"”’')]*\s+\p{Lu}").cast(pl.Float64) + 1).log(),
+        has_url=t.str.contains(r"(?i)https?://|www\.|\.com\b").cast(pl.Float64),
+        has_year=t.str.contains(r"\b(?:19|20)\d\d\b").cast(pl.Float64),
+        has_copyright=t.str.contains(r"(?i)©|\(c\)").cast(pl.Float64),
+    )
+
+
+def line_features(
+    lines: pl.DataFrame, table: TextTable | None = None, which: np.ndarray | None = None
+) -> LineFeatures:
     """Compute the first-stage features of page lines.
 
     Parameters
     ----------
     lines
         `LINES` rows, grouped by document and in line order within each.
+    table, which
+        A `text_table` holding every text of `lines`, and each line's index in it (looked up
+        when None); by default the table of `lines`' own texts. `line_scores` passes one table
+        of the whole inbox to each of its chunks, so no text is measured twice.
 
     Returns
     -------
     LineFeatures
         Dense features (n x len(DENSE), float64), hashed word and shape tokens, and the
-        factored character n-grams.
+        factored character n-grams. They are the same, value for value, whatever table holds
+        the texts.
     """
     n = lines.height
-    t = pl.col("text")
+    if table is None:
+        table = text_table(lines["text"])
+    if which is None:
+        which = table.index_of(lines["text"])
     # Counts and window sizes first, once: the features below refer to them many times.
+    lines = pl.concat([lines, table.features[which]], how="horizontal").with_columns(
+        _doc=_doc_runs(lines["doc_id"]),
+    )
+    doc = "_doc"
     lines = lines.with_columns(
-        _words=t.str.count_matches(_WORD).cast(pl.Float64),
-        _chars=t.str.len_chars().cast(pl.Float64),
-        _terminal=t.str.contains(_TERMINAL).cast(pl.Float64),
-        _rank=pl.int_range(pl.len()).over("doc_id").cast(pl.Float64),
-        _doc_lines=pl.len().over("doc_id").cast(pl.Float64),
-    ).with_columns(_log_words=(pl.col("_words") + 1).log())
+        _rank=pl.int_range(pl.len()).over(doc).cast(pl.Float64),
+        _doc_lines=pl.len().over(doc).cast(pl.Float64),
+        _log_words=(pl.col("_words") + 1).log(),
+    )
     words = pl.col("_words")
-    letters_cap = t.str.count_matches(r"(?:^|[^\p{L}\p{N}])\p{Lu}").cast(pl.Float64)
-    alpha_words = t.str.count_matches(r"\p{L}[\p{L}\p{N}]*").cast(pl.Float64)
     chars = pl.col("_chars")
     terminal = pl.col("_terminal")
     log_words = pl.col("_log_words")
@@ -245,7 +367,7 @@ def line_features(lines: pl.DataFrame) -> LineFeatures:
     doc_lines = pl.col("_doc_lines")
 
     def shifted(expr: pl.Expr, k: int) -> pl.Expr:
-        return expr.shift(k).over("doc_id").fill_null(0.0)
+        return expr.shift(k).over(doc).fill_null(0.0)
 
     base = lines.select(
         "row",
@@ -253,39 +375,37 @@ def line_features(lines: pl.DataFrame) -> LineFeatures:
         log_words=log_words,
         log_chars=(chars + 1).log(),
         terminal=terminal,
-        colon_end=t.str.ends_with(":").cast(pl.Float64),
-        cap_share=letters_cap / pl.max_horizontal(alpha_words, pl.lit(1.0)),
-        upper_share=t.str.count_matches(r"\p{Lu}").cast(pl.Float64)
-        / pl.max_horizontal(t.str.count_matches(r"\p{L}").cast(pl.Float64), pl.lit(1.0)),
-        digit_share=t.str.count_matches(r"\p{N}").cast(pl.Float64) / chars,
-        glyph_share=t.str.count_matches(_GLYPHS).cast(pl.Float64) / chars,
-        starts_lower=t.str.contains(r"^\p{Ll}").cast(pl.Float64),
-        starts_other=(~t.str.contains(r"^[\p{L}\p{N}\"“‘'(]")).cast(pl.Float64),
-        mean_word_len=t.str.count_matches(r"[\p{L}\p{N}]").cast(pl.Float64)
-        / pl.max_horizontal(words, pl.lit(1.0)),
-        sentences=(t.str.count_matches(r"[.!?…][\"”’')]*\s+\p{Lu}").cast(pl.Float64) + 1).log(),
+        colon_end="colon_end",
+        cap_share=pl.col("_letters_cap") / pl.max_horizontal(pl.col("_alpha_words"), pl.lit(1.0)),
+        upper_share=pl.col("_upper") / pl.max_horizontal(pl.col("_letters"), pl.lit(1.0)),
+        digit_share=pl.col("_digits") / chars,
+        glyph_share=pl.col("_glyphs") / chars,
+        starts_lower="starts_lower",
+        starts_other="starts_other",
+        mean_word_len=pl.col("_alnum") / pl.max_horizontal(words, pl.lit(1.0)),
+        sentences="sentences",
         rel_pos=rank / pl.max_horizontal(doc_lines - 1, pl.lit(1.0)),
         log_rank=(rank + 1).log(),
         log_rank_from_end=(doc_lines - rank).log(),
         log_doc_lines=doc_lines.log(),
-        chars_share=chars / chars.sum().over("doc_id"),
+        chars_share=chars / chars.sum().over(doc),
         prev_log_words=shifted(log_words, 1),
         prev_terminal=shifted(terminal, 1),
         next_log_words=shifted(log_words, -1),
         next_terminal=shifted(terminal, -1),
         window_log_words=sum(shifted(log_words, k) for k in (-2, -1, 1, 2)) / 4.0,
         window_terminal=sum(shifted(terminal, k) for k in (-2, -1, 1, 2)) / 4.0,
-        has_url=t.str.contains(r"(?i)https?://|www\.|\.com\b").cast(pl.Float64),
-        has_year=t.str.contains(r"\b(?:19|20)\d\d\b").cast(pl.Float64),
-        has_copyright=t.str.contains(r"(?i)©|\(c\)").cast(pl.Float64),
+        has_url="has_url",
+        has_year="has_year",
+        has_copyright="has_copyright",
         # share of the page's words before and after the line: kits sit around the story
-        words_before=(words.cum_sum().over("doc_id") - words) / words.sum().over("doc_id"),
-        words_after=1 - words.cum_sum().over("doc_id") / words.sum().over("doc_id"),
+        words_before=(words.cum_sum().over(doc) - words) / words.sum().over(doc),
+        words_after=1 - words.cum_sum().over(doc) / words.sum().over(doc),
     ).with_columns(
         pl.col("words_before", "words_after").fill_nan(0.0),
     )
     dense = base.select(DENSE).to_numpy().astype(np.float64) if n else np.zeros((0, len(DENSE)))
-    return _hashed(lines, base, dense)
+    return _hashed(lines, base, dense, table, which)
 
 
 def _char_grams(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -312,42 +432,55 @@ def _char_grams(words: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return grams["word"].to_numpy(), (h & _CHAR_MASK).astype(np.int64)
 
 
-def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineFeatures:
-    """Return the features: `dense`, and the hashed tokens and character n-grams of each line."""
+def _gather_runs(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Return the concatenated index ranges `starts[i] : starts[i] + lengths[i]`."""
+    total = int(lengths.sum())
+    ends = np.cumsum(lengths)
+    return np.arange(total, dtype=np.int64) - np.repeat(ends - lengths - starts, lengths)
+
+
+# Shape tokens: the word-count bins (`_hashed`), terminal punctuation 0/1, position bins 0-4.
+_WORD_BINS = (0, 1, 2, 3, 4, 5, 6, 8, 20, 40)
+
+
+@functools.cache
+def _shape_hashes() -> np.ndarray:
+    """Return the hashes of every shape token, indexed [word bin][terminal][position bin][kind]."""
+    out = np.empty((len(_WORD_BINS), 2, 5, 4), dtype=np.uint64)
+    for i, w in enumerate(_WORD_BINS):
+        for term in (0, 1):
+            for pos in range(5):
+                names = (f"#w{w}", f"#w{w}t{term}", f"#w{w}p{pos}", f"#w{w}t{term}p{pos}")
+                for k, name in enumerate(names):
+                    out[i, term, pos, k] = xxhash.xxh3_64_intdigest(name.encode("utf-8"))
+    return out
+
+
+def _hashed(
+    lines: pl.DataFrame,
+    base: pl.DataFrame,
+    dense: np.ndarray,
+    table: TextTable,
+    which: np.ndarray,
+) -> LineFeatures:
+    """Return the features: `dense`, and the hashed tokens and character n-grams of each line.
+
+    Each line's tokens are its text's run of tokens in `table` (`which`: its text's index).
+    """
     empty = np.zeros(0, dtype=np.int64)
     if lines.height == 0:
         return LineFeatures(dense, empty, empty, np.zeros(0), empty, empty, empty, empty, empty)
-    # Words lowercased, digits folded to 0; ^ and $ mark the line's edges for the bigrams.
-    toks = lines.select(
-        "row",
-        tok=pl.concat_list(
-            pl.lit(["^"]),
-            pl.col("text").str.to_lowercase().str.replace_all(r"\p{N}", "0").str.extract_all(_WORD),
-            pl.lit(["$"]),
-        ),
-    ).explode("tok")
-    # Each distinct token once: its hash, and (for words) its character n-grams.
-    vocab = toks["tok"].unique(maintain_order=True)
-    index = (
-        pl.DataFrame({"tok": toks["tok"]})
-        .join(
-            pl.DataFrame({"tok": vocab}).with_row_index("i"),
-            on="tok",
-            how="left",
-            maintain_order="left",
-        )["i"]
-        .to_numpy()
-        .astype(np.int64)
-    )
-    h = _hash_strings(vocab)[index]
-    row = toks["row"].to_numpy()
+    lengths = table.counts[which]
+    at = _gather_runs(table.offsets[which], lengths)
+    index = table.tokens[at]
+    h = table.vocab_hashes[index]
+    row = np.repeat(lines["row"].to_numpy().astype(np.int64), lengths)
     same = np.zeros(len(row), dtype=bool)
     same[1:] = row[1:] == row[:-1]
     bi_idx = np.flatnonzero(same)
     bigram = _mix(h[bi_idx - 1], h[bi_idx])
     # Unigrams without the edge markers, all bigrams (edge ones included).
-    inner = ((toks["tok"] != "^") & (toks["tok"] != "$")).to_numpy()
-    uni_idx = np.flatnonzero(inner)
+    uni_idx = np.flatnonzero(table.inner[at])
     # Shape tokens: word-count bin crossed with terminal punctuation and position in the page.
     wbin = pl.col("log_words").exp().round() - 1
     wbin = (
@@ -357,22 +490,18 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineF
             pl.when(wbin <= 12).then(8).otherwise(pl.when(wbin <= 25).then(20).otherwise(40))
         )
         .cast(pl.Int64)
-        .cast(pl.String)
     )
-    pbin = (pl.col("rel_pos") * 5).floor().clip(0, 4).cast(pl.Int64).cast(pl.String)
-    term = pl.col("terminal").cast(pl.Int64).cast(pl.String)
-    shapes = base.select(
-        "row",
-        shape=pl.concat_list(
-            pl.format("#w{}", wbin),
-            pl.format("#w{}t{}", wbin, term),
-            pl.format("#w{}p{}", wbin, pbin),
-            pl.format("#w{}t{}p{}", wbin, term, pbin),
+    codes = base.select(
+        w=wbin.replace_strict(
+            list(_WORD_BINS), list(range(len(_WORD_BINS))), return_dtype=pl.Int64
         ),
-    ).explode("shape")
-    sh = _hash_strings(shapes["shape"])
+        t=pl.col("terminal").cast(pl.Int64),
+        p=(pl.col("rel_pos") * 5).floor().clip(0, 4).cast(pl.Int64),
+    )
+    sh = _shape_hashes()[codes["w"].to_numpy(), codes["t"].to_numpy(), codes["p"].to_numpy()]
+    sh_rows = np.repeat(base["row"].to_numpy().astype(np.int64), 4)
     # The neighbours' words, marked as such: a kit comes in blocks of lines about one thing.
-    doc = lines["doc_id"].rank("dense").to_numpy().astype(np.int64)
+    doc = _doc_runs(lines["doc_id"]).to_numpy().astype(np.int64)
     uni_rows = row[uni_idx]
     n = lines.height
     nxt = uni_rows + 1 < n
@@ -382,14 +511,14 @@ def _hashed(lines: pl.DataFrame, base: pl.DataFrame, dense: np.ndarray) -> LineF
     as_prev = _mix(h[uni_idx][nxt], np.full(int(nxt.sum()), _K2, dtype=np.uint64))
     as_next = _mix(h[uni_idx][prv], np.full(int(prv.sum()), _K1, dtype=np.uint64))
     all_rows = np.concatenate(
-        [uni_rows, row[bi_idx], shapes["row"].to_numpy(), uni_rows[nxt] + 1, uni_rows[prv] - 1]
+        [uni_rows, row[bi_idx], sh_rows, uni_rows[nxt] + 1, uni_rows[prv] - 1]
     )
-    all_h = np.concatenate([h[uni_idx], bigram, sh, as_prev, as_next])
+    all_h = np.concatenate([h[uni_idx], bigram, sh.reshape(-1), as_prev, as_next])
     slots = (all_h & _MASK).astype(np.int64)
     counts = np.bincount(all_rows, minlength=lines.height).astype(np.float64)
     values = 1.0 / np.sqrt(counts[all_rows])
-    gram_words, gram_slots = _char_grams(vocab)
-    grams_of = np.bincount(gram_words, minlength=len(vocab)).astype(np.float64)
+    gram_words, gram_slots = table.gram_words, table.gram_slots
+    grams_of = np.bincount(gram_words, minlength=len(table.vocab)).astype(np.float64)
     line_grams = np.bincount(row[uni_idx], weights=grams_of[index[uni_idx]], minlength=n)
     return LineFeatures(
         dense=dense,
@@ -442,7 +571,7 @@ def context_features(lines: pl.DataFrame, dense: np.ndarray, z: np.ndarray) -> n
     zc = np.clip(z, -_Z_CLIP, _Z_CLIP)
     frame = pl.DataFrame(
         {
-            "doc_id": lines["doc_id"],
+            "doc": _doc_runs(lines["doc_id"]),
             "z": zc,
             "p": 1.0 / (1.0 + np.exp(-zc)),
             "chars": np.exp(col["log_chars"]) - 1.0,
@@ -451,7 +580,7 @@ def context_features(lines: pl.DataFrame, dense: np.ndarray, z: np.ndarray) -> n
             "rel_pos": col["rel_pos"],
         }
     )
-    doc = "doc_id"
+    doc = "doc"
     content = (pl.col("z") < _CONTENT_Z).cast(pl.Float64)
     rank = pl.int_range(pl.len()).over(doc).cast(pl.Float64)
     mass = (1.0 - pl.col("p")) * pl.col("chars")
@@ -545,21 +674,24 @@ def line_scores(
     if lines.height == 0:
         return np.zeros(0)
     parts = []
-    for part in _document_chunks(lines, chunk_docs):
-        features = line_features(part)
+    # One table of the inbox's distinct texts: a text repeated across chunks is measured once.
+    table = text_table(lines["text"])
+    which = table.index_of(lines["text"])
+    for start, part in _document_chunks(lines, chunk_docs):
+        features = line_features(part, table, which[start : start + part.height])
         z1 = first_stage_logit(features, model)
         z = model.context.logit(context_features(part, features.dense, z1))
         parts.append(1.0 / (1.0 + np.exp(-z)))
     return np.concatenate(parts)
 
 
-def _document_chunks(lines: pl.DataFrame, size: int) -> Iterator[pl.DataFrame]:
-    """Yield consecutive slices of `lines` of `size` documents each, `row` counted from 0."""
+def _document_chunks(lines: pl.DataFrame, size: int) -> Iterator[tuple[int, pl.DataFrame]]:
+    """Yield (offset, slice) of `lines`, `size` documents a slice, `row` counted from 0."""
     doc = lines["doc_id"]
     starts = np.flatnonzero((doc != doc.shift(1)).fill_null(True).to_numpy())
     bounds = [*starts[:: max(size, 1)].tolist(), lines.height]
     for a, b in pairwise(bounds):
-        yield lines.slice(a, b - a).with_columns(row=pl.int_range(b - a, dtype=pl.Int64))
+        yield a, lines.slice(a, b - a).with_columns(row=pl.int_range(b - a, dtype=pl.Int64))
 
 
 def classify_lines(docs: pl.DataFrame, model: PageModel, threshold: float) -> pl.DataFrame:
