@@ -108,3 +108,23 @@ def test_claim_symlink_outside_inbox_is_refused_once(tmp_path: Path) -> None:
     again = read_claim_tables(inbox, seen=first.files)
     assert again.rows.height == again.quarantine.height == 0
     assert again.already_read == 3
+
+
+def test_a_file_that_grew_after_stat_is_read_whole_up_to_the_limit() -> None:
+    import io
+
+    from flows.io.ingest import _load_bytes
+
+    config = IngestConfig(max_file_bytes=64)
+    ext = {".txt"}
+    # stat said 3 bytes; the file holds more by the time it is read: all of it is read
+    grown = _load_bytes(".txt", 3, lambda: io.BytesIO(b"a story that grew"), config, ext)
+    assert grown.failure is None and grown.data == b"a story that grew"
+    # a file that shrank is read as it is
+    shrunk = _load_bytes(".txt", 50, lambda: io.BytesIO(b"short"), config, ext)
+    assert shrunk.failure is None and shrunk.data == b"short"
+    # growing past the limit makes it too large, as a file that was large at stat time
+    big = _load_bytes(".txt", 3, lambda: io.BytesIO(b"x" * 65), config, ext)
+    assert big.data is None and big.failure is not None and "65 bytes" in big.failure.detail
+    exact = _load_bytes(".txt", 3, lambda: io.BytesIO(b"x" * 64), config, ext)
+    assert exact.failure is None and exact.data == b"x" * 64
