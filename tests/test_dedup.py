@@ -379,22 +379,24 @@ def test_a_text_inside_a_much_longer_one_is_not_its_duplicate() -> None:
     assert out["duplicate_of"].to_list() == [None, "d0"]
 
 
-def test_band_hashes_by_block_and_by_row_index_agree(monkeypatch) -> None:
+def test_band_hashes_are_fnv_1a_of_each_band_and_pick_rows() -> None:
     from flows.core import lsh
 
     rng = np.random.default_rng(0)
     sig = rng.integers(0, 2**32, size=(50, MH.num_perm), dtype=np.uint64).astype(np.uint32)
-    banding = choose_banding(0.5, MH.num_perm)
-    whole = lsh.band_hashes(sig, banding)
-    rows = np.array([7, 3, 3, 49, 0])
-    monkeypatch.setattr(lsh, "_HASH_BLOCK", 4)
-    assert np.array_equal(lsh.band_hashes(sig, banding), whole)
-    assert np.array_equal(lsh.band_hashes(sig, banding, rows), whole[rows])
-    # FNV-1a over the band's values, as stored in the index by earlier versions
-    h = 0xCBF29CE484222325
-    for v in sig[3, : banding.rows]:
-        h = ((h ^ int(v)) * 0x100000001B3) % 2**64
-    assert int(whole[3, 0]) == h
+    for banding in (choose_banding(0.5, MH.num_perm), lsh.Banding(64, 2)):
+        whole = lsh.band_hashes(sig, banding)
+        assert whole.shape == (50, banding.bands) and whole.dtype == np.uint64
+        rows = np.array([7, 3, 3, 49, 0])
+        assert np.array_equal(lsh.band_hashes(sig, banding, rows), whole[rows])
+        # FNV-1a over the band's values, as stored in the index by earlier versions
+        for row in (3, 49):
+            for band in (0, banding.bands - 1):
+                h = 0xCBF29CE484222325
+                for v in sig[row, band * banding.rows : (band + 1) * banding.rows]:
+                    h = ((h ^ int(v)) * 0x100000001B3) % 2**64
+                assert int(whole[row, band]) == h
+    assert lsh.band_hashes(sig[:0], lsh.Banding(4, 2)).shape == (0, 4)
 
 
 def test_the_candidate_histogram_counts_rejected_candidates_too() -> None:

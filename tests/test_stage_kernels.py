@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import re
+
 import numpy as np
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.core.boilerplate import _word_trigrams, clean_texts
@@ -12,6 +15,7 @@ from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
 from flows.core.kernel import pair_agreement
 from flows.core.minhash import estimated_jaccard, word_gram_table
+from flows.core.passages import PASSAGES, SPACES, split_passages
 from flows.core.text import fold_series
 
 WORDS = st.sampled_from(["ÉTÉ", "café", "Bank", "of", "1,500", "two", "x", "naïve", "—", "3.5"])
@@ -173,3 +177,92 @@ def test_text_band_pairs_are_the_occurrence_pairs_mapped_to_texts(
              np.flatnonzero(text_of == x)}  # fmt: skip
     reach |= {(o, k) for o, k in got.occurrences.tolist()}
     assert reach == want_reach
+
+
+# The passage splitter's definition (flows/core/passages.py runs it as a compiled kernel).
+_SENTENCE_END = re.compile(r"[.!?…]+[\"”’')\]]*\s+(?=[\"“‘'(\[]?[A-Z0-9À-Ý])")
+
+
+def _line_spans(text: str) -> list[tuple[int, int, int]]:
+    """Return (line index, start, end) of each non-empty line, stripped."""
+    spans = []
+    pos = 0
+    for i, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if stripped:
+            lead = len(line) - len(line.lstrip())
+            spans.append((i, pos + lead, pos + lead + len(stripped)))
+        pos += len(line) + 1
+    return spans
+
+
+def _sentence_spans(text: str, start: int, end: int, min_chars: int) -> list[tuple[int, int]]:
+    """Split text[start:end] into sentence spans; fragments under `min_chars` join a neighbour."""
+    cuts = [start, *(m.end() for m in _SENTENCE_END.finditer(text, start, end)), end]
+    spans: list[tuple[int, int]] = []
+    for a, b in itertools.pairwise(cuts):
+        seg_end = a + len(text[a:b].rstrip())
+        if seg_end <= a:
+            continue
+        if spans and (seg_end - a < min_chars or spans[-1][1] - spans[-1][0] < min_chars):
+            spans[-1] = (spans[-1][0], seg_end)
+        else:
+            spans.append((a, seg_end))
+    return spans
+
+
+def _reference_passages(docs: pl.DataFrame, min_chars: int) -> pl.DataFrame:
+    rows: dict[str, list] = {k: [] for k in PASSAGES}
+    for doc_id, text in docs.select("doc_id", "text").iter_rows():
+        text = text or ""
+        spans = [(ln, s, e) for ln, a, b in _line_spans(text)
+                 for s, e in _sentence_spans(text, a, b, min_chars)]  # fmt: skip
+        for p, (ln, s, e) in enumerate(spans):
+            for key, value in zip(PASSAGES, (doc_id, p, ln, s, e, text[s:e]), strict=True):
+                rows[key].append(value)
+    return pl.DataFrame(rows, schema=PASSAGES)
+
+
+# Sentence ends, closers, openers, capitals (ASCII, accented, the edges of À-Ý), lower case,
+# every kind of white space and line break, and text beyond the Basic Multilingual Plane.
+PIECES = st.sampled_from(
+    [".", "!", "?", "…", "...", '"', "”", "’", "'", ")", "]", "“", "‘", "(", "[", "A", "Z",
+     "0", "9", "À", "Ý", "Þ", "É", "a", "é", "word", "Mr", "U.S", "\n", "\r\n", "\n\n", "😀",
+     "𝐀", *SPACES]
+)  # fmt: skip
+
+
+# Few pieces, so that sentence ends meet closers, spaces, openers and capitals often.
+DENSE = st.sampled_from([".", "?", "…", '"', "”", "“", "(", ")", " ", "\xa0", "A", "À", "a", "\n"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        (st.lists(PIECES, max_size=40) | st.lists(DENSE, max_size=30)).map("".join) | st.none(),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from([0, 1, 5, 20]),
+)
+@example(["One. “Two three", "End.) Next one!” (Then) [Z", "Wait…\xa0(À b. c"], 0)
+@example(["a. b? c! d… e", "x.\r\n  Y.\u2003\u2003Z", "\u3000lead. Trail\u3000"], 1)
+def test_split_passages_follows_its_plain_python_definition(
+    texts: list[str | None], min_chars: int
+) -> None:
+    docs = pl.DataFrame(
+        {"doc_id": [f"d{i}" for i in range(len(texts))], "text": texts},
+        schema={"doc_id": pl.String, "text": pl.String},
+    )
+    got = split_passages(docs, min_chars)
+    assert got.schema == PASSAGES
+    assert got.to_dicts() == _reference_passages(docs, min_chars).to_dicts()
+
+
+def test_split_passages_of_no_documents_is_empty() -> None:
+    empty = pl.DataFrame(schema={"doc_id": pl.String, "text": pl.String})
+    assert split_passages(empty).equals(pl.DataFrame(schema=PASSAGES))
+
+
+def test_spaces_are_pythons_white_space() -> None:
+    assert set(SPACES) == {chr(c) for c in range(0x110000) if chr(c).isspace()}

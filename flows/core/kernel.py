@@ -260,3 +260,35 @@ def pair_agreement(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
         np.ascontiguousarray(left, dtype=np.int64),
         np.ascontiguousarray(right, dtype=np.int64),
     )
+
+
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(parallel=True, cache=True)
+def _band_hashes(signatures: np.ndarray, rows: np.ndarray, bands: int, width: int) -> np.ndarray:
+    out = np.empty((rows.shape[0], bands), dtype=np.uint64)
+    for i in prange(rows.shape[0]):
+        sig = signatures[rows[i]]
+        for band in range(bands):
+            h = _FNV_OFFSET
+            for k in range(band * width, (band + 1) * width):
+                h = (h ^ np.uint64(sig[k])) * _FNV_PRIME
+            out[i, band] = h
+    return out
+
+
+def fnv_band_hashes(signatures: np.ndarray, rows: np.ndarray, bands: int, width: int) -> np.ndarray:
+    """Return the 64-bit FNV-1a hash of each band of the signatures `rows` picks.
+
+    Band j of a signature is its values `j * width` to `(j + 1) * width`, each folded in as
+    one 64-bit word (the scheme of `flows.core.lsh.band_hashes`, whose stored values must stay
+    valid). Returns shape `(len(rows), bands)` `uint64`.
+    """
+    return _band_hashes(
+        np.ascontiguousarray(signatures, dtype=np.uint32),
+        np.ascontiguousarray(rows, dtype=np.int64),
+        bands,
+        width,
+    )
