@@ -27,6 +27,7 @@ from flows.core.errors import (
     ValidationBlockedError,
     file_system_error,
 )
+from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
@@ -46,8 +47,8 @@ from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 from flows.io.store import Store, output_lock, remove_quietly
 from flows.runners import shard_runner
 
-# A stage's result type (`tasks.StageResult`: its frames, quarantine rows and figures).
-R = TypeVar("R", bound=tasks.StageResult)
+# A stage's result type (`StageResult`: its frames, quarantine rows and figures).
+R = TypeVar("R", bound=StageResult)
 
 
 def new_run_id() -> str:
@@ -153,7 +154,7 @@ def curate_news(
     store = Store(local)
     store.check_writable()
     run_id = new_run_id()
-    state = tasks.RunState(run_id=run_id)
+    state = RunState(run_id=run_id)
     bars = StageProgress(stderr_is_terminal() if progress is None else progress)
     with output_lock(store.root), remote_lock(remote, run_id), bars:
         try:
@@ -192,7 +193,7 @@ def _file_system_failure(
 def _curate(
     store: Store,
     remote: RemoteOutput | None,
-    state: tasks.RunState,
+    state: RunState,
     settings: Settings,
     inbox: str,
     out: str,
@@ -238,8 +239,18 @@ def _curate(
         ).frame
         crash_point("stage:claims")
     with bars.stage("validate"):
-        tables, checkpoint = tasks.validate(
-            documents, found, external, passages, run_dir, history, settings, state
+        validated = _stage(
+            state,
+            "validate",
+            tasks.validate,
+            documents,
+            found,
+            external,
+            passages,
+            run_dir,
+            history,
+            settings,
+            run_id,
         )
     crash_point("stage:validate")
     context = {
@@ -248,8 +259,9 @@ def _curate(
         "started_at": started_at,
         "settings": settings_to_dict(settings),
     }
-    summary = tasks.summarise(state, history, ingested, tables, checkpoint, context)
-    quarantine = state.quarantined()
+    summarised = tasks.summarise(state, history, ingested, validated, context)
+    summary, quarantine = summarised.summary, summarised.quarantine
+    tables = dict(validated.tables)
     summary["duration_seconds"] = round(time.perf_counter() - started, 3)
     if summary["verdict"] == "blocked":
         # Reviewers still get the report of a blocked run, outside the published snapshot.
@@ -290,7 +302,7 @@ def _curate(
     return summary
 
 
-def _stage(state: tasks.RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
+def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
     """Run a stage's task and record its seconds, figures and quarantine rows in `state`."""
     started = time.perf_counter()
     result = stage_task(*args)
