@@ -10,41 +10,29 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import polars as pl
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
+from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.task_runners import TaskRunner
 
 from checks.expectations import preload as preload_expectations
-from flows import tasks
+from flows import endings, tasks
 from flows.core.errors import (
     ConfigError,
     FileSystemError,
     NewsdqError,
-    OutputError,
-    PublishError,
     ValidationBlockedError,
     file_system_error,
 )
 from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
-from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.ingest import file_sizes, file_uri, ledger_updates
+from flows.io.ingest import file_sizes, file_uri
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
-from flows.io.report import (
-    artifact_markdown,
-    artifact_prefix,
-    failed_checks,
-    stage_rows,
-    write_run_files,
-)
 from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
-from flows.io.store import Store, output_lock, remove_quietly
+from flows.io.store import Store, output_lock
 from flows.runners import shard_runner
 
 # A stage's result type (`StageResult`: its frames, quarantine rows and figures).
@@ -54,74 +42,6 @@ R = TypeVar("R", bound=StageResult)
 def new_run_id() -> str:
     """Return a sortable, unique run id: UTC time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-@task(name="publish", cache_policy=NO_CACHE)
-def publish(
-    store: Store,
-    run_id: str,
-    tables: dict[str, Any],
-    run_dir: Path,
-    remote: RemoteOutput | None = None,
-) -> str:
-    """Commit the run's tables and run folder atomically, then on the remote output if any."""
-    snapshot = store.publish(run_id, tables, run_dir)
-    if remote is not None:
-        try:
-            remote.upload(snapshot, run_id)
-        except OSError as exc:
-            outcome = (
-                f"uploading run {run_id} to {remote.url} failed; the runs committed there stay "
-                f"as they were, and the next run reads the inputs again"
-            )
-            raise file_system_error(exc, f"at {remote.url}", outcome) or PublishError(
-                f"uploading run {run_id} to {remote.url} failed ({exc}); the runs committed "
-                f"there stay as they were, and the next run reads the inputs again"
-            ) from exc
-    return str(snapshot)
-
-
-def sync(store: Store, remote: RemoteOutput) -> dict[str, int]:
-    """Bring the local working copy in step with the remote output's committed runs."""
-    # Not a task: it records on `remote` the manifest it synced, which the publish task checks,
-    # and task parameters are not guaranteed to be the caller's objects.
-    try:
-        return remote.sync_down(store)
-    except (OSError, ValueError, KeyError) as exc:
-        outcome = f"cannot copy the committed runs of {remote.url} to {store.root}"
-        found = file_system_error(exc, f"in {store.root}", outcome)
-        raise found or OutputError(
-            f"cannot read the committed runs of {remote.url}: {exc}"
-        ) from exc
-
-
-@task(name="artifacts", cache_policy=NO_CACHE)
-def artifacts(summary: dict[str, Any]) -> None:
-    """Attach the run summary to the flow run as markdown and table artifacts."""
-    # One key per deployment: Prefect keeps every version of a key, so each deployment's
-    # artifacts line up as its own history (artifact keys are not per flow run).
-    prefix = artifact_prefix((summary.get("flow_run") or {}).get("deployment"))
-    create_markdown_artifact(
-        key=f"{prefix}-summary",
-        markdown=artifact_markdown(summary),
-        description=f"newsdq run {summary['run_id']}: {summary['verdict']}",
-    )
-    create_table_artifact(
-        key=f"{prefix}-counts",
-        table=[{"outcome": k, "records": v} for k, v in summary["counts"].items()],
-        description="records per outcome",
-    )
-    create_table_artifact(
-        key=f"{prefix}-stages",
-        table=stage_rows(summary),
-        description="per stage: seconds, main figure, records quarantined",
-    )
-    create_table_artifact(
-        key=f"{prefix}-failed-checks",
-        # Failing sample values stay in the HTML report: they are article text.
-        table=failed_checks(summary) or [{"check": "(none)", "severity": "", "unexpected": 0}],
-        description="failed great-expectations checks",
-    )
 
 
 @flow(name="curate-news", log_prints=True)
@@ -166,7 +86,7 @@ def curate_news(
             if failure is None:
                 raise
             raise failure from exc
-    artifacts(summary)
+    endings.artifacts(summary)
     return summary
 
 
@@ -205,7 +125,7 @@ def _curate(
     run_id = state.run_id
     state.notes["recovered"] = store.recover()
     if remote is not None:
-        state.notes["remote_sync"] = sync(store, remote)
+        state.notes["remote_sync"] = endings.sync(store, remote)
     run_dir = store.staging_dir(run_id) / "run"
     # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
     staging = store.staging_dir(run_id).absolute()
@@ -233,7 +153,7 @@ def _curate(
                 state, "dedup", tasks.dedup, docs, signed.frame, settings, history, run_id
             )
         crash_point("stage:dedup")
-        documents, sigs, pairs = deduped.documents, deduped.signatures, deduped.pairs
+        documents = deduped.documents
         found = _stage(
             state, "claims", _claims, pool, documents, settings, staging / "claims", run_id, bars
         ).frame
@@ -259,47 +179,26 @@ def _curate(
         "started_at": started_at,
         "settings": settings_to_dict(settings),
     }
-    summarised = tasks.summarise(state, history, ingested, validated, context)
-    summary, quarantine = summarised.summary, summarised.quarantine
-    tables = dict(validated.tables)
-    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-    if summary["verdict"] == "blocked":
-        # Reviewers still get the report of a blocked run, outside the published snapshot.
-        rejected = store.root / "_rejected" / run_id
-        try:
-            summary = write_run_files(
-                rejected,
-                summary,
-                tables | {"quarantine": quarantine},
-                quarantine,
-                pairs=pairs,
-                data_docs=run_dir / "data_docs",
-                out=store.root,
-            )
-        except BaseException:
-            remove_quietly(rejected)  # half a report helps no reviewer
-            raise
-        report = str(rejected / "report.html")
-        if remote is not None:
-            remote.upload_folder(rejected, f"_rejected/{run_id}")
-            report = remote.show(f"_rejected/{run_id}/report.html")
-        artifacts(summary)
-        failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
+    run = tasks.summarise(state, history, ingested, validated, context)
+    run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    if run.blocked:
         raise ValidationBlockedError(
-            f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
-            f"current; report: {report}"
+            endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
         )
-    tables["quarantine"] = quarantine
-    tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, deduped.rebuilt)
-    tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
-        run_id=pl.lit(run_id)
-    )
-    tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
-    summary = write_run_files(run_dir, summary, tables, quarantine, pairs=pairs, out=store.root)
-    crash_point("stage:publish")
     with bars.stage("publish"):
-        publish(store, run_id, tables, run_dir, remote)
-    return summary
+        return endings.publish(
+            store,
+            remote,
+            run,
+            validated,
+            deduped,
+            passages,
+            ingested,
+            external,
+            history,
+            settings,
+            run_dir,
+        )
 
 
 def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
