@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 # module -> functions to wrap (looked up there at call time)
 WRAPPED = {
-    "flows.curate": ["_ingest", "_signatures", "_claims"],
+    "flows.runners": ["ingest", "signatures", "claims"],
     "flows.endings": ["write_run_files", "publish"],
     "flows.tasks": [
         "read_history", "external_claims", "normalise", "boilerplate", "dedup", "validate",

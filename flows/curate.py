@@ -9,13 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import polars as pl
 from prefect import flow
-from prefect.context import FlowRunContext
-from prefect.task_runners import TaskRunner
 
 from checks.expectations import preload as preload_expectations
-from flows import endings, tasks
+from flows import endings, runners, tasks
 from flows.core.errors import (
     ConfigError,
     FileSystemError,
@@ -27,13 +24,9 @@ from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.ingest import file_sizes, file_uri
-from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
-from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 from flows.io.store import Store, output_lock
-from flows.runners import shard_runner
 
 # A stage's result type (`StageResult`: its frames, quarantine rows and figures).
 R = TypeVar("R", bound=StageResult)
@@ -130,11 +123,10 @@ def _curate(
     # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
     staging = store.staging_dir(run_id).absolute()
     history = tasks.read_history(store)
-    pool = shard_runner(settings.runner, staging / "workers", _api_url())
-    with pool:
-        ingested = _stage(
-            state, "ingest", _ingest, pool, inbox, settings, history, staging / "ingest", bars
-        )
+    runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
+    with runner:
+        pool = runners.ShardPool(runner, staging, bars)
+        ingested = _stage(state, "ingest", runners.ingest, pool, inbox, settings, history)
         preload_expectations()
         external = _stage(state, "external_claims", tasks.external_claims, inbox, settings, history)
         crash_point("stage:ingest")
@@ -145,18 +137,14 @@ def _curate(
             )
         crash_point("stage:boilerplate")
         docs, passages = cleaned.documents, cleaned.passages
-        signed = _stage(
-            state, "signatures", _signatures, pool, docs, settings, staging / "signatures", bars
-        )
+        signed = _stage(state, "signatures", runners.signatures, pool, docs, settings)
         with bars.stage("dedup"):
             deduped = _stage(
                 state, "dedup", tasks.dedup, docs, signed.frame, settings, history, run_id
             )
         crash_point("stage:dedup")
         documents = deduped.documents
-        found = _stage(
-            state, "claims", _claims, pool, documents, settings, staging / "claims", run_id, bars
-        ).frame
+        found = _stage(state, "claims", runners.claims, pool, documents, settings, run_id).frame
         crash_point("stage:claims")
     with bars.stage("validate"):
         validated = _stage(
@@ -207,123 +195,3 @@ def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any)
     result = stage_task(*args)
     state.record(name, result, time.perf_counter() - started)
     return result
-
-
-# --- shard stages: tasks exchange Parquet paths under the run's staging folder --------------
-
-
-def _api_url() -> str | None:
-    """Return the Prefect API this flow run reports to (the temporary server's too)."""
-    context = FlowRunContext.get()
-    client = getattr(context, "client", None)
-    url = getattr(client, "api_url", None)
-    return str(url) if url else None
-
-
-def _run_shards(
-    pool: TaskRunner[Any],
-    shard_task: Any,
-    parameters: list[dict[str, Any]],
-    bars: StageProgress,
-    name: str,
-) -> list[Any]:
-    """Submit one task per shard; return the results in shard order (not completion order)."""
-    with bars.stage(name, total=len(parameters), unit="shards") as advance:
-        futures = [pool.submit(shard_task, parameters=p) for p in parameters]
-        for future in futures:
-            future.wait()
-            advance()
-        return [future.result() for future in futures]
-
-
-def _ingest(
-    pool: TaskRunner[Any],
-    inbox: str,
-    settings: Settings,
-    history: tasks.History,
-    dest: Path,
-    bars: StageProgress,
-) -> tasks.Ingested:
-    """Read and normalise the inbox in shards of files; return them gathered."""
-    names = tasks.list_inbox(inbox, settings)
-    runner = settings.runner
-    sizes = file_sizes(inbox, names)
-    shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
-    seen = history.files
-    where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
-    parameters = [
-        {
-            "inbox": where,
-            "names": shard,
-            "config": settings.ingest,
-            # each shard gets the ledger rows of its own files only
-            "seen": None
-            if seen is None
-            else seen.filter(pl.col("source_uri").is_in([file_uri(n) for n in shard])),
-            "dest": str(dest / f"{i:05d}"),
-        }
-        for i, shard in enumerate(shards)
-    ]
-    results = _run_shards(pool, tasks.ingest_shard, parameters, bars, "ingest")
-    return tasks.gather_ingest(results)
-
-
-def _signatures(
-    pool: TaskRunner[Any],
-    docs: pl.DataFrame,
-    settings: Settings,
-    dest: Path,
-    bars: StageProgress,
-) -> Gathered:
-    """Compute the documents' MinHash signatures in shards of texts."""
-    paths = _sharded(
-        pool,
-        tasks.signatures_shard,
-        tasks.signature_inputs(docs),
-        settings.runner.shard_docs,
-        {"minhash": settings.minhash, "short_tokens": settings.dedup.short_tokens},
-        dest,
-        bars,
-        "signatures",
-    )
-    return Gathered(tasks.gather_signatures(paths), ShardStats(len(paths)))
-
-
-def _claims(
-    pool: TaskRunner[Any],
-    documents: pl.DataFrame,
-    settings: Settings,
-    dest: Path,
-    run_id: str,
-    bars: StageProgress,
-) -> Gathered:
-    """Extract the claims of the canonical articles in shards of articles."""
-    paths = _sharded(
-        pool,
-        tasks.claims_shard,
-        tasks.claim_inputs(documents),
-        settings.runner.shard_articles,
-        {"extractor": settings.claims.extractor, "run_id": run_id},
-        dest,
-        bars,
-        "claims",
-    )
-    return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
-
-
-def _sharded(
-    pool: TaskRunner[Any],
-    shard_task: Any,
-    rows: pl.DataFrame,
-    shard_size: int,
-    options: dict[str, Any],
-    dest: Path,
-    bars: StageProgress,
-    name: str,
-) -> list[Any]:
-    """Write `rows` as Parquet slices under `dest` and run `shard_task` on each."""
-    inputs = write_slices(rows, dest, shard_size)
-    parameters = [
-        {"src": src, "dest": str(dest / f"{i:05d}"), **options} for i, src in enumerate(inputs)
-    ]
-    return _run_shards(pool, shard_task, parameters, bars, name)
