@@ -11,7 +11,7 @@ of this run refer to are the injected `ClaimHistory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -29,6 +29,7 @@ from checks.models import ArticleModel, BoilerplateModel, ClaimRowModel, Documen
 from checks.quarantine import BrokenInvariant, InvariantMode, split_rows
 from flows.core.errors import ConfigError
 from flows.core.repair import repair_documents
+from flows.core.run import FieldNotes
 from flows.core.schema import BOILERPLATE, CLAIMS, EXTERNAL, QUARANTINE, empty
 from flows.core.settings import ValidationConfig
 from flows.core.timeline import claim_timeline, topic_of
@@ -79,15 +80,11 @@ NO_CLAIM_HISTORY = ClaimHistory()
 
 
 @dataclass(frozen=True)
-class ValidateStats:
+class ValidateStats(FieldNotes):
     """The validate stage's figures, as the run summary names them."""
 
     claims_external_published: int  # external claim rows that passed grounding and checks
     claim_conflicts: int  # timeline rows in conflict with another source's figure
-
-    def notes(self) -> dict[str, int]:
-        """Return the figures by name."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import polars as pl
@@ -16,6 +16,14 @@ class StageStats(Protocol):
     def notes(self) -> dict[str, Any]:
         """Return the figures by their names in the run summary's notes."""
         ...
+
+
+class FieldNotes:
+    """A stage's figures whose notes are its dataclass fields, by name, in field order."""
+
+    def notes(self) -> dict[str, Any]:
+        """Return the figures by name."""
+        return asdict(self)  # type: ignore[call-overload]
 
 
 class StageResult(Protocol):

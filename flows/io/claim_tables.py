@@ -17,13 +17,14 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import polars as pl
 
+from flows.core.run import FieldNotes
 from flows.core.schema import EXTERNAL, QUARANTINE
 from flows.core.settings import IngestConfig
 from flows.core.timeline import history_counts
@@ -66,15 +67,11 @@ class ExternalClaims:
 
 
 @dataclass(frozen=True)
-class ExternalClaimStats:
+class ExternalClaimStats(FieldNotes):
     """The figures of reading the claim tables, as the run summary names them."""
 
     external_claim_rows: int  # rows read this run: kept and quarantined
     external_claim_rows_already_read: int  # records of files read by an earlier run
-
-    def notes(self) -> dict[str, int]:
-        """Return the figures by name."""
-        return asdict(self)
 
 
 class _Refused(Exception):
