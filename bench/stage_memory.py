@@ -31,12 +31,14 @@ sys.path.insert(0, str(ROOT))
 
 # module -> functions to wrap (looked up there at call time)
 WRAPPED = {
-    "flows.curate": ["_ingest", "_signatures", "_claims", "write_run_files", "publish"],
+    "flows.runners": ["ingest", "signatures", "claims"],
+    "flows.endings": ["write_run_files", "publish"],
     "flows.tasks": [
         "read_history", "external_claims", "normalise", "boilerplate", "dedup", "validate",
-        "summarise", "index_tables", "history_articles",
-        "run_checkpoint", "history_timeline", "claim_timeline",
+        "summarise", "index_tables", "history_articles", "history_timeline",
     ],
+    # the validate stage's checkpoint and timeline
+    "checks.validate": ["run_checkpoint", "claim_timeline"],
     # the boilerplate and dedup stages' steps and their history readers
     "flows.core.boilerplate": ["sign_passages", "history_links", "find_boilerplate"],
     "flows.core.dedup_stage": ["deduplicate", "find_containers"],

@@ -10,6 +10,7 @@ number of the sentence parses to the quantity). Rows that fail are quarantined w
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 
@@ -189,3 +190,14 @@ def _check(
 
 def _clip(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def claim_id() -> pl.Expr:
+    """Return the given claim_id, else a stable id from the article, sentence, quantity, source."""
+    parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("doc_id", "sentence", "quantity")]
+    key = pl.concat_str([*parts, pl.col("source").fill_null("")], separator="\x1f")
+    derived = key.map_elements(
+        lambda k: "x" + hashlib.blake2b(k.encode(), digest_size=8).hexdigest(),
+        return_dtype=pl.String,
+    )
+    return pl.coalesce(pl.col("claim_id"), derived)

@@ -9,118 +9,32 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-import polars as pl
-from prefect import flow, task
-from prefect.artifacts import create_markdown_artifact, create_table_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.context import FlowRunContext
-from prefect.task_runners import TaskRunner
+from prefect import flow
 
 from checks.expectations import preload as preload_expectations
-from flows import tasks
+from flows import endings, runners, tasks
 from flows.core.errors import (
     ConfigError,
     FileSystemError,
     NewsdqError,
-    OutputError,
-    PublishError,
     ValidationBlockedError,
     file_system_error,
 )
+from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
-from flows.io.claim_tables import CLAIM_FILES
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
-from flows.io.ingest import file_sizes, file_uri, ledger_updates
-from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
-from flows.io.report import (
-    artifact_markdown,
-    artifact_prefix,
-    failed_checks,
-    stage_rows,
-    write_run_files,
-)
-from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
-from flows.io.store import Store, output_lock, remove_quietly
-from flows.runners import shard_runner
+from flows.io.store import Store, output_lock
 
-# A stage's result type (`tasks.StageResult`: its frames, quarantine rows and figures).
-R = TypeVar("R", bound=tasks.StageResult)
+# A stage's result type (`StageResult`: its frames, quarantine rows and figures).
+R = TypeVar("R", bound=StageResult)
 
 
 def new_run_id() -> str:
     """Return a sortable, unique run id: UTC time plus a random suffix."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
-@task(name="publish", cache_policy=NO_CACHE)
-def publish(
-    store: Store,
-    run_id: str,
-    tables: dict[str, Any],
-    run_dir: Path,
-    remote: RemoteOutput | None = None,
-) -> str:
-    """Commit the run's tables and run folder atomically, then on the remote output if any."""
-    snapshot = store.publish(run_id, tables, run_dir)
-    if remote is not None:
-        try:
-            remote.upload(snapshot, run_id)
-        except OSError as exc:
-            outcome = (
-                f"uploading run {run_id} to {remote.url} failed; the runs committed there stay "
-                f"as they were, and the next run reads the inputs again"
-            )
-            raise file_system_error(exc, f"at {remote.url}", outcome) or PublishError(
-                f"uploading run {run_id} to {remote.url} failed ({exc}); the runs committed "
-                f"there stay as they were, and the next run reads the inputs again"
-            ) from exc
-    return str(snapshot)
-
-
-def sync(store: Store, remote: RemoteOutput) -> dict[str, int]:
-    """Bring the local working copy in step with the remote output's committed runs."""
-    # Not a task: it records on `remote` the manifest it synced, which the publish task checks,
-    # and task parameters are not guaranteed to be the caller's objects.
-    try:
-        return remote.sync_down(store)
-    except (OSError, ValueError, KeyError) as exc:
-        outcome = f"cannot copy the committed runs of {remote.url} to {store.root}"
-        found = file_system_error(exc, f"in {store.root}", outcome)
-        raise found or OutputError(
-            f"cannot read the committed runs of {remote.url}: {exc}"
-        ) from exc
-
-
-@task(name="artifacts", cache_policy=NO_CACHE)
-def artifacts(summary: dict[str, Any]) -> None:
-    """Attach the run summary to the flow run as markdown and table artifacts."""
-    # One key per deployment: Prefect keeps every version of a key, so each deployment's
-    # artifacts line up as its own history (artifact keys are not per flow run).
-    prefix = artifact_prefix((summary.get("flow_run") or {}).get("deployment"))
-    create_markdown_artifact(
-        key=f"{prefix}-summary",
-        markdown=artifact_markdown(summary),
-        description=f"newsdq run {summary['run_id']}: {summary['verdict']}",
-    )
-    create_table_artifact(
-        key=f"{prefix}-counts",
-        table=[{"outcome": k, "records": v} for k, v in summary["counts"].items()],
-        description="records per outcome",
-    )
-    create_table_artifact(
-        key=f"{prefix}-stages",
-        table=stage_rows(summary),
-        description="per stage: seconds, main figure, records quarantined",
-    )
-    create_table_artifact(
-        key=f"{prefix}-failed-checks",
-        # Failing sample values stay in the HTML report: they are article text.
-        table=failed_checks(summary) or [{"check": "(none)", "severity": "", "unexpected": 0}],
-        description="failed great-expectations checks",
-    )
 
 
 @flow(name="curate-news", log_prints=True)
@@ -153,7 +67,7 @@ def curate_news(
     store = Store(local)
     store.check_writable()
     run_id = new_run_id()
-    state = tasks.RunState(run_id=run_id)
+    state = RunState(run_id=run_id)
     bars = StageProgress(stderr_is_terminal() if progress is None else progress)
     with output_lock(store.root), remote_lock(remote, run_id), bars:
         try:
@@ -165,7 +79,7 @@ def curate_news(
             if failure is None:
                 raise
             raise failure from exc
-    artifacts(summary)
+    endings.artifacts(summary)
     return summary
 
 
@@ -192,7 +106,7 @@ def _file_system_failure(
 def _curate(
     store: Store,
     remote: RemoteOutput | None,
-    state: tasks.RunState,
+    state: RunState,
     settings: Settings,
     inbox: str,
     out: str,
@@ -204,16 +118,15 @@ def _curate(
     run_id = state.run_id
     state.notes["recovered"] = store.recover()
     if remote is not None:
-        state.notes["remote_sync"] = sync(store, remote)
+        state.notes["remote_sync"] = endings.sync(store, remote)
     run_dir = store.staging_dir(run_id) / "run"
     # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
     staging = store.staging_dir(run_id).absolute()
     history = tasks.read_history(store)
-    pool = shard_runner(settings.runner, staging / "workers", _api_url())
-    with pool:
-        ingested = _stage(
-            state, "ingest", _ingest, pool, inbox, settings, history, staging / "ingest", bars
-        )
+    runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
+    with runner:
+        pool = runners.ShardPool(runner, staging, bars)
+        ingested = _stage(state, "ingest", runners.ingest, pool, inbox, settings, history)
         preload_expectations()
         external = _stage(state, "external_claims", tasks.external_claims, inbox, settings, history)
         crash_point("stage:ingest")
@@ -224,22 +137,28 @@ def _curate(
             )
         crash_point("stage:boilerplate")
         docs, passages = cleaned.documents, cleaned.passages
-        signed = _stage(
-            state, "signatures", _signatures, pool, docs, settings, staging / "signatures", bars
-        )
+        signed = _stage(state, "signatures", runners.signatures, pool, docs, settings)
         with bars.stage("dedup"):
             deduped = _stage(
                 state, "dedup", tasks.dedup, docs, signed.frame, settings, history, run_id
             )
         crash_point("stage:dedup")
-        documents, sigs, pairs = deduped.documents, deduped.signatures, deduped.pairs
-        found = _stage(
-            state, "claims", _claims, pool, documents, settings, staging / "claims", run_id, bars
-        ).frame
+        documents = deduped.documents
+        found = _stage(state, "claims", runners.claims, pool, documents, settings, run_id).frame
         crash_point("stage:claims")
     with bars.stage("validate"):
-        tables, checkpoint = tasks.validate(
-            documents, found, external, passages, run_dir, history, settings, state
+        validated = _stage(
+            state,
+            "validate",
+            tasks.validate,
+            documents,
+            found,
+            external,
+            passages,
+            run_dir,
+            history,
+            settings,
+            run_id,
         )
     crash_point("stage:validate")
     context = {
@@ -248,171 +167,31 @@ def _curate(
         "started_at": started_at,
         "settings": settings_to_dict(settings),
     }
-    summary = tasks.summarise(state, history, ingested, tables, checkpoint, context)
-    quarantine = state.quarantined()
-    summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-    if summary["verdict"] == "blocked":
-        # Reviewers still get the report of a blocked run, outside the published snapshot.
-        rejected = store.root / "_rejected" / run_id
-        try:
-            summary = write_run_files(
-                rejected,
-                summary,
-                tables | {"quarantine": quarantine},
-                quarantine,
-                pairs=pairs,
-                data_docs=run_dir / "data_docs",
-                out=store.root,
-            )
-        except BaseException:
-            remove_quietly(rejected)  # half a report helps no reviewer
-            raise
-        report = str(rejected / "report.html")
-        if remote is not None:
-            remote.upload_folder(rejected, f"_rejected/{run_id}")
-            report = remote.show(f"_rejected/{run_id}/report.html")
-        artifacts(summary)
-        failed = [e["expectation"] for e in summary["expectations"] if not e["success"]]
+    run = tasks.summarise(state, history, ingested, validated, context)
+    run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    if run.blocked:
         raise ValidationBlockedError(
-            f"run {run_id} blocked by failed expectations {failed}; the previous data stays "
-            f"current; report: {report}"
+            endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
         )
-    tables["quarantine"] = quarantine
-    tables |= tasks.index_tables(tables["documents"], sigs, passages, settings, deduped.rebuilt)
-    tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(
-        run_id=pl.lit(run_id)
-    )
-    tables[CLAIM_FILES] = external.files.with_columns(run_id=pl.lit(run_id))
-    summary = write_run_files(run_dir, summary, tables, quarantine, pairs=pairs, out=store.root)
-    crash_point("stage:publish")
     with bars.stage("publish"):
-        publish(store, run_id, tables, run_dir, remote)
-    return summary
+        return endings.publish(
+            store,
+            remote,
+            run,
+            validated,
+            deduped,
+            passages,
+            ingested,
+            external,
+            history,
+            settings,
+            run_dir,
+        )
 
 
-def _stage(state: tasks.RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
+def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:
     """Run a stage's task and record its seconds, figures and quarantine rows in `state`."""
     started = time.perf_counter()
     result = stage_task(*args)
     state.record(name, result, time.perf_counter() - started)
     return result
-
-
-# --- shard stages: tasks exchange Parquet paths under the run's staging folder --------------
-
-
-def _api_url() -> str | None:
-    """Return the Prefect API this flow run reports to (the temporary server's too)."""
-    context = FlowRunContext.get()
-    client = getattr(context, "client", None)
-    url = getattr(client, "api_url", None)
-    return str(url) if url else None
-
-
-def _run_shards(
-    pool: TaskRunner[Any],
-    shard_task: Any,
-    parameters: list[dict[str, Any]],
-    bars: StageProgress,
-    name: str,
-) -> list[Any]:
-    """Submit one task per shard; return the results in shard order (not completion order)."""
-    with bars.stage(name, total=len(parameters), unit="shards") as advance:
-        futures = [pool.submit(shard_task, parameters=p) for p in parameters]
-        for future in futures:
-            future.wait()
-            advance()
-        return [future.result() for future in futures]
-
-
-def _ingest(
-    pool: TaskRunner[Any],
-    inbox: str,
-    settings: Settings,
-    history: tasks.History,
-    dest: Path,
-    bars: StageProgress,
-) -> tasks.Ingested:
-    """Read and normalise the inbox in shards of files; return them gathered."""
-    names = tasks.list_inbox(inbox, settings)
-    runner = settings.runner
-    sizes = file_sizes(inbox, names)
-    shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
-    seen = history.files
-    where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
-    parameters = [
-        {
-            "inbox": where,
-            "names": shard,
-            "config": settings.ingest,
-            # each shard gets the ledger rows of its own files only
-            "seen": None
-            if seen is None
-            else seen.filter(pl.col("source_uri").is_in([file_uri(n) for n in shard])),
-            "dest": str(dest / f"{i:05d}"),
-        }
-        for i, shard in enumerate(shards)
-    ]
-    results = _run_shards(pool, tasks.ingest_shard, parameters, bars, "ingest")
-    return tasks.gather_ingest(results)
-
-
-def _signatures(
-    pool: TaskRunner[Any],
-    docs: pl.DataFrame,
-    settings: Settings,
-    dest: Path,
-    bars: StageProgress,
-) -> Gathered:
-    """Compute the documents' MinHash signatures in shards of texts."""
-    paths = _sharded(
-        pool,
-        tasks.signatures_shard,
-        tasks.signature_inputs(docs),
-        settings.runner.shard_docs,
-        {"minhash": settings.minhash, "short_tokens": settings.dedup.short_tokens},
-        dest,
-        bars,
-        "signatures",
-    )
-    return Gathered(tasks.gather_signatures(paths), ShardStats(len(paths)))
-
-
-def _claims(
-    pool: TaskRunner[Any],
-    documents: pl.DataFrame,
-    settings: Settings,
-    dest: Path,
-    run_id: str,
-    bars: StageProgress,
-) -> Gathered:
-    """Extract the claims of the canonical articles in shards of articles."""
-    paths = _sharded(
-        pool,
-        tasks.claims_shard,
-        tasks.claim_inputs(documents),
-        settings.runner.shard_articles,
-        {"extractor": settings.claims.extractor, "run_id": run_id},
-        dest,
-        bars,
-        "claims",
-    )
-    return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
-
-
-def _sharded(
-    pool: TaskRunner[Any],
-    shard_task: Any,
-    rows: pl.DataFrame,
-    shard_size: int,
-    options: dict[str, Any],
-    dest: Path,
-    bars: StageProgress,
-    name: str,
-) -> list[Any]:
-    """Write `rows` as Parquet slices under `dest` and run `shard_task` on each."""
-    inputs = write_slices(rows, dest, shard_size)
-    parameters = [
-        {"src": src, "dest": str(dest / f"{i:05d}"), **options} for i, src in enumerate(inputs)
-    ]
-    return _run_shards(pool, shard_task, parameters, bars, name)

@@ -1,15 +1,28 @@
-"""Task runners of the shard stages: threads in the flow process, or a Dask cluster."""
+"""The shard stages (ingest, signatures, claims) and the task runners they run on.
+
+A shard stage writes its inputs as Parquet slices under the run's staging folder, submits one
+task per slice to the runner (threads in the flow process, processes on this machine, or a Dask
+cluster) and gathers the results in shard order (`flows/io/shards.py`).
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows.core.settings import RunnerConfig
+from flows import tasks
+from flows.core.settings import RunnerConfig, Settings
+from flows.io.ingest import file_sizes, file_uri
+from flows.io.location import is_local, local_path
+from flows.io.progress import StageProgress
+from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 
 
 def _use_api(api_url: str | None) -> None:
@@ -63,3 +76,105 @@ def shard_runner(config: RunnerConfig, scratch: Path, api_url: str | None) -> Ta
             "env": env,
         },
     )
+
+
+# --- the shard stages: tasks exchange Parquet paths under the run's staging folder ----------
+
+
+def api_url() -> str | None:
+    """Return the Prefect API this flow run reports to (the temporary server's too)."""
+    context = FlowRunContext.get()
+    client = getattr(context, "client", None)
+    url = getattr(client, "api_url", None)
+    return str(url) if url else None
+
+
+@dataclass(frozen=True)
+class ShardPool:
+    """Where a run's shard stages run: the started task runner, the staging folder, the bars."""
+
+    runner: TaskRunner[Any]
+    staging: Path  # absolute: shard tasks may run in processes with another working folder
+    bars: StageProgress
+
+
+def run_shards(
+    pool: ShardPool, shard_task: Any, parameters: list[dict[str, Any]], name: str
+) -> list[Any]:
+    """Submit one task per shard; return the results in shard order (not completion order)."""
+    with pool.bars.stage(name, total=len(parameters), unit="shards") as advance:
+        futures = [pool.runner.submit(shard_task, parameters=p) for p in parameters]
+        for future in futures:
+            future.wait()
+            advance()
+        return [future.result() for future in futures]
+
+
+def ingest(
+    pool: ShardPool, inbox: str, settings: Settings, history: tasks.History
+) -> tasks.Ingested:
+    """Read and normalise the inbox in shards of files; return them gathered."""
+    names = tasks.list_inbox(inbox, settings)
+    runner = settings.runner
+    sizes = file_sizes(inbox, names)
+    shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
+    seen = history.files
+    where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
+    parameters = [
+        {
+            "inbox": where,
+            "names": shard,
+            "config": settings.ingest,
+            # each shard gets the ledger rows of its own files only
+            "seen": None
+            if seen is None
+            else seen.filter(pl.col("source_uri").is_in([file_uri(n) for n in shard])),
+            "dest": str(pool.staging / "ingest" / f"{i:05d}"),
+        }
+        for i, shard in enumerate(shards)
+    ]
+    results = run_shards(pool, tasks.ingest_shard, parameters, "ingest")
+    return tasks.gather_ingest(results)
+
+
+def signatures(pool: ShardPool, docs: pl.DataFrame, settings: Settings) -> Gathered:
+    """Compute the documents' MinHash signatures in shards of texts."""
+    paths = sharded(
+        pool,
+        tasks.signatures_shard,
+        tasks.signature_inputs(docs),
+        settings.runner.shard_docs,
+        {"minhash": settings.minhash, "short_tokens": settings.dedup.short_tokens},
+        "signatures",
+    )
+    return Gathered(tasks.gather_signatures(paths), ShardStats(len(paths)))
+
+
+def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id: str) -> Gathered:
+    """Extract the claims of the canonical articles in shards of articles."""
+    paths = sharded(
+        pool,
+        tasks.claims_shard,
+        tasks.claim_inputs(documents),
+        settings.runner.shard_articles,
+        {"extractor": settings.claims.extractor, "run_id": run_id},
+        "claims",
+    )
+    return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
+
+
+def sharded(
+    pool: ShardPool,
+    shard_task: Any,
+    rows: pl.DataFrame,
+    shard_size: int,
+    options: dict[str, Any],
+    name: str,
+) -> list[Any]:
+    """Write `rows` as Parquet slices under the staging folder's `name`; run a task on each."""
+    dest = pool.staging / name
+    inputs = write_slices(rows, dest, shard_size)
+    parameters = [
+        {"src": src, "dest": str(dest / f"{i:05d}"), **options} for i, src in enumerate(inputs)
+    ]
+    return run_shards(pool, shard_task, parameters, name)

@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
-from checks.expectations import (
-    DOCUMENTS_EXPECTATIONS,
-    CheckpointResult,
-    Suite,
-    claims_expectations,
-    run_checkpoint,
-    with_severities,
-)
-from checks.grounding import ground_claims, resolve_doc_ids
-from checks.models import (
-    ArticleModel,
-    BoilerplateModel,
-    ClaimRowModel,
-    DocumentModel,
-    NormalisedDocModel,
-)
-from checks.quarantine import BrokenInvariant, InvariantMode, split_rows, split_valid
-from flows.core import accounting
+from checks.models import NormalisedDocModel
+from checks.quarantine import split_valid
+from checks.summary import RunSummary, run_summary
+from checks.validate import ClaimHistory, ValidateResult, validate_stage
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
     BoilerplateResult,
@@ -41,19 +27,16 @@ from flows.core.boilerplate import (
 from flows.core.claims import extract_claims
 from flows.core.dedup import dedup_banding, doc_buckets, doc_signatures, searchable
 from flows.core.dedup_stage import DedupResult, dedup_stage, index_rows
-from flows.core.drops import KnownResult, drop_where, forget_repeats, set_aside_known
-from flows.core.errors import ConfigError, NewsdqError, errno_of
-from flows.core.repair import repair_documents
-from flows.core.schema import BOILERPLATE, CLAIMS, QUARANTINE, empty
+from flows.core.drops import KnownResult, drop_where, set_aside_known
+from flows.core.errors import NewsdqError, errno_of
+from flows.core.run import RunState
+from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
-from flows.core.timeline import claim_timeline, topic_of
 from flows.core.titles import document_title
 from flows.io.claim_tables import (
     CLAIM_FILES,
-    EXTERNAL,
     ExternalClaims,
-    claim_id,
     history_articles,
     history_timeline,
     read_claim_tables,
@@ -114,68 +97,6 @@ class History:
     doc_ids: pl.Series
     snapshot: Path | None
     quarantine: pl.DataFrame | None
-
-
-class StageStats(Protocol):
-    """A stage's figures (`BoilerplateStats`, `DedupStats`)."""
-
-    def notes(self) -> dict[str, Any]:
-        """Return the figures by their names in the run summary's notes."""
-        ...
-
-
-class StageResult(Protocol):
-    """What a stage of `flows/core` returns besides its frames: quarantine rows and figures."""
-
-    @property
-    def quarantine(self) -> pl.DataFrame:
-        """Return the stage's `QUARANTINE` rows."""
-        ...
-
-    @property
-    def stats(self) -> StageStats:
-        """Return the stage's figures."""
-        ...
-
-
-@dataclass
-class RunState:
-    """Everything a run produces, accumulated stage by stage."""
-
-    run_id: str
-    quarantine: list[pl.DataFrame] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
-
-    repeats: pl.DataFrame = field(default_factory=lambda: empty(QUARANTINE))
-    # pipeline invariants that failed at validation (repaired rows, or quarantined ones)
-    broken: list[BrokenInvariant] = field(default_factory=list)
-    repaired: int = 0  # documents rows kept by a repair (published or duplicate)
-
-    def record(self, name: str, result: StageResult, seconds: float) -> None:
-        """Keep a stage's seconds, figures and quarantine rows, in the order stages finish.
-
-        The one place a stage's outcome reaches the run state, and from it the summary, the
-        report and the Prefect artifacts: the stage's task returns its result and changes
-        nothing.
-        """
-        self.timings[name] = round(seconds, 3)
-        self.notes.update(result.stats.notes())
-        self.quarantine.append(result.quarantine)
-
-    def quarantined(self) -> pl.DataFrame:
-        """Return all quarantine rows so far, stamped with the run id."""
-        frames = [q.cast(dict(QUARANTINE)) for q in self.quarantine]
-        return pl.concat([empty(QUARANTINE), *frames]).with_columns(run_id=pl.lit(self.run_id))
-
-    def forget_repeats(self, earlier: pl.DataFrame | None) -> None:
-        """Set aside quarantine rows that an earlier run already quarantined."""
-        fresh, self.repeats = forget_repeats(self.quarantined(), earlier)
-        self.quarantine = [fresh]
-
-
-def _timed(state: RunState, name: str, started: float) -> None:
-    state.timings[name] = round(time.perf_counter() - started, 3)
 
 
 @task(name="read-history", **READS)
@@ -384,92 +305,35 @@ def validate(
     run_dir: Path,
     history: History,
     settings: Settings,
-    state: RunState,
-) -> tuple[dict[str, pl.DataFrame], CheckpointResult]:
+    run_id: str,
+) -> ValidateResult:
     """Validate every published table; failing rows are quarantined, not dropped."""
-    started = time.perf_counter()
-    mode = _invariant_mode(settings)
-    checked = split_rows(
-        documents, DocumentModel, stage="validate", invariants=mode, repair=repair_documents
+    return warn_broken(
+        validate_stage(
+            documents,
+            claims_found,
+            external.rows,
+            passages,
+            settings.validation,
+            run_dir / "data_docs",
+            run_id,
+            ClaimHistory(
+                partial(history_articles, history.snapshot),
+                partial(history_timeline, history.snapshot),
+            ),
+        )
     )
-    documents, bad_docs = checked.valid, checked.quarantine
-    # Documents that pass their invariants make valid articles (one canonical per doc_id,
-    # status, clean text); a canonical failing the article contract is quarantined all the same.
-    split = split_rows(
-        documents.filter(pl.col("status") == "published"),
-        ArticleModel,
-        stage="validate",
-        invariants=mode,
-    )
-    articles, bad_articles = split.valid, split.quarantine
-    _record_broken(state, checked.broken + split.broken)
-    state.repaired += checked.repaired
-    # A canonical that fails the article contract is quarantined, never published.
-    rejected = bad_articles.select(doc_id=pl.col("record").str.json_path_match("$.doc_id"))
-    documents = documents.filter(
-        ~((pl.col("status") == "published") & pl.col("doc_id").is_in(rejected["doc_id"].implode()))
-    )
-    claims_ok, bad_claims, dates = _validate_claims(
-        documents, articles, claims_found, external, history, state, mode
-    )
-    spans = split_rows(
-        passages.filter(pl.col("is_boilerplate")).select(list(BOILERPLATE)),
-        BoilerplateModel,
-        stage="boilerplate_table",
-        uri_column="doc_id",
-        invariants=mode,
-    )
-    passages_ok, bad_passages = spans.valid, spans.quarantine
-    _record_broken(state, spans.broken)
-    state.quarantine += [bad_docs, bad_articles, bad_claims, bad_passages]
-    suites = [
-        Suite("documents", documents, DOCUMENTS_EXPECTATIONS),
-        Suite(
-            "claims",
-            claims_ok,
-            claims_expectations(articles.height, settings.validation.max_claims_per_article),
-        ),
-    ]
-    try:
-        suites = with_severities(suites, settings.validation.warn, settings.validation.block)
-    except ValueError as exc:
-        raise ConfigError(f"[validation] {exc}") from exc
-    checkpoint = run_checkpoint(suites, run_dir / "data_docs")
-    _timed(state, "validate", started)
-    days = (
-        claims_ok.join(dates, on="doc_id", how="left")
-        .select(topic=topic_of(pl.col("unit")), published_date="published_date")
-        .drop_nulls()
-    )
-    # earlier rows of claims this run publishes again count once, as this run's
-    again = claims_ok.filter(topic_of(pl.col("unit")).str.len_chars() > 0)["claim_id"]
-    earlier = history_timeline(history.snapshot, days, again)
-    timeline = claim_timeline(claims_ok, dates, earlier)
-    state.notes["claim_conflicts"] = int(timeline["conflict"].sum())
-    tables = {
-        "documents": documents,
-        "articles": articles,
-        "claims": claims_ok,
-        "claim_timeline": timeline.with_columns(run_id=pl.lit(state.run_id)),
-        "boilerplate": passages_ok,
-    }
-    return tables, checkpoint
 
 
-def _invariant_mode(settings: Settings) -> InvariantMode:
-    return "raise" if settings.validation.invariants == "raise" else "repair"
-
-
-def _record_broken(state: RunState, broken: tuple[BrokenInvariant, ...]) -> None:
-    """Keep the run's broken pipeline invariants and warn: the pipeline misbehaved."""
-    if not broken:
-        return
-    state.broken += broken
+def warn_broken(result: ValidateResult) -> ValidateResult:
+    """Log a warning per broken pipeline invariant of `result`: the pipeline misbehaved."""
+    if not result.broken:
+        return result
     try:
         logger: Any = get_run_logger()
     except MissingContextError:
         logger = logging.getLogger(__name__)
-    for b in broken:
+    for b in result.broken:
         logger.warning(
             "pipeline invariant %s.%s broken at stage %s on %d row(s) (%d repaired and kept, "
             "%d quarantined), e.g. doc_id %s: a bug of the pipeline, not of the input",
@@ -481,6 +345,7 @@ def _record_broken(state: RunState, broken: tuple[BrokenInvariant, ...]) -> None
             b.quarantined,
             ", ".join(str(i) for i in b.doc_ids),
         )
+    return result
 
 
 def index_tables(
@@ -520,107 +385,23 @@ def index_tables(
     }
 
 
-def _validate_claims(
-    documents: pl.DataFrame,
-    articles: pl.DataFrame,
-    claims_found: pl.DataFrame,
-    external: ExternalClaims,
-    history: History,
-    state: RunState,
-    mode: InvariantMode,
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Ground built-in and external claims in their articles, then check the claims contract.
-
-    Returns the valid claims, their quarantine rows, and the dates (`doc_id`,
-    `published_date`) of the articles they may refer to.
-    """
-    rows = external.rows
-    referenced = history_articles(
-        history.snapshot, rows["doc_id"].drop_nulls(), rows["article_uri"].drop_nulls()
-    )
-    known = pl.concat(
-        [articles.select("doc_id", "source_uri", "clean_text", "published_date"), referenced]
-    ).unique("doc_id", keep="first", maintain_order=True)
-    # An article named by path resolves to its canonical: a claim about a copy is a claim about
-    # the article that is published (grounding then checks the sentence is in that text).
-    paths = pl.concat(
-        [
-            documents.select("source_uri", doc_id=pl.coalesce("duplicate_of", "doc_id")),
-            referenced.select("source_uri", "doc_id"),
-        ]
-    )
-    rows = resolve_doc_ids(rows, paths).with_columns(
-        claim_id=claim_id(), run_id=pl.lit(state.run_id)
-    )
-    built_in = claims_found.with_columns(
-        source_uri=pl.col("doc_id"), article_uri=pl.lit(None, dtype=pl.String)
-    )
-    both = pl.concat([built_in.select(list(EXTERNAL)), rows.select(list(EXTERNAL))])
-    grounded, ungrounded = ground_claims(both, known.select("doc_id", "clean_text"))
-    split = split_rows(grounded, ClaimRowModel, stage="claims", invariants=mode)
-    valid, invalid = split.valid, split.quarantine
-    _record_broken(state, split.broken)
-    state.notes["claims_external_published"] = int(
-        valid["extractor"].str.starts_with("external:").sum()
-    )
-    dates = known.select("doc_id", "published_date")
-    return valid.select(list(CLAIMS)), pl.concat([ungrounded, invalid]), dates
-
-
 @task(name="summarise", **STAGE)
 def summarise(
     state: RunState,
     history: History,
-    ingest_result: Ingested,
-    tables: dict[str, pl.DataFrame],
-    checkpoint: CheckpointResult,
+    ingested: Ingested,
+    validated: ValidateResult,
     context: dict[str, Any],
-) -> dict[str, Any]:
+) -> RunSummary:
     """Build the run summary: counts per outcome, reasons, validation outcomes, timings.
 
     Records quarantined by an earlier run are counted as already ingested, not again.
     """
-    state.forget_repeats(history.quarantine)
-    quarantine = state.quarantined()
-    records_read = ingest_result.records_read
-    repeats = state.repeats.filter(pl.col("stage").is_in(accounting.DOCUMENT_STAGES)).height
-    counts = accounting.account(
-        records_read=records_read,
-        skipped_records=ingest_result.already_seen_records,
-        known_docs=int(state.notes.get("known_docs", 0)) + repeats,
-        documents=tables["documents"],
-        quarantine=quarantine,
+    return run_summary(
+        state,
+        history.quarantine,
+        ingested.records_read,
+        ingested.already_seen_records,
+        validated,
+        context,
     )
-    accounting.check_identity(counts)
-    # documents rows kept by a repair (published or duplicate): the pipeline misbehaved on them
-    counts["invariant_repairs"] = state.repaired
-    failed = [o for o in checkpoint.outcomes if not o.success]
-    blocking = [o for o in failed if o.severity == "error"]
-    warned = failed or state.broken
-    verdict = "blocked" if blocking else ("passed_with_warnings" if warned else "passed")
-    return {
-        "run_id": state.run_id,
-        **context,
-        "verdict": verdict,
-        "counts": counts,
-        "quarantine_by_reason": accounting.quarantine_by_reason(quarantine),
-        # checks of columns the pipeline derives that failed (checks/models.py INVARIANTS)
-        "pipeline_invariants": [b.as_dict() for b in state.broken],
-        # Per stage too, for the report's and the artifacts' per-stage table.
-        "quarantine_by_stage": dict(quarantine.group_by("stage").len().sort("stage").iter_rows()),
-        "tables": {name: frame.height for name, frame in tables.items()},
-        "expectations": [
-            {
-                "suite": o.suite,
-                "expectation": o.expectation,
-                "column": o.column,
-                "severity": o.severity,
-                "success": o.success,
-                "unexpected_count": o.unexpected_count,
-                "sample": o.sample,
-            }
-            for o in checkpoint.outcomes
-        ],
-        "stages_seconds": state.timings,
-        "notes": state.notes,
-    }

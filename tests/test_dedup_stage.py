@@ -18,9 +18,9 @@ from flows.core.dedup_stage import (
     index_rows,
 )
 from flows.core.drops import set_aside_known
+from flows.core.run import RunState
 from flows.core.schema import QUARANTINE
 from flows.core.settings import Settings
-from flows.tasks import RunState
 from tests.test_containment import _filler
 from tests.test_dedup import OTHER, STORY, _docs
 

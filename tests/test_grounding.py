@@ -10,8 +10,9 @@ from pathlib import Path
 
 import polars as pl
 
-from checks.grounding import ground_claims, quantity_text_in, resolve_doc_ids
-from flows.io.claim_tables import EXTERNAL, claim_id, read_claim_tables
+from checks.grounding import claim_id, ground_claims, quantity_text_in, resolve_doc_ids
+from flows.core.schema import EXTERNAL
+from flows.io.claim_tables import read_claim_tables
 
 TEXT = (
     "Harbour strike enters fourth day\n\n"

@@ -13,6 +13,7 @@ from flows import tasks
 from flows.core.claims import extract_claims
 from flows.core.dedup import doc_signatures
 from flows.core.errors import ConfigError, InboxError, OutputError
+from flows.core.run import RunState
 from flows.core.settings import (
     MinHashConfig,
     OutputConfig,
@@ -106,7 +107,7 @@ def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) 
     assert gathered.quarantine.equals(once.quarantine)
     assert gathered.rejected.equals(pl.concat([once_empties, once_invalid]))
     assert gathered.stats.notes() == {"ingest_shards": len(shards)}
-    state = tasks.RunState(run_id="r")
+    state = RunState(run_id="r")
     state.record("ingest", gathered, 1.0)
     assert state.quarantined().drop("run_id").equals(once.quarantine.drop("run_id"))
     assert gathered.files.equals(once.files)
@@ -116,7 +117,7 @@ def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) 
 
 
 def test_a_shard_stage_is_recorded_with_its_count_noted_only_where_named() -> None:
-    state = tasks.RunState(run_id="r")
+    state = RunState(run_id="r")
     state.record("signatures", Gathered(pl.DataFrame({"doc_id": ["a"]}), ShardStats(3)), 0.5)
     assert state.timings == {"signatures": 0.5} and state.notes == {}
     assert state.quarantined().height == 0

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import polars as pl
 
+from flows.core.run import FieldNotes
 from flows.core.schema import QUARANTINE, empty
 
 
@@ -77,14 +78,10 @@ def forget_repeats(
 
 
 @dataclass(frozen=True)
-class KnownStats:
+class KnownStats(FieldNotes):
     """The figures of setting aside documents published before, as the run summary names them."""
 
     known_docs: int  # rows whose doc_id an earlier run published
-
-    def notes(self) -> dict[str, int]:
-        """Return the figures by name."""
-        return asdict(self)
 
 
 @dataclass(frozen=True)

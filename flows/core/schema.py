@@ -84,6 +84,8 @@ CLAIMS = pl.Schema(
         "run_id": pl.String,
     }
 )
+# Claim rows before grounding: CLAIMS plus where each row came from (external claim tables).
+EXTERNAL = pl.Schema([*CLAIMS.items(), ("source_uri", pl.String), ("article_uri", pl.String)])
 
 # Published table `boilerplate`: passages removed from documents.
 BOILERPLATE = pl.Schema(

@@ -17,14 +17,15 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO
 
 import polars as pl
 
-from flows.core.schema import CLAIMS, QUARANTINE
+from flows.core.run import FieldNotes
+from flows.core.schema import EXTERNAL, QUARANTINE
 from flows.core.settings import IngestConfig
 from flows.core.timeline import history_counts
 from flows.io.ingest import (
@@ -44,8 +45,6 @@ CLAIM_FILES = "index/claim_files"  # the ledger table of claim files read
 STAGE = "external_claims"
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 LEDGER = pl.Schema({"source_uri": pl.String, "file_sha256": pl.String, "n_records": pl.Int64})
-# Claim rows before grounding: CLAIMS plus where each row came from.
-EXTERNAL = pl.Schema({**CLAIMS, "source_uri": pl.String, "article_uri": pl.String})
 _INTS = ("start", "end")
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _STRINGS = ("doc_id", "sentence", "quantity_text", "qualifier", "unit", "source", "verb",
@@ -68,15 +67,11 @@ class ExternalClaims:
 
 
 @dataclass(frozen=True)
-class ExternalClaimStats:
+class ExternalClaimStats(FieldNotes):
     """The figures of reading the claim tables, as the run summary names them."""
 
     external_claim_rows: int  # rows read this run: kept and quarantined
     external_claim_rows_already_read: int  # records of files read by an earlier run
-
-    def notes(self) -> dict[str, int]:
-        """Return the figures by name."""
-        return asdict(self)
 
 
 class _Refused(Exception):
@@ -265,17 +260,6 @@ def _claim_row(
     row["extractor"] = row["extractor"] or f"external:{file_name}"
     row["run_id"] = None
     return row, None
-
-
-def claim_id() -> pl.Expr:
-    """Return the given claim_id, else a stable id from the article, sentence, quantity, source."""
-    parts = [pl.col(c).cast(pl.String).fill_null("") for c in ("doc_id", "sentence", "quantity")]
-    key = pl.concat_str([*parts, pl.col("source").fill_null("")], separator="\x1f")
-    derived = key.map_elements(
-        lambda k: "x" + hashlib.blake2b(k.encode(), digest_size=8).hexdigest(),
-        return_dtype=pl.String,
-    )
-    return pl.coalesce(pl.col("claim_id"), derived)
 
 
 def history_articles(snapshot: Path | None, doc_ids: pl.Series, uris: pl.Series) -> pl.DataFrame:
