@@ -12,8 +12,13 @@ DATE_PREFIX = r"^\s*date\s+(\d{4}-\d{2}-\d{2})(?:\s+|$)"
 
 # Characters that break lines in some sources but not in `str.splitlines`-unaware tools.
 _LINE_BREAKS = r"\r\n|\r|\u2028|\u2029|\u0085|\x0b|\x0c"
-# Horizontal white space, after NFKC (which maps NBSP and friends to plain spaces).
-_HSPACE = r"[ \t\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]+"
+# Horizontal white space, after NFKC (which maps NBSP and friends to plain spaces): each run
+# becomes one space. A lone plain space, most of them, is left alone rather than replaced by
+# itself (replacing every space took 1.6 s of the 34,173-page syndication inbox's 47 MB).
+_HSPACE = (
+    r"[ \t\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]{2,}"
+    r"|[\t\u1680\u180e\u2000-\u200a\u202f\u205f\u3000]"
+)
 # Zero-width characters that scrapers leave in text and that split words invisibly.
 _ZERO_WIDTH = r"[\u200b\u200c\u200d\u2060\ufeff]"
 # Terminal colour codes (ESC [ ... letter) and the other C0/C1 control characters, which no
@@ -28,7 +33,7 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
     Lines keep their order (passages are lines); runs of blank lines fold into one.
     """
     return (
-        expr.str.normalize("NFKC")
+        expr.map_batches(_nfkc, return_dtype=pl.String, is_elementwise=True)
         .str.replace_all(_LINE_BREAKS, "\n")
         .str.replace_all(_ZERO_WIDTH, "")
         .str.replace_all(_ANSI, "")
@@ -39,6 +44,19 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
         .str.replace_all(r"\n{3,}", "\n\n")
         .str.strip_chars()
     )
+
+
+def _nfkc(texts: pl.Series) -> pl.Series:
+    """Return the texts NFKC-normalised; ASCII texts, their own NFKC form, are not touched.
+
+    Normalising every text took 3.5 s of the 34,173-page syndication inbox (47 MB, mostly
+    ASCII); finding the texts with a non-ASCII character takes a twentieth of that.
+    """
+    wide = texts.str.contains(r"[^\x00-\x7F]").fill_null(False)
+    if not wide.any():
+        return texts
+    at = wide.arg_true()
+    return texts.clone().scatter(at, texts.gather(at).str.normalize("NFKC"))
 
 
 def date_prefix(expr: pl.Expr) -> pl.Expr:
