@@ -280,15 +280,12 @@ def text_band_pairs(
         `text_of`. Pairs of a text with itself are left out.
     """
     u = hashes.shape[0] - extra
-    n = len(text_of)
     weight = np.r_[np.bincount(text_of, minlength=u), np.ones(extra, dtype=np.int64)]
-    first = np.full(u, n, dtype=np.int64)
-    np.minimum.at(first, text_of, np.arange(n, dtype=np.int64))
-    last = np.full(u, -1, dtype=np.int64)
-    np.maximum.at(last, text_of, np.arange(n, dtype=np.int64))
     # occurrences by text, each text's in occurrence order (for laying out large buckets)
     by_text = np.argsort(text_of, kind="stable")
     text_start = np.r_[0, np.cumsum(weight[:u])]
+    first = by_text[text_start[:-1]]  # each text's first and last occurrence
+    last = by_text[text_start[1:] - 1]
     nodes = np.arange(u + extra, dtype=np.int64)
     text_keys, occ_keys = [], []
     for band in range(hashes.shape[1]):
@@ -327,10 +324,12 @@ def text_band_pairs(
         extras_in = l_counts - texts_in
         has_both = (texts_in > 0) & (extras_in > 0)
         if has_both.any():
-            last_occ = np.full(len(l_starts), -1, dtype=np.int64)
-            np.maximum.at(last_occ, run[seg_text], last[seg[seg_text]])
-            first_extra = np.full(len(l_starts), u + extra, dtype=np.int64)
-            np.minimum.at(first_extra, run[~seg_text], seg[~seg_text])
+            # per bucket (a run of `seg`): the last occurrence of its texts, its first extra row
+            seg_starts = np.r_[0, np.cumsum(l_counts)[:-1]]
+            last_occ = np.maximum.reduceat(
+                np.where(seg_text, last[np.where(seg_text, seg, 0)], -1), seg_starts
+            )
+            first_extra = np.minimum.reduceat(np.where(seg_text, u + extra, seg), seg_starts)
             occ_keys.append(_pack(np.stack([last_occ[has_both], first_extra[has_both]], axis=1)))
         # extra rows follow each other in node order: pairs of two extra rows matter to no one
         mixed = texts_in > 1
