@@ -11,7 +11,7 @@ Two gold sets, both labelled by hand from the article text (not from the extract
 2. `tests/fixtures/seeds_claims_labels.json`: the same for the five real articles of
    ../shared/seeds (read at run time, never copied; skipped with a message when absent).
 
-Both go through the pipeline's own path: ingest (`flows/io/ingest.py`, inbox only), normalise,
+Both go through the pipeline's own path: ingest (`flows/io/ingest/`, inbox only), normalise,
 remove boilerplate, deduplicate, then `extract_claims` on the canonical documents. An extracted
 claim matches a gold row when it is in the same document, has the same quantity, its unit
 contains one of the row's unit keywords and its source one of the row's source keywords

@@ -9,8 +9,8 @@ after normalisation:
   but scripts, styles and other invisible elements: menus, asides, related-story lists,
   footers, cookie banners and forms stay (with the prompts shown in form fields, placeholders
   and button values), so it holds the real phrasing of every kind of page kit;
-- `main`: trafilatura's main text with the call `flows/io/ingest.py` makes (what newsdq cleans
-  for HTML input);
+- `main`: trafilatura's main text with the call `flows/io/ingest/readers.py` makes (what newsdq
+  cleans for HTML input);
 - `recall`: trafilatura's main text when it favours recall and keeps comments: the story with
   the kit around it that a looser scraper keeps (prompts, comment forms, sign-up lines), the
   shape of a plain-text scrape such as the seeds.
@@ -64,8 +64,8 @@ from bench.dedup_quality import read_big5  # noqa: E402
 from flows.core.page_boilerplate import page_lines  # noqa: E402
 from flows.core.settings import IngestConfig  # noqa: E402
 from flows.core.text import fold_series, normalise_documents  # noqa: E402
-from flows.io import ingest  # noqa: E402
 from flows.io.charsets import mend  # noqa: E402
+from flows.io.ingest import decoding, readers  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 # Scrapinghub's 126 domains are hashed into this many groups (sites never split across groups).
@@ -224,8 +224,8 @@ def kit_lines(cache: Path | None = None) -> pl.DataFrame:
 def main_text(data: bytes) -> str:
     """Return trafilatura's main text of a page as newsdq's ingest reads it ("" if none)."""
     try:
-        html, _ = mend(ingest._decode_nonblank(data, IngestConfig(), markup=True))
-        page = ingest._extract_html(html)
+        html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
+        page = readers._extract_html(html)
     except Exception:  # a page trafilatura cannot read is simply absent from the set
         return ""
     text = None if page is None else page.get("text")
@@ -237,7 +237,7 @@ def recall_text(data: bytes) -> str:
     import trafilatura
 
     try:
-        html, _ = mend(ingest._decode_nonblank(data, IngestConfig(), markup=True))
+        html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
         text = trafilatura.extract(
             html, favor_recall=True, include_comments=True, deduplicate=False
         )
@@ -572,7 +572,7 @@ def read_trafilatura_pages() -> list[tuple[str, str, str, list[str], list[str], 
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
         try:
-            html, _ = mend(ingest._decode_nonblank(data, IngestConfig(), markup=True))
+            html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
         except Exception:  # an undecodable page is simply absent from the set
             continue
         bucket = xxhash.xxh32_intdigest(site_stem(domain).encode()) % TRAFILATURA_BUCKETS

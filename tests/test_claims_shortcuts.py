@@ -1,4 +1,4 @@
-"""The shortcuts of flows/core/claims.py change no result: each gives what the longer way gives.
+"""The shortcuts of flows/core/claims/ change no result: each gives what the longer way gives.
 
 - `_may_hold_numbers` (a polars test of many sentences at once) drops only sentences in which
   `_find_numbers` finds nothing.
@@ -16,7 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.core import claims
-from flows.core.claims import _NUMBER_HINT, _NUMBER_WORDS
+from flows.core.claims import quantities, sentences, skips, vocabulary
+from flows.core.claims.quantities import _NUMBER_HINT, _NUMBER_WORDS
 
 # Characters and pieces that exercise the rules at sentence and word edges: number words in any
 # case, letters that Python's case-insensitive matching folds onto ASCII ("ſ", "ı", "İ", "K"),
@@ -51,21 +52,21 @@ def test_number_hint_folds_at_least_what_python_folds() -> None:
 def test_sentences_without_a_hint_hold_no_number(text: str, max_chars: int) -> None:
     spans = claims.split_sentences(text, max_chars=max_chars)
     sentences = [text[a:b] for a, b in spans]
-    for sentence, may_hold in zip(sentences, claims._may_hold_numbers(sentences), strict=True):
+    for sentence, may_hold in zip(sentences, quantities._may_hold_numbers(sentences), strict=True):
         if not may_hold:
-            assert claims._find_numbers(sentence) == [], sentence
+            assert quantities._find_numbers(sentence) == [], sentence
 
 
 def test_number_hint_examples() -> None:
     sentences = ["No figures here.", "Someone lost money.", "Fıve were hurt.", "Scores fled.", "7"]
-    assert claims._may_hold_numbers(sentences) == [False, True, True, True, True]
+    assert quantities._may_hold_numbers(sentences) == [False, True, True, True, True]
     assert _NUMBER_HINT.startswith("[0-9]|(?i:zero|one|")
 
 
 _TAIL_PATTERNS = [
-    (claims._NAME_BEFORE_RE, 2),
-    (claims._LABEL_BEFORE_RE, claims._LABEL_REACH),
-    (claims._MONEY_BEFORE_RE, 4),
+    (skips._NAME_BEFORE_RE, 2),
+    (skips._LABEL_BEFORE_RE, skips._LABEL_REACH),
+    (skips._MONEY_BEFORE_RE, 4),
 ]
 
 
@@ -77,15 +78,15 @@ def _span(match: re.Match[str] | None) -> tuple[int, int] | None:
 @given(texts)
 def test_search_end_finds_what_a_full_search_finds(text: str) -> None:
     for pattern, reach in _TAIL_PATTERNS:
-        assert _span(claims._search_end(pattern, text, reach)) == _span(pattern.search(text))
+        assert _span(skips._search_end(pattern, text, reach)) == _span(pattern.search(text))
 
 
 def test_search_end_examples() -> None:
-    label = claims._LABEL_BEFORE_RE
+    label = skips._LABEL_BEFORE_RE
     for before in ("the Flight ", "PARAGRAPH.  \t", "xparagraph ", "No.", "Nos ", "#  ", "a"):
-        got = claims._search_end(label, before, claims._LABEL_REACH)
+        got = skips._search_end(label, before, skips._LABEL_REACH)
         assert _span(got) == _span(label.search(before)), before
-    assert len("resolution.") == claims._LABEL_REACH
+    assert len("resolution.") == skips._LABEL_REACH
 
 
 @settings(max_examples=400, deadline=None)
@@ -93,13 +94,13 @@ def test_search_end_examples() -> None:
 def test_word_run_start_skips_no_match(text: str, cut: int) -> None:
     line = text.replace("\n", " ")  # a line of `split_sentences`
     end = min(cut, len(line))
-    lo = max(0, end - claims._WINDOW)
-    start = claims._word_run_start(line, lo, end)
-    pattern = claims._WORD_BEFORE_DOT_RE
+    lo = max(0, end - vocabulary._WINDOW)
+    start = sentences._word_run_start(line, lo, end)
+    pattern = sentences._WORD_BEFORE_DOT_RE
     assert _span(pattern.search(line, start, end)) == _span(pattern.search(line, lo, end))
 
 
-_UNGUARDED = re.compile(claims._QUANTITY)
+_UNGUARDED = re.compile(quantities._QUANTITY)
 
 
 def _quantities(pattern: re.Pattern[str], text: str) -> list[tuple[tuple[int, int], str | None]]:
@@ -126,23 +127,23 @@ def test_quantity_start_keeps_every_kind_of_quantity() -> None:
     for phrase in starts:
         for variant in (phrase, phrase.upper(), phrase.title(), phrase.replace("s", "ſ")):
             for text in (variant, f"x {variant} people", f"({variant})", f"-{variant}."):
-                found = _quantities(claims._QUANTITY_RE, text)
+                found = _quantities(quantities._QUANTITY_RE, text)
                 assert found == _quantities(_UNGUARDED, text), text
                 assert found or not _quantities(_UNGUARDED, text)
-    assert _quantities(claims._QUANTITY_RE, "some 5 of the SEVEN troops")
+    assert _quantities(quantities._QUANTITY_RE, "some 5 of the SEVEN troops")
 
 
 @settings(max_examples=600, deadline=None)
 @given(texts)
 def test_quantity_start_changes_no_match(text: str) -> None:
-    assert _quantities(claims._QUANTITY_RE, text) == _quantities(_UNGUARDED, text)
+    assert _quantities(quantities._QUANTITY_RE, text) == _quantities(_UNGUARDED, text)
 
 
 def test_label_start_changes_no_match() -> None:
     """`_LABEL_BEFORE_RE` first tests for "#" or a word start, which its matches begin with: every
     character that its case-insensitive letters match is a word character."""
-    assert claims._LABEL_BEFORE_RE.pattern.startswith(r"(?=#|\b\w)")
-    unguarded = re.compile(claims._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
+    assert skips._LABEL_BEFORE_RE.pattern.startswith(r"(?=#|\b\w)")
+    unguarded = re.compile(skips._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
     letter = re.compile("(?i)[a-z]")
     word = re.compile(r"\w")
     assert all(word.match(chr(c)) for c in range(sys.maxunicode + 1) if letter.fullmatch(chr(c)))
@@ -155,11 +156,11 @@ def test_label_start_changes_no_match() -> None:
         "#  ",
         "ſection 4",
     ):
-        assert _span(claims._LABEL_BEFORE_RE.search(before)) == _span(unguarded.search(before))
+        assert _span(skips._LABEL_BEFORE_RE.search(before)) == _span(unguarded.search(before))
 
 
 @settings(max_examples=400, deadline=None)
 @given(texts)
 def test_label_start_changes_no_match_on_random_text(text: str) -> None:
-    unguarded = re.compile(claims._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
-    assert _span(claims._LABEL_BEFORE_RE.search(text)) == _span(unguarded.search(text))
+    unguarded = re.compile(skips._LABEL_BEFORE_RE.pattern.removeprefix(r"(?=#|\b\w)"))
+    assert _span(skips._LABEL_BEFORE_RE.search(text)) == _span(unguarded.search(text))

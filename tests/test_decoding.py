@@ -1,4 +1,4 @@
-"""Decoding of inbox bytes as a browser would show them (flows/io/ingest.py, flows/io/charsets.py).
+"""Decoding of inbox bytes as a browser would show them (flows/io/ingest/, flows/io/charsets.py).
 
 Every input is a small text written here, encoded at test time; the shared corpora are only read.
 """

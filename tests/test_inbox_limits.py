@@ -113,7 +113,7 @@ def test_claim_symlink_outside_inbox_is_refused_once(tmp_path: Path) -> None:
 def test_a_file_that_grew_after_stat_is_read_whole_up_to_the_limit() -> None:
     import io
 
-    from flows.io.ingest import _load_bytes
+    from flows.io.ingest.loading import _load_bytes
 
     config = IngestConfig(max_file_bytes=64)
     ext = {".txt"}

@@ -1,4 +1,4 @@
-"""Tests of the inbox ingest adapter (flows/io/ingest.py)."""
+"""Tests of the inbox ingest adapter (flows/io/ingest/)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,15 @@ from flows.core.errors import InboxError
 from flows.core.schema import QUARANTINE, RAW_DOCS
 from flows.core.settings import IngestConfig
 from flows.io import ingest
-from flows.io.ingest import FILES_LEDGER, IngestResult, ledger_updates, list_inbox, read_inbox
+from flows.io.ingest import (
+    FILES_LEDGER,
+    IngestResult,
+    ledger_updates,
+    list_inbox,
+    loading,
+    read_inbox,
+    readers,
+)
 
 CONFIG = IngestConfig()
 
@@ -519,7 +527,7 @@ def test_html_parser_exception_is_quarantined(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("lxml blew up\nsecond line")
 
-    monkeypatch.setattr(ingest.trafilatura, "bare_extraction", explode)
+    monkeypatch.setattr(readers.trafilatura, "bare_extraction", explode)
     row = only_quarantine(read_one(tmp_path, "page.html", HTML_PAGE))
     assert row["reason"] == "unreadable:html_parse_error"
     assert row["detail"] == "HTML parser failed: RuntimeError: lxml blew up"
@@ -628,8 +636,10 @@ def test_files_with_their_ledger_stamp_are_skipped_unread(
         f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_dev}:{info.st_ino}"
     )
     opened: list[int] = []
-    real = ingest._load_bytes
-    monkeypatch.setattr(ingest, "_load_bytes", lambda *a, **k: opened.append(a[1]) or real(*a, **k))
+    real = loading._load_bytes
+    monkeypatch.setattr(
+        loading, "_load_bytes", lambda *a, **k: opened.append(a[1]) or real(*a, **k)
+    )
     # what runs publish (`ledger_updates`) is what later runs see
     ledger = ledger_updates(first.files, None)
     assert ledger.equals(first.files)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-# Output of ingest adapters (flows/io/ingest.py): one row per readable input record.
+# Output of ingest adapters (flows/io/ingest/): one row per readable input record.
 # `raw_text` is decoded but not normalised; hints come from metadata (JSON fields, HTML meta,
 # a ` date YYYY-MM-DD ` first line) and may be null.
 RAW_DOCS = pl.Schema(

@@ -444,7 +444,7 @@ class RunnerConfig:
 
 @dataclass(frozen=True)
 class ReportConfig:
-    """The run report's trends across earlier runs (`flows/io/report.py`)."""
+    """The run report's trends across earlier runs (`flows/io/report/`)."""
 
     # Trends cover this run and up to this many earlier runs (published and blocked): about a
     # day of hourly runs, enough to see a slow drift while the chart stays readable.

@@ -2,7 +2,7 @@
 
 The inbox may be any fsspec URL (`file:///data/inbox`, `memory://inbox`, `s3://bucket/inbox`
 with s3fs installed, `dir::file:///shared/inbox`, ...), so that the workers of a cluster read a
-shared store. Local paths and `file://` URLs keep the local reader (`flows/io/ingest.py`) with
+shared store. Local paths and `file://` URLs keep the local reader (`flows/io/ingest/`) with
 its safety checks (FIFOs, dangling links, folder links not followed). The output may be a local
 folder (or a `file://` URL), published in place (`flows/io/store.py`), or any other fsspec URL,
 published through a local working copy (`flows/io/remote.py`).
