@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
     t = CONFIG.page_threshold if args.threshold in (None, "rule") else float(args.threshold)
-    lines, names = corpora_lines(args.trafilatura, args.gold_corpora)
+    lines, names = corpora_lines(args.trafilatura, args.gold_corpora, args.seed_lines_out)
     print(f"corpora: {', '.join(names)}")
     kit = page_corpus.kit_lines(KIT_CACHE).with_columns(kit=pl.lit(True))
     lines = lines.join(kit, on=["uri", "text"], how="left", maintain_order="left").with_columns(
