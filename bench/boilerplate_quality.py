@@ -37,15 +37,17 @@ sys.path.insert(0, str(ROOT))
 
 from bench import page_corpus  # noqa: E402
 from bench.train_page_boilerplate import (  # noqa: E402
+    SCORED,
+    add_gold_corpora_option,
     add_trafilatura_option,
     char_scores,
     context_of,
     context_oof,
     corpora_lines,
+    corpus_of,
     design,
     fit_context,
     fit_line,
-    is_trafilatura,
     line_oof,
     page_model,
 )
@@ -58,6 +60,11 @@ S = Settings()
 KIT_CACHE = Path("/tmp/newsdq_page_kit-v1.parquet")
 # The classifier judged switched on whatever the default.
 CONFIG = dataclasses.replace(S.boilerplate, page_classifier=True)
+# The threshold rule (`[boilerplate] page_threshold`): the lowest of these thresholds whose
+# cross-validated share of gold content lost on trafilatura's main text is at most RULE_LOSS.
+RULE_GRID = (0.5, 0.55, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.78, 0.8, 0.82)
+RULE_GRID += (0.84, 0.86, 0.88, 0.9)
+RULE_LOSS = 0.0045
 
 
 def token_f1(text: str, gold: str) -> float:
@@ -100,16 +107,55 @@ def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float)
         )
 
 
+def lost_content(lines: pl.DataFrame, scores: np.ndarray, threshold: float, show: int = 12) -> None:
+    """Print, for trafilatura's main text, the gold content lost per group and site (the
+    uri's site for scrapinghub pages) and the longest content lines removed (shortened)."""
+    main = (
+        lines.with_columns(score=pl.Series(scores))
+        .filter((pl.col("variant") == "main") & (pl.col("label") == 0))
+        .with_columns(lost=pl.col("score") >= threshold)
+    )
+    total = max(int(main["chars"].sum()), 1)
+    by = (
+        main.group_by("group")
+        .agg(
+            pages=pl.col("uri").n_unique(),
+            chars=pl.col("chars").sum(),
+            lost_chars=pl.col("chars").filter(pl.col("lost")).sum(),
+            lost_lines=pl.col("lost").sum(),
+            lost_pages=pl.col("uri").filter(pl.col("lost")).n_unique(),
+        )
+        .sort("group")
+    )
+    print("  held-out main text, gold content lost by group (share of all held-out content):")
+    for g, pages, chars, lc, ll, lp in by.rows():
+        print(
+            f"    {g:<12} {pages:>3} pages  lost {lc:>6} of {chars:>7} chars"
+            f" ({lc / max(chars, 1):.4f}; {lc / total:.4f} of all)"
+            f"  {ll} lines on {lp} pages"
+        )
+    worst = main.filter(pl.col("lost")).sort("chars", descending=True).head(show)
+    for uri, score, chars, text in worst.select("uri", "score", "chars", "text").rows():
+        print(f"    {score:.2f} {chars:>5} {uri[:28]:<28} {text[:70]!r}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both evaluations and print their numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_trafilatura_option(parser)
+    add_gold_corpora_option(parser)
+    parser.add_argument(
+        "--threshold",
+        default=None,
+        help="score at this threshold instead of [boilerplate] page_threshold; 'rule': the "
+        "lowest of RULE_GRID whose cross-validated main-text content loss is <= RULE_LOSS",
+    )
     args = parser.parse_args(argv)
     if not page_corpus.present():
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
-    t = CONFIG.page_threshold
-    lines, names = corpora_lines(args.trafilatura)
+    t = CONFIG.page_threshold if args.threshold in (None, "rule") else float(args.threshold)
+    lines, names = corpora_lines(args.trafilatura, args.gold_corpora, args.seed_lines_out)
     print(f"corpora: {', '.join(names)}")
     kit = page_corpus.kit_lines(KIT_CACHE).with_columns(kit=pl.lit(True))
     lines = lines.join(kit, on=["uri", "text"], how="left", maintain_order="left").with_columns(
@@ -123,10 +169,24 @@ def main(argv: list[str] | None = None) -> int:
     ctx = context_of(lines, d, line_oof(lines, d, tuning))
     oof = context_oof(lines, ctx, tuning)
     seen = ~np.isnan(oof)
-    traf = is_trafilatura(lines)
-    report("cv", lines.filter(pl.Series(seen & ~traf)), oof[seen & ~traf], t)
-    if (seen & traf).any():
-        report("cv-tr", lines.filter(pl.Series(seen & traf)), oof[seen & traf], t)
+    corpus = corpus_of(lines)
+    base = np.isin(corpus, SCORED)
+    main = seen & base & (lines["variant"] == "main").to_numpy()
+    losses = {x: char_scores(lines.filter(pl.Series(main)), oof[main] >= x)[2] for x in RULE_GRID}
+    print(
+        "  cross-validated main-text content lost: "
+        + ", ".join(f"{x:.2f} {v:.4f}" for x, v in losses.items())
+    )
+    rule = min((x for x, v in losses.items() if v <= RULE_LOSS), default=max(RULE_GRID))
+    print(f"  threshold rule (lowest with loss <= {RULE_LOSS:.2%}): {rule:.2f}")
+    if args.threshold == "rule":
+        t = rule
+        print(f"  scoring at the rule's threshold {t:.2f}")
+    report("cv", lines.filter(pl.Series(seen & base)), oof[seen & base], t)
+    for c in sorted(set(corpus) - set(SCORED)):
+        rows = seen & (corpus == c) & (lines["label"] != page_corpus.UNLABELLED).to_numpy()
+        if rows.any():
+            report(f"cv-{c}", lines.filter(pl.Series(rows)), oof[rows], t)
 
     # Held-out groups: both stages trained on the (labelled lines of the) tuning groups only.
     held = np.isin(group, page_corpus.HELD_OUT)
@@ -138,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     held_lines = lines.filter(pl.Series(held))
     scores = 1.0 / (1.0 + np.exp(-model.context.logit(context_of(held_lines, d.rows(held), z))))
     report("held-out", held_lines, scores, t)
+    lost_content(held_lines, scores, t)
 
     # Token F1 on held-out pages: trafilatura alone vs trafilatura + newsdq's stage.
     gold = page_corpus.gold_texts()
@@ -147,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
     texts = [page_corpus.main_text(by_uri[u]) for u in uris]
     docs = page_corpus.normalise(uris, texts).with_columns(title_hint=pl.lit(None, pl.String))
     started = time.perf_counter()
-    recurrence, _ = remove_boilerplate(docs, S.minhash, CONFIG)
-    both, _ = remove_boilerplate(docs, S.minhash, CONFIG, page_model=model)
+    config = dataclasses.replace(CONFIG, page_threshold=t)
+    recurrence, _ = remove_boilerplate(docs, S.minhash, config)
+    both, _ = remove_boilerplate(docs, S.minhash, config, page_model=model)
     print(f"  newsdq stage on {docs.height} held-out pages: {time.perf_counter() - started:.1f}s")
     for name, frame, col in (
         ("trafilatura alone", docs, "text"),

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 
 from bench.page_corpus import (
+    GOLD_CORPORA,
     HELD_OUT,
     SPLICED,
     TRAFILATURA_PREFIX,
     UNLABELLED,
+    GoldCorpus,
+    _html_domain,
     _page_domain,
     cross_site_labels,
     label_snippets,
+    seed_line_keys,
     site_stem,
     spliced_pages,
+    without_seed_lines,
 )
 from bench.train_page_boilerplate import char_scores
 
@@ -140,3 +147,56 @@ def test_a_short_line_recurring_on_enough_sites_outside_the_main_text_is_boilerp
         label=pl.when(pl.col("text") == prompt).then(pl.lit(0, pl.Int8)).otherwise("label")
     )
     assert cross_site_labels(snippet, sites_frame, min_sites=3)["label"].max() == 0
+
+
+def test_a_line_equal_to_a_long_seed_line_is_left_out_of_training_but_not_of_held_out() -> None:
+    lines = pl.concat(
+        [
+            _lines(),
+            _lines().with_columns(group=pl.lit(HELD_OUT[0])),
+        ]
+    )
+    keys = {"leave a reply", "paragraph 0 of the story, with enough words to read as one."}
+    out, counts = without_seed_lines(lines, keys)
+    left = out.filter(pl.col("label") == UNLABELLED)
+    # case and digits folded (the story's paragraphs differ by a digit only); only the
+    # training group's lines; the held-out group is scored as it is
+    assert set(left["text"]) == {"Leave a reply", *STORY} and set(left["group"]) == {"g:1"}
+    assert out.filter(pl.col("group") == HELD_OUT[0]).equals(
+        lines.filter(pl.col("group") == HELD_OUT[0])
+    )
+    assert counts["lines"].sum() == left.height and "text" not in counts.columns
+
+
+def test_seed_keys_are_the_seeds_long_lines(tmp_path: Path) -> None:
+    (tmp_path / "000_a.txt").write_text(
+        "Comments\nPlease type your name in here\n\nThe 3 ferries sailed at dawn today.\n"
+    )
+    # short headings every site shows stay labelled; digits and case folded
+    assert seed_line_keys(tmp_path) == {
+        "please type your name in here",
+        "the 0 ferries sailed at dawn today.",
+    }
+    assert seed_line_keys(tmp_path / "absent") == set()
+
+
+def test_gold_corpora_are_training_groups_only_and_absent_without_their_mirror() -> None:
+    assert len({c.prefix for c in GOLD_CORPORA}) == len(GOLD_CORPORA)
+    assert not any(g.startswith(c.prefix) for g in HELD_OUT for c in GOLD_CORPORA)
+    assert all(len(c.commit) == 40 for c in GOLD_CORPORA)
+    missing = GoldCorpus("x", "x:", "nobody+nothing", "0" * 40, notes="")
+    assert not missing.present()
+    assert missing.cache_name().endswith(f"{'0' * 12}.parquet")
+
+
+def test_a_pages_domain_is_its_canonical_url_else_the_site_its_links_name_most() -> None:
+    head = '<link rel="canonical" href="https://www.harbour-news.example/2012/a-story"/>'
+    assert _html_domain(f"<html><head>{head}</head></html>") == "harbour-news.example"
+    og = '<meta property="og:url" content="http://blog.example.org/x"/>'
+    assert _html_domain(og) == "blog.example.org"
+    links = (
+        '<a href="http://www.ferries.example/a">a</a><a href="http://ferries.example/b">b</a>'
+        '<a href="https://twitter.example/share">t</a>'
+    )
+    assert _html_domain(links) == "ferries.example"
+    assert _html_domain("<p>no links</p>") == ""
