@@ -808,7 +808,7 @@ def _blobs_in(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
 
 def _decode(data: bytes) -> str | None:
     try:
-        html, _ = mend(ingest._decode_nonblank(data, IngestConfig(), markup=True))
+        html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
     except Exception:  # an undecodable page is simply absent from the set
         return None
     return html
