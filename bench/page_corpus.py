@@ -519,29 +519,12 @@ def trafilatura_cache_name() -> str:
 
 
 def _git(*args: str, stdin: bytes | None = None) -> bytes:
-    return subprocess.run(
-        ["git", "-C", str(TRAFILATURA_REPO), *args],
-        input=stdin,
-        capture_output=True,
-        check=True,
-    ).stdout
+    return _git_in(TRAFILATURA_REPO, *args, stdin=stdin)
 
 
 def _blobs(paths: list[str]) -> dict[str, bytes]:
     """Return the bytes of each path of the mirror's revision (one `git cat-file --batch`)."""
-    rev = _revision()
-    out = _git("cat-file", "--batch", stdin="".join(f"{rev}:{p}\n" for p in paths).encode())
-    blobs, pos = {}, 0
-    for path in paths:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split()
-        if header[-1] == b"missing":
-            pos = end + 1
-            continue
-        size = int(header[2])
-        blobs[path] = out[end + 1 : end + 1 + size]
-        pos = end + 1 + size + 1
-    return blobs
+    return _blobs_in(TRAFILATURA_REPO, _revision(), paths)
 
 
 def site_stem(domain: str) -> str:
@@ -601,9 +584,8 @@ def read_trafilatura_pages() -> list[tuple[str, str, str, list[str], list[str], 
             continue
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
-        try:
-            html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
-        except Exception:  # an undecodable page is simply absent from the set
+        html = _decode(data)
+        if html is None:  # an undecodable page is simply absent from the set
             continue
         bucket = xxhash.xxh32_intdigest(site_stem(domain).encode()) % TRAFILATURA_BUCKETS
         rows.append(
@@ -807,6 +789,7 @@ def _blobs_in(repo: Path, rev: str, paths: list[str]) -> dict[str, bytes]:
 
 
 def _decode(data: bytes) -> str | None:
+    """Decode a page as newsdq's ingest does (markers mended), or None when it cannot."""
     try:
         html, _ = mend(decoding._decode_nonblank(data, IngestConfig(), markup=True))
     except Exception:  # an undecodable page is simply absent from the set
