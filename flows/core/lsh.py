@@ -131,23 +131,17 @@ def _run_pairs(ids: np.ndarray, hashes: np.ndarray, max_full_bucket: int) -> np.
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]])
     sizes = np.diff(np.r_[starts, len(sorted_hashes)])
-    parts = []
-    for size in np.unique(sizes[sizes > 1]):
+    small = (sizes > 1) & (sizes <= max_full_bucket)
+    parts = [_all_run_pairs(sorted_ids, starts[small], sizes[small])]
+    for size in np.unique(sizes[sizes > max_full_bucket]):
         run_starts = starts[sizes == size]
-        if size <= max_full_bucket:
-            i, j = np.triu_indices(int(size), 1)
-            left = sorted_ids[run_starts[:, None] + i[None, :]].ravel()
-            right = sorted_ids[run_starts[:, None] + j[None, :]].ravel()
-        else:
-            k = np.arange(1, int(size))
-            first = np.repeat(sorted_ids[run_starts], len(k))
-            nxt = sorted_ids[(run_starts[:, None] + k[None, :]).ravel()]
-            prev = sorted_ids[(run_starts[:, None] + k[None, :] - 1).ravel()]
-            left = np.r_[first, prev]
-            right = np.r_[nxt, nxt]
+        k = np.arange(1, int(size))
+        first = np.repeat(sorted_ids[run_starts], len(k))
+        nxt = sorted_ids[(run_starts[:, None] + k[None, :]).ravel()]
+        prev = sorted_ids[(run_starts[:, None] + k[None, :] - 1).ravel()]
+        left = np.r_[first, prev]
+        right = np.r_[nxt, nxt]
         parts.append(np.stack([np.minimum(left, right), np.maximum(left, right)], axis=1))
-    if not parts:
-        return np.empty((0, 2), dtype=np.int64)
     return np.concatenate(parts)
 
 
