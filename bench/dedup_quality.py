@@ -900,7 +900,9 @@ def scheduled_removal(
             )
             index.append(passage_index_rows(result.passages, published, mh, bp))
             if window:
-                known = pl.concat([k for k in (known, boilerplate_rows(found)) if k is not None])
+                known = pl.concat(
+                    [k for k in (known, boilerplate_rows(found, mh)) if k is not None]
+                )
         print(
             f"  the same pages over {n_runs} scheduled runs of ~{per_run} pages, "
             + (

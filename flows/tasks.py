@@ -374,7 +374,9 @@ def index_tables(
         ).sort("band", "band_hash"),
         # Only recurring kits become known variants: a classifier's verdict on one page is not
         # evidence that a near-copy elsewhere is boilerplate.
-        BOILERPLATE_INDEX: boilerplate_rows(passages, pl.col("signal") == "recurrence"),
+        BOILERPLATE_INDEX: boilerplate_rows(
+            passages, settings.minhash, pl.col("signal") == "recurrence"
+        ),
         # 25 rows per passage (14.3M on the 34,173-page inbox): built and written by chunks
         passages_table(passage_banding(settings.minhash, settings.boilerplate)): Chunked(
             PASSAGE_INDEX,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import numpy as np
 import polars as pl
 
 from flows.core.boilerplate import (
@@ -20,6 +21,7 @@ from flows.core.boilerplate import (
     passage_buckets,
     passage_index_chunks,
     passage_index_rows,
+    passage_signatures,
     remove_boilerplate,
 )
 from flows.core.passages import split_passages
@@ -168,7 +170,7 @@ def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> No
         f"{TITLES[i]}\n" + "\n".join(APPEAL) + "\n\n" + story for i, story in enumerate(STORIES)
     ]
     _, first = remove_boilerplate(_docs(texts), MH, BP)
-    known = boilerplate_rows(first)
+    known = boilerplate_rows(first, MH)
     assert known.height == len(APPEAL)
     # a later run holds one page of the outlet, its appeal slightly varied
     lone = (
@@ -179,7 +181,7 @@ def test_boilerplate_known_from_earlier_runs_is_removed_from_a_lone_page() -> No
     out, table = remove_boilerplate(_docs([lone]), MH, BP, known)
     assert out["clean_text"][0] == _filler(99)  # the varied appeal line went too
     assert table["known_support"].is_not_null().all() and (table["support"] >= BP.min_support).all()
-    assert boilerplate_rows(table).height == 0  # nothing new to add to the index
+    assert boilerplate_rows(table, MH).height == 0  # nothing new to add to the index
 
 
 def test_new_boilerplate_variants_are_the_most_supported_row_of_each_text() -> None:
@@ -201,10 +203,13 @@ def test_new_boilerplate_variants_are_the_most_supported_row_of_each_text() -> N
             rows.filter(pl.col("known_support").is_null())
             .sort("support", descending=True)
             .unique("text", keep="first", maintain_order=True)
-            .select("text", "support", "signature")
+            .select("text", "support")
         )
-        got = boilerplate_rows(table, where)
-        assert got.height and got.equals(expected)
+        got = boilerplate_rows(table, MH, where)
+        assert got.height and got.drop("signature").equals(expected)
+        # each variant signed as the stage signs passages
+        signed = passage_signatures(expected["text"], MH)
+        assert np.array_equal(got["signature"].to_numpy(), signed)
 
 
 def test_a_quote_shared_by_several_reports_is_kept_while_their_kit_goes() -> None:
@@ -264,7 +269,7 @@ def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
     whole = passage_index_rows(passages, published, MH, BP)
     # one row per (passage, band) of the published documents' passages, in passage order
     kept = passages.filter(pl.col("doc_id") != "d2")
-    keys = passage_buckets(kept, banding, MH.num_perm)
+    keys = passage_buckets(passage_signatures(kept["text"], MH), banding)
     assert whole.schema == PASSAGE_INDEX and whole.height == kept.height * banding.bands
     assert whole.select("band", "band_hash").equals(keys.select("band", "band_hash"))
     expected = kept.select("doc_id", "passage", "figures").gather(keys["id"])
@@ -485,7 +490,7 @@ def test_a_history_lookup_counts_its_passages_towards_support() -> None:
     banding = passage_banding(MH, BP)
     (keys,) = asked
     bucket = ["band", "band_hash"]
-    every = passage_buckets(result.passages, banding, MH.num_perm)
+    every = passage_buckets(passage_signatures(result.passages["text"], MH), banding)
     assert (
         keys.select(bucket).unique().sort(bucket).equals(every.select(bucket).unique().sort(bucket))
     )
@@ -506,7 +511,7 @@ def test_known_variants_of_the_history_are_counted_as_matches() -> None:
 
     kit = "\n".join(APPEAL)
     first = boilerplate_stage(_flow_docs([_page(kit, r) for r in range(3)]), MH, BP)
-    known = boilerplate_rows(first.passages.filter(pl.col("is_boilerplate")))
+    known = boilerplate_rows(first.passages.filter(pl.col("is_boilerplate")), MH)
     lone = _flow_docs([_page(kit, 3)], "later-")
     result = boilerplate_stage(lone, MH, BP, BoilerplateHistory(known=known))
     assert result.stats.known_boilerplate_matches == len(APPEAL)

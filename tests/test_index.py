@@ -13,6 +13,7 @@ from flows.core.boilerplate import (
     passage_banding,
     passage_buckets,
     passage_index_rows,
+    passage_signatures,
 )
 from flows.core.dedup import (
     dedup_banding,
@@ -54,7 +55,6 @@ def _no_passages(settings: Settings) -> pl.DataFrame:
             **PASSAGES,
             "support": pl.Int64,
             "known_support": pl.Int64,
-            "signature": pl.Array(pl.UInt32, settings.minhash.num_perm),
             "is_boilerplate": pl.Boolean,
             "signal": pl.String,
         }
@@ -182,7 +182,9 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
         rows = passage_index_rows(passages, documents, mh, bp)
         store.publish(f"r{r}", {passages_table(banding): rows}, run_dir)
     _, passages = find_boilerplate(docs, mh, bp)
-    keys = passage_buckets(passages.filter(pl.col("passage") == 0), banding, mh.num_perm)
+    keys = passage_buckets(
+        passage_signatures(passages.filter(pl.col("passage") == 0)["text"], mh), banding
+    )
     rows = passage_history(store.current, banding, keys, cap=64, documents=10_000)
     # the kit of all four earlier pages, no story passage (their texts differ)
     assert sorted(rows["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]

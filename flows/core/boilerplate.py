@@ -81,25 +81,51 @@ def min_shared_bands(banding: Banding, threshold: float) -> int:
     return banding.bands
 
 
+@dataclass(frozen=True)
+class SignedPassages:
+    """A run's passages and the MinHash signature of each distinct passage text.
+
+    A kit line repeats on thousands of pages (571k passages of the 34,173-page syndication
+    inbox are 172k texts): each text is signed, banded and verified once, and its signature
+    (512 bytes) is kept once, not per passage.
+
+    Attributes
+    ----------
+    frame : pl.DataFrame
+        `PASSAGES` rows plus `figures` (`passage_figures`).
+    number : np.ndarray
+        Each row's text number (`int64`, order of first appearance): its row of `signatures`.
+    first : np.ndarray
+        Whether a row is the first occurrence of its text (`bool`).
+    signatures : np.ndarray
+        `uint32` `(texts, num_perm)`: character-shingle MinHash of each distinct text.
+    """
+
+    frame: pl.DataFrame
+    number: np.ndarray
+    first: np.ndarray
+    signatures: np.ndarray
+
+
 def sign_passages(
     docs: pl.DataFrame, minhash: MinHashConfig, config: BoilerplateConfig
-) -> pl.DataFrame:
-    """Split documents into passages and sign each on character shingles.
-
-    Returns `PASSAGES` rows plus `signature` (`Array(UInt32, num_perm)`) and `figures`
-    (`passage_figures`).
-    """
+) -> SignedPassages:
+    """Split documents into passages and sign each distinct passage text on character shingles."""
     passages = split_passages(docs.select("doc_id", "text"), config.min_passage_chars)
-    # Each distinct text is signed once (a kit repeats on thousands of pages: 571k passages
-    # of the 34,173-page syndication inbox are 190k texts).
     number, first = distinct_texts(passages["text"])
-    texts = passages.select("text").filter(pl.Series(first))
-    sigs = fast_signatures(texts["text"], minhash, kind="char")[number]
+    texts = passages.get_column("text").filter(pl.Series(first))
     figures = passage_figures(texts).gather(pl.Series(number))
-    return passages.with_columns(
-        signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm)),
-        figures=figures,
+    return SignedPassages(
+        passages.with_columns(figures=figures),
+        number,
+        first,
+        passage_signatures(texts, minhash),
     )
+
+
+def passage_signatures(texts: pl.Series, minhash: MinHashConfig) -> np.ndarray:
+    """Return the character-shingle MinHash signatures of passage texts (`uint32`, one row each)."""
+    return fast_signatures(texts, minhash, kind="char")
 
 
 def distinct_texts(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -119,15 +145,10 @@ def distinct_texts(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     return number, first.to_numpy()
 
 
-def _signature_matrix(passages: pl.DataFrame, num_perm: int) -> np.ndarray:
-    n = passages.height
-    return passages["signature"].to_numpy().reshape(n, num_perm).astype(np.uint32, copy=False)
-
-
-def passage_buckets(passages: pl.DataFrame, banding: Banding, num_perm: int) -> pl.DataFrame:
-    """Return (`id` = row of `passages`, `band`, `band_hash`) for signed passages."""
-    ids = pl.Series("id", np.arange(passages.height, dtype=np.int64))
-    return buckets(ids, _signature_matrix(passages, num_perm), banding)
+def passage_buckets(signatures: np.ndarray, banding: Banding) -> pl.DataFrame:
+    """Return (`id` = row of `signatures`, `band`, `band_hash`) of passage signatures."""
+    ids = pl.Series("id", np.arange(signatures.shape[0], dtype=np.int64))
+    return buckets(ids, signatures, banding)
 
 
 class PassageLookup(Protocol):
@@ -273,7 +294,7 @@ def passage_index_chunks(
     Parameters
     ----------
     passages
-        The run's passages as `find_boilerplate` returns them (signed, with `figures`),
+        The run's passages as `find_boilerplate` returns them (`text`, `figures`),
         boilerplate or not.
     documents
         The run's documents (`doc_id`, `cluster_id`, `text`, `clean_text`); passages of
@@ -293,8 +314,8 @@ def passage_index_chunks(
             >= config.min_story_share * pl.col("text").str.len_chars()
         ),
     )
-    # one row per kept passage, with its row in `passages` (`row`) to gather its signature
-    # from a chunk at a time: neither the texts nor the signatures go through the join
+    # one row per kept passage, with its row in `passages` (`row`) to gather its text from a
+    # chunk at a time: the texts do not go through the join
     needed = passages.select("doc_id", "passage", "start", "end", "figures").with_row_index("row")
     kept = (
         needed.join(docs, on="doc_id", how="inner", maintain_order="left")
@@ -304,13 +325,18 @@ def passage_index_chunks(
     )
     del needed, docs
     banding = passage_banding(minhash, config)
-    signatures = passages.get_column("signature")
+    texts = passages.get_column("text")
     bands = np.arange(banding.bands, dtype=np.uint16)
     for start in range(0, kept.height, size):
         part = kept.slice(start, size)
         n = part.height
-        matrix = _signature_matrix(signatures.gather(part["row"]).to_frame(), minhash.num_perm)
-        hashes = band_hashes(matrix, banding)  # (n, bands), as `passage_buckets` hashes them
+        # Signed again here, a chunk's distinct texts at a time, rather than kept from the
+        # stage: a signature per passage of a 300,000-page run is gigabytes.
+        chunk = texts.gather(part["row"])
+        number, first = distinct_texts(chunk)
+        signed = passage_signatures(chunk.filter(pl.Series(first)), minhash)
+        # (n, bands), as `passage_buckets` hashes them
+        hashes = band_hashes(signed, banding)[number]
         # gathered, not joined (a join of 14M rows built its hash table on top of the result)
         yield (
             part.drop("row")
@@ -321,9 +347,9 @@ def passage_index_chunks(
         )
 
 
-def passage_figures(passages: pl.DataFrame) -> pl.Series:
-    """Return each passage's figures (`numbers_key` of its text: "" when it has none)."""
-    return numbers_key(passages["text"]).alias("figures")
+def passage_figures(texts: pl.Series) -> pl.Series:
+    """Return each passage text's figures (`numbers_key`: "" when it has none)."""
+    return numbers_key(texts).alias("figures")
 
 
 def same_figure_links(grouped: pl.DataFrame, links: pl.DataFrame, min_chars: int) -> pl.DataFrame:
@@ -369,7 +395,7 @@ def occurrence_links(links: pl.DataFrame, number: np.ndarray) -> pl.DataFrame:
 
 
 def passage_groups(
-    passages: pl.DataFrame,
+    signed: SignedPassages,
     minhash: MinHashConfig,
     threshold: float,
     known: pl.DataFrame | None = None,
@@ -379,8 +405,8 @@ def passage_groups(
 
     Parameters
     ----------
-    passages
-        `PASSAGES` rows.
+    signed
+        The passages and their distinct texts' signatures (`sign_passages`).
     minhash
         Signature parameters (character n-gram size, permutations, seed).
     threshold
@@ -394,23 +420,19 @@ def passage_groups(
     Returns
     -------
     pl.DataFrame
-        `passages` with `signature`, `figures`, `group` (int64), `support` (distinct documents
+        The passages with `figures`, `group` (int64), `support` (distinct documents
         in the group) and `known_support` (support of the nearest known boilerplate passage, or
         null).
     """
+    passages, number = signed.frame, signed.number
     n = passages.height
-    if "signature" in passages.columns:
-        sigs = _signature_matrix(passages, minhash.num_perm)
-    else:
-        sigs = fast_signatures(passages["text"], minhash, kind="char")
     # Banded and verified once per distinct text, with the pairs occurrence-level banding
     # gives (`text_band_pairs`): 571k passages of the 34,173-page syndication inbox are 173k
     # texts, and a kit line's thousands of copies made buckets of thousands.
-    number, first = distinct_texts(passages["text"])
-    rows = np.flatnonzero(first)
+    rows = np.flatnonzero(signed.first)
     u = len(rows)
     m = 0 if known is None else known.height
-    everything = sigs[rows]
+    everything = signed.signatures
     if m:
         assert known is not None
         stored = known["signature"].to_numpy().reshape(m, -1).astype(np.uint32)
@@ -424,9 +446,8 @@ def passage_groups(
     pairs = pl.DataFrame({"left": left[keep], "right": right[keep]})
     # Pairs within this run group texts; pairs reaching a known passage mark them.
     inner = pairs.filter((pl.col("left") < u) & (pl.col("right") < u))
-    figures = passages["figures"] if "figures" in passages.columns else passage_figures(passages)
     if figures_min_chars and inner.height:
-        text_figures = figures.gather(rows)
+        text_figures = passages["figures"].gather(rows)
         long = ((passages["end"] - passages["start"]) >= figures_min_chars).gather(rows)
         lefts, rights = inner["left"], inner["right"]
         same = text_figures.gather(lefts).to_numpy() == text_figures.gather(rights).to_numpy()
@@ -451,14 +472,9 @@ def passage_groups(
         known_support = found_support.to_frame().select(
             pl.when(found_support >= 0).then(found_support).alias("known_support")
         )["known_support"]
-    if "signature" not in passages.columns:  # (given, the column stays: no 2nd copy)
-        passages = passages.with_columns(
-            signature=pl.Series(sigs, dtype=pl.Array(pl.UInt32, minhash.num_perm))
-        )
     return passages.with_columns(
         group=labels,
         known_support=known_support,
-        figures=figures,
     ).with_columns(support=pl.col("doc_id").n_unique().over("group").cast(pl.Int64))
 
 
@@ -827,7 +843,7 @@ def remove_boilerplate(
     """
     out, classified = find_boilerplate(docs, minhash, config, known, page_model=page_model)
     table = classified.filter(pl.col("is_boilerplate")).select(
-        "doc_id", "start", "end", "text", "support", "signal", "signature", "known_support"
+        "doc_id", "start", "end", "text", "support", "signal", "known_support"
     )
     return out, table
 
@@ -837,7 +853,7 @@ def find_boilerplate(
     minhash: MinHashConfig,
     config: BoilerplateConfig,
     known: pl.DataFrame | None = None,
-    passages: pl.DataFrame | None = None,
+    signed: SignedPassages | None = None,
     links: pl.DataFrame | None = None,
     page_model: PageModel | None = None,
     hits: Callable[[], pl.DataFrame | None] | None = None,
@@ -853,7 +869,7 @@ def find_boilerplate(
     known
         Boilerplate passages found by earlier runs (`signature`, `support`): their near-copies
         are boilerplate even when this run has too few pages to show them recurring.
-    passages
+    signed
         The documents' signed passages (`sign_passages`), when already computed.
     links
         Earlier runs' passages near these passages (`history_links`, ids are rows of
@@ -872,17 +888,15 @@ def find_boilerplate(
         `docs` with `clean_text`, `boilerplate_ratio`, `is_boilerplate_heavy` and `title`
         (`document_title` of the metadata, else the first line that is neither boilerplate nor
         interface chrome, `first_title_lines`); and every passage
-        (`PASSAGES` columns, `signature`, `support`, `known_support`: null for passages not
+        (`PASSAGES` columns, `figures`, `support`, `known_support`: null for passages not
         already known from earlier runs, `is_boilerplate`, `shared_quote`, and `signal`: which
         signal removed it, `recurrence` or `classifier`, null when kept), by document and
         position.
     """
-    if passages is None:
-        passages = sign_passages(docs, minhash, config)
-    if passages.height == 0:
-        classified = passages.with_columns(
-            signature=pl.lit(None, pl.Array(pl.UInt32, minhash.num_perm)),
-            figures=pl.lit("", pl.String),
+    if signed is None:
+        signed = sign_passages(docs, minhash, config)
+    if signed.frame.height == 0:
+        classified = signed.frame.with_columns(
             known_support=pl.lit(None, pl.Int64),
             group=pl.lit(0, pl.Int64),
             support=pl.lit(0, pl.Int64),
@@ -891,7 +905,7 @@ def find_boilerplate(
         )
     else:
         grouped = passage_groups(
-            passages, minhash, config.passage_threshold, known, config.figures_min_chars
+            signed, minhash, config.passage_threshold, known, config.figures_min_chars
         )
         if links is not None:
             links = same_figure_links(grouped, links, config.figures_min_chars)
@@ -1000,12 +1014,9 @@ def boilerplate_stage(
         signed = sign_passages(unique, minhash, config)
         # Which earlier passages matter depends on this run's buckets, so history is a lookup,
         # by the buckets of each distinct text (a kit's thousands of copies share theirs).
-        number, first = distinct_texts(signed["text"])
-        keys = passage_buckets(
-            signed.filter(pl.Series(first)), passage_banding(minhash, config), minhash.num_perm
-        )
+        keys = passage_buckets(signed.signatures, passage_banding(minhash, config))
         earlier = history.passages(keys)
-        links = occurrence_links(history_links(keys, earlier, minhash, config), number)
+        links = occurrence_links(history_links(keys, earlier, minhash, config), signed.number)
         cleaned, passages = find_boilerplate(
             unique, minhash, config, history.known, signed, links, page_model, scored.result
         )

@@ -20,6 +20,7 @@ from flows.core.boilerplate import (
     PASSAGE_INDEX,
     BoilerplateHistory,
     passage_banding,
+    passage_signatures,
     within_bucket_cap,
 )
 from flows.core.dedup import (
@@ -45,13 +46,14 @@ def known_boilerplate(snapshot: Path | None) -> pl.DataFrame | None:
     return pl.read_parquet(files) if files else None
 
 
-def boilerplate_rows(passages: pl.DataFrame, where: pl.Expr | None = None) -> pl.DataFrame:
+def boilerplate_rows(
+    passages: pl.DataFrame, minhash: MinHashConfig, where: pl.Expr | None = None
+) -> pl.DataFrame:
     """Return the index rows of this run's boilerplate variants not already known.
 
     `where` keeps only the passages it holds for (the recurring ones). Passages are filtered,
-    ordered and made unique by their row numbers, and only the rows kept gather their
-    signatures (512 bytes a passage: filtering and sorting whole passages took 400 MB on the
-    34,173-page inbox).
+    ordered and made unique by their row numbers, and only the rows kept are signed (the
+    stage keeps no signature per passage: 512 bytes each).
     """
     keep = pl.col("known_support").is_null()
     if where is not None:
@@ -67,7 +69,11 @@ def boilerplate_rows(passages: pl.DataFrame, where: pl.Expr | None = None) -> pl
         .sort("support", descending=True)
         .unique("text", keep="first", maintain_order=True)
     )
-    return passages.select("text", "support", "signature").gather(rows["row"])
+    variants = passages.select("text", "support").gather(rows["row"])
+    signatures = passage_signatures(variants["text"], minhash)
+    return variants.with_columns(
+        signature=pl.Series(signatures, dtype=pl.Array(pl.UInt32, minhash.num_perm))
+    )
 
 
 def passages_table(banding: Banding) -> str:
