@@ -24,6 +24,7 @@ from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
+from flows.io.memory import release_memory
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
 from flows.io.store import Store, output_lock
@@ -194,4 +195,5 @@ def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any)
     started = time.perf_counter()
     result = stage_task(*args)
     state.record(name, result, time.perf_counter() - started)
+    release_memory()
     return result

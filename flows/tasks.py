@@ -144,7 +144,9 @@ def ingest_shard(
     result = read_files(inbox, names, config, seen=seen)
     docs, empties, invalid = normalise_raw(result.docs)
     return IngestShard(
-        docs=write_shard(docs, dest, "docs"),
+        # Nothing after normalisation reads `raw_text`: carried along, it was a second copy of
+        # every text through the boilerplate stage.
+        docs=write_shard(docs.drop("raw_text"), dest, "docs"),
         quarantine=write_shard(result.quarantine, dest, "quarantine"),
         empties=write_shard(empties, dest, "empties"),
         invalid=write_shard(invalid, dest, "invalid"),

@@ -7,6 +7,7 @@ import datetime as dt
 
 import numpy as np
 import polars as pl
+import pytest
 from datasketch import MinHash, MinHashLSH
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -557,6 +558,46 @@ def test_aligned_words_count_the_longest_common_subsequence() -> None:
     assert al.common.tolist() == [4, 0, 0]
     assert al.left.tolist() == [5, 5, 5] and al.right.tolist() == [6, 0, 0]
     assert al.share().tolist() == [4 / 6, 0.0, 0.0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.none() | st.lists(st.sampled_from(["a", "b", "c", "d", "e", "x", "Q"]), max_size=9).map(" ".join),
+        min_size=1,
+        max_size=6,
+    ),
+    st.data(),
+)
+def test_aligned_words_are_the_longest_common_word_subsequence(
+    texts: list[str | None], data: st.DataObject
+) -> None:
+    from flows.core import dedup
+
+    index = st.integers(0, len(texts) - 1)
+    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    got = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
+
+    def lcs(x: list[str], y: list[str]) -> int:  # the textbook dynamic programme
+        table = [[0] * (len(y) + 1) for _ in range(len(x) + 1)]
+        for i, u in enumerate(x):
+            for j, v in enumerate(y):
+                table[i + 1][j + 1] = (
+                    table[i][j] + 1 if u == v else max(table[i][j + 1], table[i + 1][j])
+                )
+        return table[-1][-1]
+
+    words = [(t or "").lower().split() for t in texts]
+    assert got.common.tolist() == [lcs(words[a], words[b]) for a, b in pairs]
+    assert got.left.tolist() == [len(words[a]) for a, _ in pairs]
+    assert got.right.tolist() == [len(words[b]) for _, b in pairs]
+    # more distinct words than code points: the word lists themselves, same answer
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dedup, "_CODE_POINTS", 1)
+        lists = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
+    assert lists.common.tolist() == got.common.tolist()
 
 
 GRAIN = (

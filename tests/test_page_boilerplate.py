@@ -10,6 +10,7 @@ import pytest
 
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.page_boilerplate import (
+    classify_lines,
     first_stage_logit,
     line_features,
     line_scores,
@@ -179,6 +180,23 @@ def test_no_seed_kit_line_survives() -> None:
         if any(line.strip() == k for line in clean.split("\n"))
     ]
     assert left == []
+
+
+def test_lines_found_do_not_depend_on_the_blocks_of_documents_split_at_a_time() -> None:
+    pages = pl.concat(
+        [
+            _page(KIT_TOP, KIT_BOTTOM).with_columns(doc_id=pl.lit("d1")),
+            _page([], KIT_BOTTOM[:2]).with_columns(doc_id=pl.lit("d2")),
+            _page(KIT_TOP, []).with_columns(doc_id=pl.lit("d3")),
+        ]
+    )
+    whole = classify_lines(pages, MODEL, 0.5)
+    assert whole.height and set(whole["doc_id"]) == {"d1", "d2", "d3"}
+    for block in (1, 2):
+        got = classify_lines(pages, MODEL, 0.5, block=block)
+        assert got.select("doc_id", "line").equals(whole.select("doc_id", "line"))
+        np.testing.assert_allclose(got["page_score"], whole["page_score"], atol=1e-12)
+    assert classify_lines(pages.clear(), MODEL, 0.5).schema == whole.schema
 
 
 def test_scores_do_not_depend_on_how_many_documents_are_scored_together() -> None:

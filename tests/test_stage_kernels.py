@@ -10,12 +10,13 @@ import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.core.boilerplate import _word_trigrams, clean_texts
+from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
 from flows.core.kernel import pair_agreement
 from flows.core.minhash import estimated_jaccard, word_gram_table
 from flows.core.passages import PASSAGES, SPACES, split_passages
+from flows.core.settings import BoilerplateConfig
 from flows.core.text import fold_series
 
 WORDS = st.sampled_from(["ÉTÉ", "café", "Bank", "of", "1,500", "two", "x", "naïve", "—", "3.5"])
@@ -62,7 +63,7 @@ def test_clean_texts_cut_exactly_the_boilerplate_spans(
 @settings(max_examples=200, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=6))
 def test_word_trigrams_are_the_distinct_folded_trigrams(texts: list[str]) -> None:
-    grams = _word_trigrams(pl.DataFrame({"text": texts}))
+    grams = word_gram_table(pl.Series(texts), 3)
     assert grams.height == grams.unique().height
     # two passages share a gram hash exactly when they share the folded trigram
     want = []
@@ -74,6 +75,58 @@ def test_word_trigrams_are_the_distinct_folded_trigrams(texts: list[str]) -> Non
     for i in range(len(texts)):
         for j in range(len(texts)):
             assert len(got[i] & got[j]) == len(want[i] & want[j])
+
+
+# Pieces of one blurb: "p q r s t u v" holds 4 of its 5 trigrams in "p q r s t u" (0.8, the
+# default containment), "o p q r s t u" too, "a b c" all of its one in "a b c d".
+BLURBS = ["a b c d", "b c d e", "a b c", "p q r s t u", "p q r s t u v", "o p q r s t u", ""]
+
+
+def _trigrams(text: str) -> set[str]:
+    w = str(fold_series(pl.Series([text]))[0]).split()
+    return {" ".join(w[j : j + 3]) for j in range(max(len(w) - 2, 1))} if w else set()
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(BLURBS) | TEXTS,
+            st.integers(1, 9),
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.integers(1, 4),
+)
+@example([("p q r s t u", 3, True), ("p q r s t u v", 1, False), ("x y", 1, False)], 1)
+def test_absorbed_passages_are_those_mostly_covered_by_boilerplate_trigrams(
+    rows: list[tuple[str, int, bool]], chunk: int
+) -> None:
+    config = BoilerplateConfig()
+    frame = pl.DataFrame(
+        {
+            "text": [t for t, _, _ in rows],
+            "support": [s for _, s, _ in rows],
+            "is_boilerplate": [b for _, _, b in rows],
+        },
+        schema={"text": pl.String, "support": pl.Int64, "is_boilerplate": pl.Boolean},
+    )
+    got = absorb_contained(frame, config, chunk=chunk)
+    # the plain definition: a kept row whose text's distinct folded trigrams are mostly
+    # trigrams of boilerplate rows' texts joins them, with the largest support among them
+    holder: dict[str, int] = {}
+    for text, support, boilerplate in rows:
+        for g in _trigrams(text) if boilerplate else ():
+            holder[g] = max(holder.get(g, support), support)
+    for (text, support, boilerplate), out in zip(rows, got.iter_rows(named=True), strict=True):
+        grams = _trigrams(text)
+        hit = [holder[g] for g in grams if g in holder]
+        absorbed = bool(grams) and len(hit) / len(grams) >= config.containment
+        assert out["is_boilerplate"] == (boilerplate or absorbed)
+        assert out["support"] == (max(support, *hit) if absorbed and not boilerplate else support)
+    assert got.equals(absorb_contained(frame, config))  # chunks change nothing
 
 
 @settings(max_examples=100, deadline=None)

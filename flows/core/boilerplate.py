@@ -30,6 +30,10 @@ PASSAGE_FULL_BUCKET = 32
 # bands (about 12 MB), near the row groups polars writes (123,131 rows for 14.3M).
 PASSAGE_INDEX_CHUNK = 5_000
 
+# Distinct passage texts whose word 3-grams `absorb_contained` holds at a time (about 2M grams,
+# 100 MB of temporaries, for 50,000 texts of the syndication inbox).
+ABSORB_CHUNK_TEXTS = 50_000
+
 # One row per (passage, band) of every document a run published: the history that boilerplate
 # support is counted over. `story` is the document's cluster (near-copies count once), `storied`
 # whether the document carried text of its own, `chars` the passage's and `doc_chars` all its
@@ -668,43 +672,60 @@ def shared_quotes(flagged: pl.DataFrame, config: BoilerplateConfig) -> pl.Series
     )
 
 
-def _word_trigrams(passages: pl.DataFrame) -> pl.DataFrame:
-    """Return (passage row `id`, `gram` hash) for each distinct word 3-gram of each passage."""
-    return word_gram_table(passages["text"], 3)
+_COVERAGE = pl.Schema({"_text": pl.Int64, "covered": pl.Float64, "bp_support": pl.Int64})
 
 
-def absorb_contained(classified: pl.DataFrame, config: BoilerplateConfig) -> pl.DataFrame:
+def absorb_contained(
+    classified: pl.DataFrame, config: BoilerplateConfig, chunk: int = ABSORB_CHUNK_TEXTS
+) -> pl.DataFrame:
     """Mark passages mostly contained in detected boilerplate as boilerplate too.
 
     Scrapers join a blurb onto one line on one page and split it over lines on another; the
     pieces are not near-copies of the whole, but nearly all their word 3-grams occur in it.
+    `chunk` distinct texts are measured at a time: the word 3-grams of a whole inbox's
+    passages are a gigabyte at 100,000 pages; the result does not depend on it.
     """
-    # By distinct text (a kit repeats on thousands of pages): its grams, and the largest
-    # support of its rows that are boilerplate (null when none is).
+    # By distinct text (a kit repeats on thousands of pages): the largest support of its rows
+    # that are boilerplate (null when none is), and whether any of its rows is kept.
     number, first = distinct_texts(classified["text"])
     rows = classified.with_columns(_text=pl.Series(number))
+    distinct = classified.get_column("text").filter(pl.Series(first))
     texts = (
         rows.group_by("_text")
-        .agg(pl.col("support").filter(pl.col("is_boilerplate")).max().alias("bp_own"))
+        .agg(
+            bp_own=pl.col("support").filter(pl.col("is_boilerplate")).max(),
+            kept=(~pl.col("is_boilerplate")).any(),
+        )
         .sort("_text")
     )
-    grams = _word_trigrams(classified.filter(pl.Series(first))).rename({"id": "_text"})
+    # the grams of boilerplate texts, each with the largest support of a text holding it
+    own = texts.filter(pl.col("bp_own").is_not_null())
+    own_grams = word_gram_table(distinct.gather(own["_text"]), 3)
     bp_grams = (
-        grams.join(texts.filter(pl.col("bp_own").is_not_null()), on="_text")
+        own_grams.with_columns(bp_support=own["bp_own"].gather(own_grams["id"]))
         .group_by("gram")
-        .agg(bp_support=pl.col("bp_own").max())
+        .agg(pl.col("bp_support").max())
     )
-    coverage = (
-        grams.join(bp_grams, on="gram", how="left")
-        .group_by("_text")
-        .agg(
-            covered=pl.col("bp_support").is_not_null().mean(),
-            bp_support=pl.col("bp_support").max(),
+    # Only a text with a kept row can be absorbed (a boilerplate row stays as it is).
+    candidates = texts.filter(pl.col("kept"))["_text"]
+    coverage = [pl.DataFrame(schema=_COVERAGE)]
+    for i in range(0, len(candidates), chunk):
+        part = candidates.slice(i, chunk)
+        grams = word_gram_table(distinct.gather(part), 3)
+        coverage.append(
+            grams.with_columns(_text=part.gather(grams["id"]))
+            .join(bp_grams, on="gram", how="left")
+            .group_by("_text")
+            .agg(
+                covered=pl.col("bp_support").is_not_null().mean(),
+                bp_support=pl.col("bp_support").max(),
+            )
+            .cast(_COVERAGE)
         )
-    )
+    covered = pl.concat(coverage)
     absorbed = pl.col("covered").fill_null(0.0) >= config.containment
     return (
-        rows.join(coverage, on="_text", how="left", maintain_order="left")
+        rows.join(covered, on="_text", how="left", maintain_order="left")
         .with_columns(
             support=pl.when(~pl.col("is_boilerplate") & absorbed)
             .then(pl.max_horizontal("support", "bp_support"))

@@ -694,10 +694,26 @@ def _document_chunks(lines: pl.DataFrame, size: int) -> Iterator[tuple[int, pl.D
         yield a, lines.slice(a, b - a).with_columns(row=pl.int_range(b - a, dtype=pl.Int64))
 
 
-def classify_lines(docs: pl.DataFrame, model: PageModel, threshold: float) -> pl.DataFrame:
-    """Return (`doc_id`, `line`, `page_score`) of the lines scoring at least `threshold`."""
-    lines = page_lines(docs)
-    scores = line_scores(lines, model)
-    return lines.select("doc_id", "line", page_score=pl.Series(scores, dtype=pl.Float64)).filter(
-        pl.col("page_score") >= threshold
-    )
+# Documents `classify_lines` splits and scores at a time: their distinct line texts are
+# measured once (`TextTable`); a block's lines, tables and hashed tokens stay a few hundred MB.
+CLASSIFY_BLOCK_DOCS = 20_000
+
+
+def classify_lines(
+    docs: pl.DataFrame, model: PageModel, threshold: float, block: int = CLASSIFY_BLOCK_DOCS
+) -> pl.DataFrame:
+    """Return (`doc_id`, `line`, `page_score`) of the lines scoring at least `threshold`.
+
+    `block` documents are split into lines and scored at a time (a score depends on its own
+    page alone), so that memory follows the block, not the inbox.
+    """
+    hits = [pl.DataFrame(schema={"doc_id": pl.String, "line": pl.Int64, "page_score": pl.Float64})]
+    for start in range(0, docs.height, max(block, 1)):
+        lines = page_lines(docs.slice(start, block))
+        scores = pl.Series(line_scores(lines, model), dtype=pl.Float64)
+        hits.append(
+            lines.select("doc_id", "line", page_score=scores)
+            .filter(pl.col("page_score") >= threshold)
+            .cast({"doc_id": pl.String, "line": pl.Int64})
+        )
+    return pl.concat(hits)
