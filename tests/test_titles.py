@@ -7,11 +7,19 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
-from flows.core.titles import clean_title, is_chrome, metadata_title, strip_site_name
+from flows.core.titles import (
+    clean_title,
+    first_title_lines,
+    is_chrome,
+    metadata_title,
+    strip_site_name,
+)
 from flows.io.ingest import read_inbox
 from flows.tasks import normalise_raw
 
@@ -198,3 +206,49 @@ def test_html_and_json_titles_lose_the_site_name(tmp_path: Path) -> None:
         "og.html": "Troops land at Kessmouth docks",
         "feed.jsonl#1": "Storm closes harbour",
     }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["d1", "d2", "d3"]),
+            st.sampled_from(
+                ["✕ Close", "Menu", "Storm closes the harbour", "x", "Home › News", ""]
+            ),
+            st.booleans(),
+        ),
+        max_size=30,
+    ),
+    st.integers(1, 3),
+)
+def test_titles_judged_first_lines_first_are_those_of_all_lines(
+    rows: list[tuple[str, str, bool]], first: int
+) -> None:
+    from flows.core import titles
+
+    frame = pl.DataFrame(
+        {
+            "doc_id": [d for d, _, _ in rows],
+            "passage": list(range(len(rows))),
+            "line": [i // 2 for i in range(len(rows))],  # two passages a line
+            "text": [t for _, t, _ in rows],
+            "is_boilerplate": [b for _, _, b in rows],
+        },
+        schema={
+            "doc_id": pl.String,
+            "passage": pl.Int64,
+            "line": pl.Int64,
+            "text": pl.String,
+            "is_boilerplate": pl.Boolean,
+        },
+    )
+    everything = (
+        titles._first_title_line(frame.lazy().filter(~pl.col("is_boilerplate")))
+        .collect()
+        .sort("doc_id")
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(titles, "TITLE_LINES_FIRST", first)
+        got = first_title_lines(frame.lazy()).collect()
+    assert got.equals(everything)

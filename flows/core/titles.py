@@ -241,11 +241,31 @@ def first_title_lines(passages: pl.LazyFrame) -> pl.LazyFrame:
     pl.LazyFrame
         `doc_id`, `first_line`: the line's non-boilerplate passages joined by spaces, cleaned
         (`clean_title`) and, beyond `MAX_TITLE_CHARS`, cut to its first passage; documents
-        whose every kept line is chrome have no row.
+        whose every kept line is chrome have no row; sorted by `doc_id`.
     """
+    # Lines numbered by position among a document's kept lines (passages follow the text, so
+    # line numbers grow with them). Nearly every document has its title among its first few:
+    # only those are judged, then the later lines of the documents still without one.
+    kept = passages.filter(~pl.col("is_boilerplate")).with_columns(
+        _rank=pl.col("line").rank("dense").over("doc_id")
+    )
+    early = _first_title_line(kept.filter(pl.col("_rank") <= TITLE_LINES_FIRST)).collect()
+    later = _first_title_line(
+        kept.filter(pl.col("_rank") > TITLE_LINES_FIRST).join(
+            early.lazy().select("doc_id"), on="doc_id", how="anti"
+        )
+    )
+    return pl.concat([early.lazy(), later]).sort("doc_id")
+
+
+# Kept lines of a document judged first for its title (see `first_title_lines`).
+TITLE_LINES_FIRST = 8
+
+
+def _first_title_line(passages: pl.LazyFrame) -> pl.LazyFrame:
+    """Return each document's first line of `passages` that is not chrome (`first_title_lines`)."""
     lines = (
-        passages.filter(~pl.col("is_boilerplate"))
-        .sort("doc_id", "passage")
+        passages.sort("doc_id", "passage")
         .group_by("doc_id", "line", maintain_order=True)
         .agg(
             first=pl.col("passage").min(),
