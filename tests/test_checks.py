@@ -500,3 +500,15 @@ def test_too_many_claims_per_article_is_a_warning(tmp_path: Path) -> None:
     )
     count = next(o for o in result.outcomes if o.expectation.startswith("expect_table_row"))
     assert not count.success and count.severity == "warning" and result.success
+
+
+def test_the_checkpoint_reads_only_the_columns_its_expectations_name() -> None:
+    from checks.expectations import DOCUMENTS_EXPECTATIONS, Suite, _read_columns
+
+    frame = pl.DataFrame(
+        {"text": ["long text"], "doc_id": ["a"], "clean_text": ["x"], "extra": [1]}
+    )
+    read = _read_columns(Suite("documents", frame, DOCUMENTS_EXPECTATIONS))
+    assert read.columns == ["doc_id", "clean_text"]  # frame order; no text, no extra
+    bare = _read_columns(Suite("t", frame.select("extra"), ()))
+    assert bare.columns == ["extra"]  # nothing named: the frame as it is
