@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.core import passages
+from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
@@ -314,7 +314,7 @@ def test_split_passages_follows_its_plain_python_definition(
     assert got.to_dicts() == _reference_passages(docs, min_chars).to_dicts()
     # split a block of documents at a time, the same passages
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(passages, "SPLIT_BLOCK_DOCS", 1)
+        patch.setattr(passages_module, "SPLIT_BLOCK_DOCS", 1)
         assert split_passages(docs, min_chars).equals(got)
 
 
