@@ -466,7 +466,11 @@ def test_the_stage_gives_the_same_clean_text_as_find_boilerplate() -> None:
     result = boilerplate_stage(docs, MH, BP)
     columns = ["doc_id", "clean_text", "boilerplate_ratio", "is_boilerplate_heavy", "title"]
     assert result.documents.select(columns).equals(out.select(columns))
-    assert result.passages.equals(passages)
+    # the stage keeps the texts of removed passages only: a kept one is its document's slice
+    assert result.passages.equals(
+        passages.with_columns(text=pl.when(pl.col("is_boilerplate")).then(pl.col("text")))
+    )
+    assert result.passages["text"].null_count() == (~passages["is_boilerplate"]).sum() > 0
 
 
 def test_a_history_lookup_counts_its_passages_towards_support() -> None:
@@ -490,11 +494,12 @@ def test_a_history_lookup_counts_its_passages_towards_support() -> None:
     banding = passage_banding(MH, BP)
     (keys,) = asked
     bucket = ["band", "band_hash"]
-    every = passage_buckets(passage_signatures(result.passages["text"], MH), banding)
+    _, passages = find_boilerplate(docs, MH, BP)  # the same passages, texts and all
+    every = passage_buckets(passage_signatures(passages["text"], MH), banding)
     assert (
         keys.select(bucket).unique().sort(bucket).equals(every.select(bucket).unique().sort(bucket))
     )
-    assert keys.height == result.passages["text"].n_unique() * banding.bands < every.height
+    assert keys.height == passages["text"].n_unique() * banding.bands < every.height
     looked_up = lookup(keys)
     assert looked_up.height > 0 and result.stats.history_passage_rows == looked_up.height
     found = result.passages.filter(pl.col("is_boilerplate"))

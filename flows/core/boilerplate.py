@@ -308,7 +308,9 @@ def passage_index_chunks(
     """
     if passages.height == 0:
         return
-    docs = documents.unique("doc_id", keep="first", maintain_order=True).select(
+    docs = documents.unique("doc_id", keep="first", maintain_order=True)
+    texts = docs.get_column("text")
+    docs = docs.select(
         "doc_id",
         story="cluster_id",
         # as classify_passages asks of a document that tells a story of its own
@@ -317,33 +319,44 @@ def passage_index_chunks(
             pl.col("clean_text").str.len_chars()
             >= config.min_story_share * pl.col("text").str.len_chars()
         ),
-    )
-    # one row per kept passage, with its row in `passages` (`row`) to gather its text from a
-    # chunk at a time: the texts do not go through the join
-    needed = passages.select("doc_id", "passage", "start", "end", "figures").with_row_index("row")
+    ).with_row_index("doc_row")
+    # one row per kept passage, with its document's row to cut its text from a chunk at a
+    # time: the texts do not go through the join (the stage keeps only boilerplate ones)
     kept = (
-        needed.join(docs, on="doc_id", how="inner", maintain_order="left")
+        passages.select("doc_id", "passage", "start", "end", "figures")
+        .join(docs, on="doc_id", how="inner", maintain_order="left")
         .with_columns(chars=pl.col("end") - pl.col("start"))
         .with_columns(doc_chars=pl.col("chars").sum().over("doc_id"))
-        .select("row", "doc_id", "passage", "story", "storied", "chars", "doc_chars", "figures")
+        .select(
+            "doc_row",
+            "start",
+            "doc_id",
+            "passage",
+            "story",
+            "storied",
+            "chars",
+            "doc_chars",
+            "figures",
+        )
     )
-    del needed, docs
+    del docs
     banding = passage_banding(minhash, config)
-    texts = passages.get_column("text")
     bands = np.arange(banding.bands, dtype=np.uint16)
     for start in range(0, kept.height, size):
         part = kept.slice(start, size)
         n = part.height
         # Signed again here, a chunk's distinct texts at a time, rather than kept from the
         # stage: a signature per passage of a 300,000-page run is gigabytes.
-        chunk = texts.gather(part["row"])
+        chunk = part.select(
+            texts.gather(part["doc_row"]).str.slice(part["start"], part["chars"])
+        ).to_series()
         number, first = distinct_texts(chunk)
         signed = passage_signatures(chunk.filter(pl.Series(first)), minhash)
         # (n, bands), as `passage_buckets` hashes them
         hashes = band_hashes(signed, banding)[number]
         # gathered, not joined (a join of 14M rows built its hash table on top of the result)
         yield (
-            part.drop("row")
+            part.drop("doc_row", "start")
             .gather(pl.Series(np.repeat(np.arange(n, dtype=np.int64), banding.bands)))
             .with_columns(band=pl.Series(np.tile(bands, n)), band_hash=pl.Series(hashes.ravel()))
             .select(list(PASSAGE_INDEX))
@@ -986,7 +999,8 @@ class BoilerplateResult:
         `is_boilerplate_heavy` and `title` (see `find_boilerplate`) in place of their `title`.
     passages : pl.DataFrame
         Every passage of the distinct documents, boilerplate or not (see `find_boilerplate`):
-        for the boilerplate table and the passage index.
+        for the boilerplate table and the passage index; `text` is null where the passage
+        was kept (it is the document's `text[start:end]`).
     quarantine : pl.DataFrame
         `QUARANTINE` rows of the input rows with no text left (`empty_after_cleaning`).
     stats : BoilerplateStats
@@ -1052,6 +1066,9 @@ def boilerplate_stage(
         detail=pl.format("all {} characters were boilerplate", pl.col("text").str.len_chars()),
     )
     found = passages.filter(pl.col("is_boilerplate"))
+    # A kept passage's text is its document's `text[start:end]`: the run keeps only the
+    # removed ones' (the boilerplate table's), not a second copy of every text.
+    passages = passages.with_columns(text=pl.when(pl.col("is_boilerplate")).then(pl.col("text")))
     stats = BoilerplateStats(
         boilerplate_passages=found.height,
         known_boilerplate_matches=int(found["known_support"].is_not_null().sum()),
