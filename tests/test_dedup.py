@@ -563,7 +563,8 @@ def test_aligned_words_count_the_longest_common_subsequence() -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
-        st.none() | st.lists(st.sampled_from(["a", "b", "c", "d", "e", "x", "Q"]), max_size=9).map(" ".join),
+        st.none()
+        | st.lists(st.sampled_from(["a", "b", "c", "d", "e", "x", "Q"]), max_size=9).map(" ".join),
         min_size=1,
         max_size=6,
     ),
