@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.core.text import (
@@ -114,6 +114,7 @@ HEADED = st.builds(
 )  # fmt: skip
 
 
+@settings(deadline=None)  # polars' first string kernels of a process can take 0.5 s
 @given(st.lists(HEADED, min_size=1, max_size=6))
 @example(["e\x01\u0301 x", "plain  text \n\n\n end"])
 @example([" date 2024-01-02 \u200b\u0301a", "date 2024-01-02\u00a0\x01e\u200b\u0301"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.core.boilerplate import remove_boilerplate
@@ -215,6 +215,7 @@ HINTS = st.sampled_from(
 )  # fmt: skip
 
 
+@settings(deadline=None)  # polars' first string kernels of a process can take 0.5 s
 @given(st.lists(st.tuples(HINTS, HINTS, HINTS), min_size=0, max_size=8))
 def test_document_titles_are_the_title_expression_of_every_row(
     rows: list[tuple[str | None, str | None, str | None]],
