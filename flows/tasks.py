@@ -33,7 +33,7 @@ from flows.core.run import RunState
 from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
-from flows.core.titles import document_title
+from flows.core.titles import document_titles
 from flows.io.claim_tables import (
     CLAIM_FILES,
     ExternalClaims,
@@ -163,7 +163,7 @@ def normalise_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.Dat
     """
     # The metadata title stands until the boilerplate stage finds the first real headline.
     docs = normalise_documents(raw.lazy()).collect()
-    docs = docs.with_columns(title=document_title(docs.columns))
+    docs = docs.with_columns(document_titles(docs))
     docs, empties = drop_where(
         docs,
         pl.col("text").str.len_chars() == 0,

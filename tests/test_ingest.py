@@ -744,3 +744,88 @@ def test_text_that_is_not_valid_unicode_is_quarantined_not_a_crash(tmp_path: Pat
     assert docs["feed.jsonl#2"]["title_hint"] == "bad \\udc00 title"  # escaped, kept visible
     assert docs["caf\\xe9.txt"]["raw_text"] == "A story about a cafe."
     assert result.files["source_uri"].to_list() == ["caf\\xe9.txt", "feed.jsonl"]
+
+
+# --- fast paths of reading ---------------------------------------------------------------------
+
+
+# Replaced bytes are published up to half the bytes, so that short texts take the lenient paths.
+LENIENT = IngestConfig(max_replaced_share=0.5)
+
+
+def _slow_text_rows(data: bytes) -> tuple[list[Any], list[Any]]:
+    """Read a .txt file's bytes as before the fast paths: every text mended and checked."""
+    import re
+
+    from flows.io.ingest.decoding import _decode
+
+    marks = re.compile("[\udc01-\udcff]")
+    rows = readers._Rows(LENIENT)
+    try:
+        if not data:
+            raise readers._Unreadable(ingest.EMPTY, "file is empty (0 bytes)")
+        text = _decode(data, LENIENT)
+        if not text.strip():
+            raise readers._Unreadable(ingest.EMPTY, "file holds only whitespace")
+        replaced = sum(ord(m) - 0xDC00 for m in marks.findall(text))
+        text = marks.sub("\ufffd", text)
+        try:
+            text.encode("utf-8")
+            rows.doc("f.txt", "txt", text, "sha", {}, replaced)
+        except UnicodeEncodeError as exc:
+            detail = f"text holds a lone surrogate U+{ord(text[exc.start]):04X} at character "
+            rows.reject("f.txt", ingest.UNDECODABLE, detail + str(exc.start), text[:2000])
+    except readers._Unreadable as failure:
+        rows.reject("f.txt", failure.reason, failure.detail, failure.record)
+    return [rows.docs[c] for c in RAW_DOCS], rows.quarantine
+
+
+# Bytes of every kind a text file holds: ASCII, valid UTF-8, byte-order marks, whitespace
+# (str.isspace's, beyond ASCII too), invalid and truncated sequences, legacy bytes, NUL.
+PIECES = st.sampled_from(
+    [b"a", b"Z ", b"\n", b"\t", b"\x1c", b"\x85", "é".encode(), "’".encode(), "\u2028".encode(),
+     "\u3000".encode(), b"\xef\xbb\xbf", b"\xff\xfe", b"\xe9", b"\xe2\x80", b"\xed\xa0\x80",
+     b"\x00", b"\x93caf\xe9\x94"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(PIECES, max_size=12).map(b"".join))
+def test_text_files_read_as_their_slow_definition(data: bytes) -> None:
+    # strictly decoded UTF-8 skips the marker and surrogate scans; ASCII and blank texts are
+    # told in constant time: the rows are those of scanning every text
+    rows = readers._Rows(LENIENT)
+    readers._read_file("f.txt", ".txt", data, "sha", rows)
+    assert ([rows.docs[c] for c in RAW_DOCS], rows.quarantine) == _slow_text_rows(data)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b.", ".c", "d.TXT", "..", ".", "e.tar.gz", "é.Md"]), min_size=1)
+)
+def test_suffix_is_the_path_suffix(parts: list[str]) -> None:
+    from pathlib import PurePosixPath
+
+    name = "/".join(parts)
+    assert loading.suffix(name) == PurePosixPath(name).suffix.lower() or "." in name.split("/")
+
+
+def test_unbuffered_reads_that_return_less_are_read_on() -> None:
+    import io
+
+    class Trickle(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            n = min(len(buffer), 3, len(self.data))
+            buffer[:n], self.data = self.data[:n], self.data[n:]
+            return n
+
+    text = b"a story read three bytes at a time"
+    loaded = loading._load_bytes(".txt", len(text), lambda: Trickle(text), CONFIG, {".txt"})
+    assert loaded.failure is None and loaded.data == text
+    grown = loading._load_bytes(".txt", 4, lambda: Trickle(text), CONFIG, {".txt"})
+    assert grown.data == text

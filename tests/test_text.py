@@ -5,10 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
-from hypothesis import given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.core.text import content_hash, normalise_documents, normalise_text, tokens
+from flows.core.text import (
+    content_hash,
+    normalise_documents,
+    normalise_text,
+    strip_date_prefix,
+    tokens,
+)
 
 
 def _norm(texts: list[str], hints: list[str | None] | None = None) -> pl.DataFrame:
@@ -91,6 +97,33 @@ def test_normalisation_follows_its_definition(texts: list[str | None]) -> None:
     frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
     got = frame.select(normalise_text(pl.col("t")))["t"]
     assert got.to_list() == frame.select(_normalise_definition(pl.col("t")))["t"].to_list()
+
+
+# Texts that may open with a date header followed by any of the tricky characters, and carry
+# the controls and zero-width characters whose removal lets NFKC compose a second time.
+HEADED = st.builds(
+    lambda head, body: head + body,
+    st.sampled_from(["", " date 2024-01-02 ", "date 2024-01-02", "\u3000date 2024-01-02\u2003"]),
+    st.lists(
+        st.sampled_from(
+            [*"ae Z\t\n\r.", "\x01", "\x1b", "[1m", "\u200b", "\u0301", "\u00a0", "\x85",
+             "\u2028", "\ufb01", "\u00e9", " date 2024-01-02 "]
+        ),
+        max_size=30,
+    ).map("".join),
+)  # fmt: skip
+
+
+@settings(deadline=None)  # polars' first string kernels of a process can take 0.5 s
+@given(st.lists(HEADED, min_size=1, max_size=6))
+@example(["e\x01\u0301 x", "plain  text \n\n\n end"])
+@example([" date 2024-01-02 \u200b\u0301a", "date 2024-01-02\u00a0\x01e\u200b\u0301"])
+def test_document_text_follows_its_two_pass_definition(texts: list[str]) -> None:
+    # the second pass runs only on texts with a non-ASCII character (`_normalise_again`)
+    once = normalise_text(pl.col("raw_text"))
+    definition = normalise_text(strip_date_prefix(once))
+    expected = pl.DataFrame({"raw_text": texts}).select(definition)["raw_text"].to_list()
+    assert _norm(texts)["text"].to_list() == expected
 
 
 def test_control_characters_and_terminal_colour_codes_are_removed() -> None:

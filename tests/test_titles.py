@@ -15,6 +15,8 @@ from flows.core.settings import Settings
 from flows.core.text import normalise_documents
 from flows.core.titles import (
     clean_title,
+    document_title,
+    document_titles,
     first_title_lines,
     is_chrome,
     metadata_title,
@@ -252,3 +254,29 @@ def test_titles_judged_first_lines_first_are_those_of_all_lines(
         patch.setattr(titles, "TITLE_LINES_FIRST", first)
         got = first_title_lines(frame.lazy()).collect()
     assert got.equals(everything)
+
+
+HINTS = st.sampled_from(
+    [None, "", " ", "Storm closes harbour", "Storm closes harbour | Kessmouth Gazette",
+     "Kessmouth Gazette", "Kessmouth Gazette: Storm", "!!!", "Home › World"]
+)  # fmt: skip
+
+
+@settings(deadline=None)  # polars' first string kernels of a process can take 0.5 s
+@given(st.lists(st.tuples(HINTS, HINTS, HINTS), min_size=0, max_size=8))
+def test_document_titles_are_the_title_expression_of_every_row(
+    rows: list[tuple[str | None, str | None, str | None]],
+) -> None:
+    # rows without a title hint or page title are null without being looked at
+    frame = pl.DataFrame(
+        rows,
+        schema={"title_hint": pl.String, "page_title": pl.String, "source": pl.String},
+        orient="row",
+    )
+    expected = frame.select(title=document_title(frame.columns))["title"]
+    assert document_titles(frame).to_list() == expected.to_list()
+    alone = frame.select("title_hint")  # a frame without page titles or sites
+    assert (
+        document_titles(alone).to_list()
+        == alone.select(title=document_title(alone.columns))["title"].to_list()
+    )

@@ -35,7 +35,15 @@ _XML_ENCODING = re.compile(r"\s*<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']+)[\"
 
 
 def _decode(data: bytes, config: IngestConfig, markup: bool = False) -> str:
-    """Decode bytes to text as a browser would, with markers for replaced bytes (see `mend`).
+    """Decode bytes to text as a browser would, with markers for replaced bytes (see `mend`)."""
+    return _decode_valid(data, config, markup)[0]
+
+
+def _decode_valid(data: bytes, config: IngestConfig, markup: bool = False) -> tuple[str, bool]:
+    """Decode bytes as `_decode` does; also say whether they were valid UTF-8 (strictly decoded).
+
+    A strictly decoded text holds neither markers nor lone surrogates, so that callers need
+    not look for them.
 
     In order: a UTF-16/32 byte-order mark (strict, as the mark leaves no doubt); a UTF-8 one;
     UTF-8 when the bytes decode; for markup, a `<meta charset>` / http-equiv or XML
@@ -53,7 +61,7 @@ def _decode(data: bytes, config: IngestConfig, markup: bool = False) -> str:
             text = _strict_decode(data, encoding, f"{encoding.upper()} byte-order mark")
             if "\x00" in text:
                 raise _Unreadable(BINARY, f"{encoding.upper()} text holds NUL characters: binary")
-            return text
+            return text, False
     nul = data.find(b"\x00")
     if nul >= 0:
         raise _Unreadable(BINARY, f"NUL byte at offset {nul}: binary data, not text")
@@ -72,25 +80,24 @@ def _decode(data: bytes, config: IngestConfig, markup: bool = False) -> str:
             ) from None
     if bom:
         if strict is not None:
-            return strict
-        return _lenient(body, "utf-8", config, f"UTF-8 byte-order mark, but {not_utf8}")
+            return strict, True
+        return _lenient(body, "utf-8", config, f"UTF-8 byte-order mark, but {not_utf8}"), False
     if strict is not None:
         # Before any declaration: pages saved again as UTF-8 keep their old `<meta charset>`
         # (23 of the 451 pages of ../shared's news corpora declare iso-8859-1 and are valid
         # UTF-8), while legacy text with non-ASCII bytes is practically never valid UTF-8.
-        return strict
+        return strict, True
     declared = _declared_codec(data, config.declaration_bytes) if markup else None
     if declared is not None:
         codec, label = declared
         text = _within_limit(body, codec, config)
         if text is not None:
-            return text
+            return text, False
         not_utf8 += f"; declared {label!r} leaves too many invalid bytes"
     valid_non_ascii, invalid = _utf8_tally(body)
     if valid_non_ascii > invalid:  # UTF-8 with corrupt bytes: a legacy guess would be mojibake
-        return _lenient(
-            body, "utf-8", config, f"{not_utf8}: UTF-8 text with {invalid} invalid byte sequence(s)"
-        )
+        why = f"{not_utf8}: UTF-8 text with {invalid} invalid byte sequence(s)"
+        return _lenient(body, "utf-8", config, why), False
     guessed = _guess_encoding(data, config.legacy_chaos_margin)
     if guessed is None:
         raise _Unreadable(
@@ -98,7 +105,7 @@ def _decode(data: bytes, config: IngestConfig, markup: bool = False) -> str:
             f"{not_utf8}, and no other encoding gives plausible text",
             _preview(body, "utf-8"),
         )
-    return _lenient(data, guessed, config, f"{not_utf8}; guessed encoding {guessed}")
+    return _lenient(data, guessed, config, f"{not_utf8}; guessed encoding {guessed}"), False
 
 
 def _within_limit(data: bytes, codec: str, config: IngestConfig) -> str | None:
@@ -195,7 +202,16 @@ def _guess_encoding(data: bytes, margin: float = 0.0) -> str | None:
 
 def _decode_nonblank(data: bytes, config: IngestConfig, markup: bool = False) -> str:
     """Decode a file (markers kept) and reject it when it holds only whitespace."""
-    text = _decode(data, config, markup)
-    if not text.strip():
+    return _decode_valid_nonblank(data, config, markup)[0]
+
+
+def _decode_valid_nonblank(
+    data: bytes, config: IngestConfig, markup: bool = False
+) -> tuple[str, bool]:
+    """Decode a file as `_decode_valid` does; reject it when it holds only whitespace."""
+    text, valid = _decode_valid(data, config, markup)
+    # `isspace` is what `strip` strips, and stops at the first other character, where
+    # `strip` copied the text (its final newline)
+    if not text or text.isspace():
         raise _Unreadable(EMPTY, "file holds only whitespace")
-    return text
+    return text, valid

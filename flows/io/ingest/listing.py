@@ -41,6 +41,11 @@ def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
         When `inbox` is missing, is not a folder, or a folder in it cannot be listed.
     """
     del config  # same signature as read_inbox; listing is extension-agnostic
+    return [inbox / name for name in _local_names(inbox)]
+
+
+def _local_names(inbox: Path) -> list[str]:
+    """List a local inbox's input files as sorted inbox-relative POSIX names (`list_inbox`)."""
     if not inbox.exists():
         raise InboxError(f"inbox folder not found: {inbox}")
     if not inbox.is_dir():
@@ -49,15 +54,19 @@ def list_inbox(inbox: Path, config: IngestConfig) -> list[Path]:
     def fail(exc: OSError) -> None:
         raise InboxError(f"cannot list inbox folder {exc.filename}: {exc.strerror or exc}") from exc
 
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(inbox, onerror=fail):
-        here = Path(dirpath)
-        at_top = here == inbox
+    # Names as strings: a pathlib.Path a file, made relative again to sort, was most of the
+    # listing's time (0.5 s on 34,173 files).
+    top = os.fspath(inbox)
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(top, onerror=fail):
+        at_top = dirpath == top
         dirnames[:] = sorted(
             d for d in dirnames if not d.startswith(".") and not (at_top and d in RESERVED_DIRS)
         )
-        found.extend(here / name for name in filenames if not name.startswith("."))
-    return sorted(found, key=lambda p: p.relative_to(inbox).as_posix())
+        prefix = "" if at_top else Path(dirpath).relative_to(inbox).as_posix() + "/"
+        found.extend(prefix + name for name in filenames if not name.startswith("."))
+    found.sort()
+    return found
 
 
 def inbox_files(inbox: Path | str, config: IngestConfig) -> list[str]:
@@ -66,9 +75,9 @@ def inbox_files(inbox: Path | str, config: IngestConfig) -> list[str]:
     The names are those to give `read_files` (a non-UTF-8 local name keeps its surrogate
     escapes; `inbox_uri` makes the published `source_uri` of it).
     """
+    del config  # listing is extension-agnostic
     if is_local(inbox):
-        folder = local_path(inbox)
-        return [p.relative_to(folder).as_posix() for p in list_inbox(folder, config)]
+        return _local_names(local_path(inbox))
     return _list_remote(str(inbox))
 
 
@@ -76,11 +85,11 @@ def file_sizes(inbox: Path | str, names: Sequence[str]) -> list[int | None]:
     """Return the size in bytes of each inbox file (None where unknown: remote, or gone)."""
     if not is_local(inbox):
         return [None] * len(names)
-    folder = local_path(inbox)
+    base = os.path.join(os.fspath(local_path(inbox)), "")
     out: list[int | None] = []
     for name in names:
         try:
-            out.append((folder / name).stat().st_size)
+            out.append(os.stat(base + name).st_size)
         except OSError:  # reading it will say what is wrong
             out.append(None)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -13,7 +13,7 @@ from flows.core.schema import QUARANTINE, RAW_DOCS
 from flows.core.settings import IngestConfig
 from flows.io.ingest.ledger import FILES_LEDGER, _ledger_row, _seen_index, _stamp_index
 from flows.io.ingest.listing import file_uri, inbox_files
-from flows.io.ingest.loading import _loader
+from flows.io.ingest.loading import _loader, suffix
 from flows.io.ingest.readers import _read_file
 from flows.io.ingest.rows import _Rows
 
@@ -104,11 +104,11 @@ def read_files(
             rows.reject(uri, failure.reason, failure.detail, failure.record)
         else:
             assert loaded.data is not None and loaded.sha is not None
-            _read_file(uri, PurePosixPath(name).suffix.lower(), loaded.data, loaded.sha, rows)
+            _read_file(uri, suffix(name), loaded.data, loaded.sha, rows)
         ledger.append(_ledger_row(uri, loaded.sha, len(rows) - before, "read", loaded.stamp))
 
     return IngestResult(
-        docs=pl.DataFrame(rows.docs, schema=RAW_DOCS),
+        docs=pl.DataFrame(rows.docs, schema=RAW_DOCS, orient="col"),
         quarantine=pl.DataFrame(rows.quarantine, schema=QUARANTINE),
         files=pl.DataFrame(ledger, schema=FILES_LEDGER),
         already_seen_records=already_seen,

@@ -14,7 +14,7 @@ import trafilatura
 from polars.exceptions import PanicException
 
 from flows.io.charsets import marked_bytes, mend
-from flows.io.ingest.decoding import _decode_nonblank
+from flows.io.ingest.decoding import _decode_nonblank, _decode_valid_nonblank
 from flows.io.ingest.records import (
     TEXT_FIELDS,
     _add_record,
@@ -55,7 +55,11 @@ def _read_file(uri: str, ext: str, data: bytes, sha: str, rows: _Rows) -> None:
 
 def _read_text(uri: str, data: bytes, sha: str, rows: _Rows, fmt: str) -> None:
     """Read a plain-text or Markdown file as one document, text as decoded."""
-    text, replaced = mend(_decode_nonblank(data, rows.config))
+    text, valid = _decode_valid_nonblank(data, rows.config)
+    if valid:  # no markers to mend, no lone surrogate
+        rows.doc(uri, fmt, text, sha, {}, valid=True)
+        return
+    text, replaced = mend(text)
     rows.doc(uri, fmt, text, sha, {}, replaced)
 
 
