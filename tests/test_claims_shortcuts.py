@@ -1,7 +1,8 @@
 """The shortcuts of flows/core/claims/ change no result: each gives what the longer way gives.
 
-- `_may_hold_numbers` (a polars test of many sentences at once) drops only sentences in which
-  `_find_numbers` finds nothing.
+- `_number_patterns` (two polars tests of many sentences at once) drops only sentences in which
+  `_find_numbers` finds nothing, and gives `_DIGITS_RE` only where it finds what
+  `_QUANTITY_RE` finds.
 - `_search_end` finds what a search of the whole context window finds.
 - `_word_run_start` lets the search for the word before a full stop skip no match.
 """
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from flows.core import claims
 from flows.core.claims import quantities, sentences, skips, vocabulary
-from flows.core.claims.quantities import _NUMBER_HINT, _NUMBER_WORDS
+from flows.core.claims.quantities import _HINT_WORDS, _NUMBER_WORDS, _WORD_HINT
 
 # Characters and pieces that exercise the rules at sentence and word edges: number words in any
 # case, letters that Python's case-insensitive matching folds onto ASCII ("ſ", "ı", "İ", "K"),
@@ -28,14 +29,15 @@ _PIECES = [
     "scores", "tens", "Hundreds", "dozens", "a couple of", "half a", "a few", "ONE", "fıve",
     "ſix", "mıllion", "Twenty-five", "someone", "money", "said", "according to", "U.S.", "Mr.",
     "No.", "Flight", "category", "Nos", "US$", "USD", "HK$", "€", "troops", "people killed",
+    "thousands", "MILLIONS", "billions", "often", "seventeen", "done", "a", "\u0301", "é", "²",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
 
 
 def test_number_hint_folds_at_least_what_python_folds() -> None:
-    """For every code point that Python's case-insensitive regex matches to a letter of a number
+    """For every code point that Python's case-insensitive regex matches to a letter of a hint
     word, the polars pattern's version of that letter matches it too."""
-    letters = sorted(set("".join((*_NUMBER_WORDS, "scores"))))
+    letters = sorted(set("".join(_HINT_WORDS)))
     any_letter = re.compile(f"(?i)[{''.join(letters)}]")
     folded = [chr(c) for c in range(sys.maxunicode + 1) if any_letter.fullmatch(chr(c))]
     assert "ſ" in folded and "ı" in folded  # Python folds these onto "s" and "i"
@@ -47,20 +49,49 @@ def test_number_hint_folds_at_least_what_python_folds() -> None:
         assert matched.all(), (letter, [c for c, m in zip(chars, matched, strict=True) if not m])
 
 
-@settings(max_examples=400, deadline=None)
-@given(texts, st.sampled_from([1500, 9, 3]))
-def test_sentences_without_a_hint_hold_no_number(text: str, max_chars: int) -> None:
+def test_number_hint_edges_hold_every_non_word_character() -> None:
+    """Every code point that is no word character to Python's regex (so a `\\b` can stand
+    beside it) is one the polars pattern accepts at the edge of a hint word."""
+    non_word = re.compile(r"\W")
+    chars = [
+        chr(c)
+        for c in range(sys.maxunicode + 1)
+        if not 0xD800 <= c <= 0xDFFF and non_word.fullmatch(chr(c))
+    ]
+    edge = _WORD_HINT.split("(?i:")[0].removeprefix("(?:^|")[:-1]
+    assert edge == "[^A-Za-z0-9_]"
+    assert pl.Series(chars, dtype=pl.String).str.contains(f"^{edge}$").all()
+
+
+def _patterns_agree(text: str, max_chars: int) -> None:
     spans = claims.split_sentences(text, max_chars=max_chars)
     sentences = [text[a:b] for a, b in spans]
-    for sentence, may_hold in zip(sentences, quantities._may_hold_numbers(sentences), strict=True):
-        if not may_hold:
-            assert quantities._find_numbers(sentence) == [], sentence
+    for sentence, pattern in zip(sentences, quantities._number_patterns(sentences), strict=True):
+        full = quantities._find_numbers(sentence)
+        if pattern is None:
+            assert full == [], sentence
+        else:
+            assert quantities._find_numbers(sentence, pattern) == full, sentence
 
 
-def test_number_hint_examples() -> None:
-    sentences = ["No figures here.", "Someone lost money.", "Fıve were hurt.", "Scores fled.", "7"]
-    assert quantities._may_hold_numbers(sentences) == [False, True, True, True, True]
-    assert _NUMBER_HINT.startswith("[0-9]|(?i:zero|one|")
+@settings(max_examples=600, deadline=None)
+@given(texts, st.sampled_from([1500, 9, 3]))
+def test_number_patterns_find_what_the_full_pattern_finds(text: str, max_chars: int) -> None:
+    _patterns_agree(text, max_chars)
+
+
+def test_number_patterns_examples() -> None:
+    sentences = [
+        "No figures here.", "Someone lost money often.", "Fıve were hurt.", "Scores fled.", "7",
+        "Done in 2024.", "Thousands fled", "x́one", "ONE_", "_one", "one²",
+    ]  # fmt: skip
+    full, digits = quantities._QUANTITY_RE, quantities._DIGITS_RE
+    assert quantities._number_patterns(sentences) == [
+        None, None, full, full, digits, digits, full, full, None, None, full,
+    ]  # fmt: skip
+    for text in (*sentences, "6 of seven", "a couple of thousand and 5", "5 thousand, 6k, 7bn"):
+        _patterns_agree(text, 1500)
+    assert _WORD_HINT.startswith("(?:^|[^A-Za-z0-9_])(?i:zero|one|")
 
 
 _TAIL_PATTERNS = [

@@ -14,7 +14,7 @@ from flows.core.claims.attribution import (
     _sentence_attributions,
 )
 from flows.core.claims.qualifiers import _qualifier
-from flows.core.claims.quantities import _find_numbers, _may_hold_numbers
+from flows.core.claims.quantities import _QUANTITY_RE, _find_numbers, _number_patterns
 from flows.core.claims.sentences import (
     MAX_SENTENCE_CHARS,
     _quote_regions,
@@ -53,9 +53,12 @@ class _Claim:
     verb: str | None
 
 
-def _sentence_claims(sentence: str, context_unit: str | None = None) -> list[_Claim]:
-    """The claims of one sentence; `context_unit` is the unit of the last claim just before it."""
-    numbers = _find_numbers(sentence)
+def _sentence_claims(
+    sentence: str, context_unit: str | None = None, pattern: re.Pattern[str] = _QUANTITY_RE
+) -> list[_Claim]:
+    """The claims of one sentence; `context_unit` is the unit of the last claim just before it,
+    `pattern` the sentence's `_number_patterns` entry, if known."""
+    numbers = _find_numbers(sentence, pattern)
     if not numbers:
         return []
     regions = _quote_regions(sentence)
@@ -182,19 +185,20 @@ def extract_claims(
     texts: list[str] = rows["clean_text"].to_list()
     spans = [split_sentences(text, max_chars=max_sentence_chars) for text in texts]
     sentences = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
-    may_hold = _may_hold_numbers(sentences)
+    patterns = _number_patterns(sentences)
     k = -1  # index of the sentence in `sentences`
     for doc_id, own in zip(rows["doc_id"].to_list(), spans, strict=True):
         last_unit: tuple[int, str] | None = None  # (sentence index, unit) of the last claim
         for index, (start, end) in enumerate(own):
             k += 1
-            if not may_hold[k]:
+            pattern = patterns[k]
+            if pattern is None:
                 continue  # no number: no claim, and no unit for the sentences after it
             sentence = sentences[k]
             context = None
             if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
                 context = last_unit[1]
-            found = _sentence_claims(sentence, context)
+            found = _sentence_claims(sentence, context, pattern)
             for claim in found:
                 if claim.unit:
                     last_unit = (index, claim.unit)
