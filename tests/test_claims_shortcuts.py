@@ -3,6 +3,8 @@
 - `_number_patterns` (two polars tests of many sentences at once) drops only sentences in which
   `_find_numbers` finds nothing, and gives `_DIGITS_RE` only where it finds what
   `_QUANTITY_RE` finds.
+- `_may_attribute` (one polars test of many sentences at once) drops only sentences in which
+  `_sentence_attributions` finds nothing.
 - `_search_end` finds what a search of the whole context window finds.
 - `_word_run_start` lets the search for the word before a full stop skip no match.
 """
@@ -17,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.core import claims
-from flows.core.claims import quantities, sentences, skips, vocabulary
+from flows.core.claims import attribution, quantities, sentences, skips, vocabulary
 from flows.core.claims.quantities import _HINT_WORDS, _NUMBER_WORDS, _WORD_HINT
 
 # Characters and pieces that exercise the rules at sentence and word edges: number words in any
@@ -29,7 +31,8 @@ _PIECES = [
     "scores", "tens", "Hundreds", "dozens", "a couple of", "half a", "a few", "ONE", "fıve",
     "ſix", "mıllion", "Twenty-five", "someone", "money", "said", "according to", "U.S.", "Mr.",
     "No.", "Flight", "category", "Nos", "US$", "USD", "HK$", "€", "troops", "people killed",
-    "thousands", "MILLIONS", "billions", "often", "seventeen", "done", "a", "\u0301", "é", "²",
+    "thousands", "MILLIONS", "billions", "Said", "SAYING", "Accordıng to", "\u212aeeps", "the",
+    "Police", "told", "“Yes,”", "reported by", "Adding", "warnıng", "saidx", "_says", "said_", "often", "seventeen", "done", "a", "\u0301", "é", "²",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
 
@@ -92,6 +95,44 @@ def test_number_patterns_examples() -> None:
     for text in (*sentences, "6 of seven", "a couple of thousand and 5", "5 thousand, 6k, 7bn"):
         _patterns_agree(text, 1500)
     assert _WORD_HINT.startswith("(?:^|[^A-Za-z0-9_])(?i:zero|one|")
+
+
+def _attributions_agree(text: str) -> None:
+    parts = [text[a:b] for a, b in claims.split_sentences(text)]
+    for sentence, may in zip(parts, attribution._may_attribute(parts), strict=True):
+        if not may:
+            regions = sentences._quote_regions(sentence)
+            assert attribution._sentence_attributions(sentence, regions) == [], sentence
+
+
+@settings(max_examples=600, deadline=None)
+@given(texts)
+def test_sentences_without_an_attribution_hint_have_no_attribution(text: str) -> None:
+    _attributions_agree(text)
+
+
+def test_attribution_hint_folds_at_least_what_lower_maps() -> None:
+    """Every code point whose lower() is a letter of the case-insensitive hint words matches that
+    letter in the polars pattern (the verbs themselves are matched as written)."""
+    letters = sorted(set("".join(("according", *vocabulary._PARTICIPLE_VERBS))))
+    for letter in letters:
+        chars = [chr(c) for c in range(sys.maxunicode + 1) if chr(c).lower() == letter]
+        matched = pl.Series(chars, dtype=pl.String).str.contains(f"^(?i:{letter})$")
+        assert matched.all(), (letter, chars)
+    assert attribution._ATTRIBUTION_HINT.startswith("(?:^|[^A-Za-z0-9_])(?:")
+
+
+def test_attribution_hint_examples() -> None:
+    sentences = [
+        "No verb here.", "Police SAID 5.", "Police said 5.", "“Yes,” he said", "saidx 5",
+        "_said 5", "x, Saying 5", "According to police, 5", "5 were reported by police",
+        "x, \u212aeeping 5",
+    ]  # fmt: skip
+    assert attribution._may_attribute(sentences) == [
+        False, False, True, True, False, False, True, True, True, False,
+    ]  # fmt: skip
+    for text in sentences:
+        _attributions_agree(text)
 
 
 _TAIL_PATTERNS = [

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import polars as pl
 
@@ -181,8 +181,7 @@ def _match_value(m: re.Match[str]) -> float | None:
 _KINDS = ("vague", "couple", "half", "single", "digits", "words")
 
 
-@dataclass(frozen=True)
-class _Number:
+class _Number(NamedTuple):
     start: int
     end: int
     text: str

@@ -70,10 +70,11 @@ _ONE_PRONOUN_AFTER_RE = re.compile(r"^\s+(?i:of|another|by|or|who|that|which|els
 _ONE_PRONOUN_BEFORE_RE = re.compile(
     r"(?i:\b(?:no|any|every|the|this|that|which|each|at|in|on|for|with|from|by|to|only)\s*)$"
 )
+_CLOSE_AFTER_RE = re.compile(r"^\s*[,)]")
 _LIST_MARKER_AFTER_RE = re.compile(r"[.)](?:\s|$)")
 # Numeric dates: 2024-10-29, 29/10/2024, 29.10.24.
 _NUMERIC_DATE_RE = re.compile(
-    r"(?<![\w.,/-])(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4})"
+    r"(?=[0-9])(?<![\w.,/-])(?:[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}|[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{2,4})"
     r"(?![\w/-])"
 )
 
@@ -93,6 +94,15 @@ def _skip_reason(
     sentence: str, num: _Number, unit: str | None, range_end: int, dates: list[tuple[int, int]]
 ) -> str | None:
     """Why the number is not a count (None when it is one); `dates` are numeric-date spans."""
+    return _context_skip_reason(sentence, num, range_end, dates) or _unit_skip_reason(
+        sentence, num, unit
+    )
+
+
+def _context_skip_reason(
+    sentence: str, num: _Number, range_end: int, dates: list[tuple[int, int]]
+) -> str | None:
+    """The first reasons of `_skip_reason`, those that do not depend on the unit."""
     before = sentence[max(0, num.start - _WINDOW) : num.start]
     after = sentence[num.end : num.end + _WINDOW]
     after_range = sentence[range_end : range_end + _WINDOW]
@@ -120,10 +130,18 @@ def _skip_reason(
     if num.kind == "digits":
         if _AGE_BEFORE_RE.search(before) or _AGE_AFTER_RE.match(after):
             return "age"
-        if _APPOSITIVE_AGE_RE.search(before) and re.match(r"^\s*[,)]", after):
+        if _APPOSITIVE_AGE_RE.search(before) and _CLOSE_AFTER_RE.match(after):
             return "age"
         if before.rstrip().endswith("(") and after.lstrip().startswith(")"):
             return "age"
+    return None
+
+
+def _unit_skip_reason(sentence: str, num: _Number, unit: str | None) -> str | None:
+    """The remaining reasons of `_skip_reason`, read once `_context_skip_reason` found none."""
+    before = sentence[max(0, num.start - _WINDOW) : num.start]
+    after = sentence[num.end : num.end + _WINDOW]
+    if num.kind == "digits":
         if num.plain_int and 1900 <= int(num.text) <= 2100:
             head = unit.split()[-1] if unit else ""
             if _YEAR_CONTEXT_RE.search(before) or not unit or not _is_plural(head):
