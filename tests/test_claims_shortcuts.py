@@ -3,6 +3,9 @@
 - `_number_patterns` (two polars tests of many sentences at once) drops only sentences in which
   `_find_numbers` finds nothing, and gives `_DIGITS_RE` only where it finds what
   `_QUANTITY_RE` finds.
+- `_may_hold_numbers` (a polars test of many lines at once) drops only lines none of whose
+  sentences holds a number, and `extract_claims`, which splits only the other lines into
+  sentences, gives what reading every sentence of every document gives.
 - `_may_attribute` (one polars test of many sentences at once) drops only sentences in which
   `_sentence_attributions` finds nothing.
 - `_search_end` finds what a search of the whole context window finds.
@@ -19,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.core import claims
-from flows.core.claims import attribution, quantities, sentences, skips, vocabulary
+from flows.core.claims import attribution, extract, quantities, sentences, skips, vocabulary
 from flows.core.claims.quantities import _HINT_WORDS, _NUMBER_WORDS, _WORD_HINT
 
 # Characters and pieces that exercise the rules at sentence and word edges: number words in any
@@ -95,6 +98,84 @@ def test_number_patterns_examples() -> None:
     for text in (*sentences, "6 of seven", "a couple of thousand and 5", "5 thousand, 6k, 7bn"):
         _patterns_agree(text, 1500)
     assert _WORD_HINT.startswith("(?:^|[^A-Za-z0-9_])(?i:zero|one|")
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.sampled_from([1500, 9, 3]))
+def test_lines_without_a_hint_hold_no_number(text: str, max_chars: int) -> None:
+    lines = [(m.start(), m.group()) for m in sentences._LINE_RE.finditer(text)]
+    hinted = quantities._may_hold_numbers([line for _, line in lines])
+    for (base, line), may_hold in zip(lines, hinted, strict=True):
+        if not may_hold:
+            for a, b in sentences._line_sentences(line, base, max_chars):
+                assert quantities._find_numbers(text[a:b]) == [], text[a:b]
+
+
+def test_line_hint_examples() -> None:
+    lines = ["Calm now. Quiet here.", "Someone phoned.", "Scores fled.", "7", "SEVEN", "ſix"]
+    assert quantities._may_hold_numbers(lines) == [False, True, True, True, True, True]
+
+
+def _every_sentence_claims(text: str, max_chars: int) -> list[tuple[object, ...]]:
+    """The claims of document "d" the long way: every sentence read, the last unit as context."""
+    found = []
+    last_unit: tuple[int, str] | None = None
+    for index, (start, end) in enumerate(claims.split_sentences(text, max_chars=max_chars)):
+        context = None
+        if last_unit is not None and index - last_unit[0] <= extract._CONTEXT_SENTENCES:
+            context = last_unit[1]
+        for claim in extract._sentence_claims(text[start:end], context):
+            if claim.unit:
+                last_unit = (index, claim.unit)
+            claim_id = extract._claim_id("d", start, start + claim.offset)
+            found.append((start + claim.offset, claim_id, start, end, *claim[1:]))
+    return [row[1:] for row in sorted(found, key=lambda row: (row[2], row[0]))]
+
+
+_COLUMNS = ["claim_id", "start", "end", "quantity", "quantity_text", "qualifier", "unit"]
+
+
+def _claims_agree(text: str, max_chars: int) -> None:
+    docs = pl.DataFrame({"doc_id": ["d"], "clean_text": [text]})
+    frame = claims.extract_claims(docs, max_sentence_chars=max_chars)
+    got = frame.select(*_COLUMNS, "source", "verb").rows()
+    assert got == _every_sentence_claims(text, max_chars), text
+
+
+_LINES = st.lists(
+    st.sampled_from(
+        [
+            "Police said 300 troops crossed.", "No more. None left. Quiet.", "Calm.",
+            "Fewer than 200 were seen.", "A couple of thousand more were heading there.",
+            "“We saw 40,” he said.", "Officials said six soldiers had been killed.",
+            "", "  ", "Money was done. Someone phoned. Often.", "Up to 350 prisoners.",
+            "It holds fewer than 200.", "In 2024 about 5 people fled.", "Scores fled.",
+            "Calm now. Quiet here. Still.",
+        ]
+    ),
+    max_size=8,
+).map("\n".join)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(texts, _LINES), st.sampled_from([1500, 9]))
+def test_extract_claims_reads_what_every_sentence_gives(text: str, max_chars: int) -> None:
+    _claims_agree(text, max_chars)
+
+
+def test_extract_claims_counts_the_sentences_of_lines_without_numbers() -> None:
+    first, last = "Police said 300 troops crossed.", "Fewer than 200 were seen."
+    texts = {
+        "a-near": f"{first}\nCalm.\n{last}",
+        "b-far": f"{first}\nCalm now. Quiet here. Still.\n{last}",
+        "c-gap": f"{first}\nCalm.\nQuiet here. Still.\n{last}",
+    }
+    frame = claims.extract_claims(
+        pl.DataFrame({"doc_id": list(texts), "clean_text": list(texts.values())})
+    )
+    assert frame["unit"].to_list() == ["troops", "troops", "troops", None, "troops", None]
+    for text in texts.values():
+        _claims_agree(text, 1500)
 
 
 def _attributions_agree(text: str) -> None:

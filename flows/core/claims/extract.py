@@ -15,12 +15,18 @@ from flows.core.claims.attribution import (
     _sentence_attributions,
 )
 from flows.core.claims.qualifiers import _qualifier
-from flows.core.claims.quantities import _QUANTITY_RE, _find_numbers, _number_patterns
+from flows.core.claims.quantities import (
+    _QUANTITY_RE,
+    _find_numbers,
+    _may_hold_numbers,
+    _number_patterns,
+)
 from flows.core.claims.sentences import (
+    _LINE_RE,
     MAX_SENTENCE_CHARS,
+    _line_sentences,
     _quote_regions,
     _region_containing,
-    split_sentences,
 )
 from flows.core.claims.skips import (
     _NUMERIC_DATE_RE,
@@ -212,41 +218,68 @@ def extract_claims(
     data: dict[str, list[object]] = {name: [] for name in CLAIMS.names()}
     offsets: list[int] = []
     texts: list[str] = rows["clean_text"].to_list()
-    spans = [split_sentences(text, max_chars=max_sentence_chars) for text in texts]
-    sentences = [text[a:b] for text, own in zip(texts, spans, strict=True) for a, b in own]
+    if texts and max_sentence_chars < 1:
+        raise ValueError(f"max_chars must be positive, got {max_sentence_chars}")
+    lines = [[(m.start(), m.group()) for m in _LINE_RE.finditer(text)] for text in texts]
+    # Only the lines that may hold a number are split into sentences (one polars test of all).
+    hinted = _may_hold_numbers([line for own in lines for _, line in own])
+    line_spans: list[list[tuple[int, int]] | None] = []
+    sentences: list[str] = []
+    for text, own in zip(texts, lines, strict=True):
+        for base, line in own:
+            if hinted[len(line_spans)]:
+                found_spans = _line_sentences(line, base, max_sentence_chars)
+                sentences.extend(text[a:b] for a, b in found_spans)
+                line_spans.append(found_spans)
+            else:
+                line_spans.append(None)
     patterns = _number_patterns(sentences)
     may_attribute = _may_attribute(sentences)
+    j = -1  # index of the line in `line_spans`
     k = -1  # index of the sentence in `sentences`
-    for doc_id, own in zip(rows["doc_id"].to_list(), spans, strict=True):
+    for doc_id, own in zip(rows["doc_id"].to_list(), lines, strict=True):
         last_unit: tuple[int, str] | None = None  # (sentence index, unit) of the last claim
-        for index, (start, end) in enumerate(own):
-            k += 1
-            pattern = patterns[k]
-            if pattern is None:
-                continue  # no number: no claim, and no unit for the sentences after it
-            sentence = sentences[k]
-            context = None
-            if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
-                context = last_unit[1]
-            found = _sentence_claims(sentence, context, pattern, may_attribute[k])
-            for claim in found:
-                if claim.unit:
-                    last_unit = (index, claim.unit)
-                offset = start + claim.offset
-                offsets.append(offset)
-                data["claim_id"].append(_claim_id(doc_id, start, offset))
-                data["doc_id"].append(doc_id)
-                data["sentence"].append(sentence)
-                data["start"].append(start)
-                data["end"].append(end)
-                data["quantity"].append(claim.quantity)
-                data["quantity_text"].append(claim.quantity_text)
-                data["qualifier"].append(claim.qualifier)
-                data["unit"].append(claim.unit)
-                data["source"].append(claim.source)
-                data["verb"].append(claim.verb)
-                data["extractor"].append(extractor)
-                data["run_id"].append(run_id)
+        index = -1  # of the sentence in the document; see below
+        for base, line in own:
+            j += 1
+            spans = line_spans[j]
+            if spans is None:
+                # A line without a number yields no claim; its sentences count only when a
+                # sentence after it might borrow the last unit. Otherwise `index` falls behind,
+                # which changes nothing: that unit is out of reach for good, and indexes after
+                # this line are compared only with each other.
+                if last_unit is not None and index + 1 - last_unit[0] <= _CONTEXT_SENTENCES:
+                    index += len(_line_sentences(line, base, max_sentence_chars))
+                continue
+            for start, end in spans:
+                index += 1
+                k += 1
+                pattern = patterns[k]
+                if pattern is None:
+                    continue  # no number: no claim, and no unit for the sentences after it
+                sentence = sentences[k]
+                context = None
+                if last_unit is not None and index - last_unit[0] <= _CONTEXT_SENTENCES:
+                    context = last_unit[1]
+                found = _sentence_claims(sentence, context, pattern, may_attribute[k])
+                for claim in found:
+                    if claim.unit:
+                        last_unit = (index, claim.unit)
+                    offset = start + claim.offset
+                    offsets.append(offset)
+                    data["claim_id"].append(_claim_id(doc_id, start, offset))
+                    data["doc_id"].append(doc_id)
+                    data["sentence"].append(sentence)
+                    data["start"].append(start)
+                    data["end"].append(end)
+                    data["quantity"].append(claim.quantity)
+                    data["quantity_text"].append(claim.quantity_text)
+                    data["qualifier"].append(claim.qualifier)
+                    data["unit"].append(claim.unit)
+                    data["source"].append(claim.source)
+                    data["verb"].append(claim.verb)
+                    data["extractor"].append(extractor)
+                    data["run_id"].append(run_id)
     if not offsets:
         return empty(CLAIMS)
     frame = pl.DataFrame(data, schema=CLAIMS).with_columns(

@@ -79,6 +79,18 @@ _WORD_HINT = (
 )
 
 
+# Whether a line may hold a sentence with a match of _QUANTITY_RE: a digit or a number word (or
+# "scores") anywhere, edges aside, so that every sentence of a line without one has neither a
+# digit nor a word of _WORD_HINT (each of which holds a number word or is "scores").
+_LINE_HINT = r"[0-9]|(?i:" + "|".join((*_NUMBER_WORDS, "scores")).replace("i", "[iİı]") + ")"
+
+
+def _may_hold_numbers(lines: list[str]) -> list[bool]:
+    """For each line (or any text), False when no part of it holds a number for
+    `_find_numbers`; True does not promise one."""
+    return pl.Series(lines, dtype=pl.String).str.contains(_LINE_HINT).to_list()
+
+
 def _number_patterns(sentences: list[str]) -> list[re.Pattern[str] | None]:
     """For each sentence, the pattern whose matches are those of `_QUANTITY_RE` in it: None when
     there surely are none (then the sentence yields no claim and lends no unit to the sentences
