@@ -8,6 +8,8 @@
   sentences, gives what reading every sentence of every document gives.
 - `_may_attribute` (one polars test of many sentences at once) drops only sentences in which
   `_sentence_attributions` finds nothing.
+- `_NAME_LAST` and `_MONEY_LAST` hold the last character (white space aside) of every match of
+  `_NAME_BEFORE_RE` and `_MONEY_BEFORE_RE`.
 - `_search_end` finds what a search of the whole context window finds.
 - `_word_run_start` lets the search for the word before a full stop skip no match.
 """
@@ -232,6 +234,30 @@ def _span(match: re.Match[str] | None) -> tuple[int, int] | None:
 def test_search_end_finds_what_a_full_search_finds(text: str) -> None:
     for pattern, reach in _TAIL_PATTERNS:
         assert _span(skips._search_end(pattern, text, reach)) == _span(pattern.search(text))
+
+
+_ENDINGS = [(skips._NAME_BEFORE_RE, skips._NAME_LAST), (skips._MONEY_BEFORE_RE, skips._MONEY_LAST)]
+_MONEY_PIECES = st.sampled_from(
+    ["$", "£", "€", "¥", "₹", "₽", "₴", "US$", "A$", "NZ$", "Rs", "Rs."]
+)
+_MONEY_TEXTS = st.lists(
+    st.one_of(st.sampled_from(_PIECES), _MONEY_PIECES, st.sampled_from(["EUR", "GBP", "‑", " \n"])),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(texts, _MONEY_TEXTS))
+def test_name_and_money_contexts_end_with_their_last_characters(text: str) -> None:
+    for pattern, ends in _ENDINGS:
+        if pattern.search(text):
+            assert text.rstrip()[-1:] in ends, (pattern.pattern, text)
+
+
+def test_name_and_money_context_examples() -> None:
+    for before in ("F-", "Mi‑", "x-\n", "US$ ", "£", "HK$\t", "USD", "EUR ", "GBP.", "Rs", "Rs. "):
+        pattern, ends = _ENDINGS[0] if before.rstrip()[-1] in "-‑" else _ENDINGS[1]
+        assert pattern.search(before) and before.rstrip()[-1:] in ends, before
 
 
 def test_search_end_examples() -> None:

@@ -18,6 +18,7 @@ from flows.core.claims.vocabulary import (
 
 # Contexts (regexes over the sentence before / after the number) that make a number no count.
 _MONEY_BEFORE_RE = re.compile(r"(?:[$£€¥₹₽₴]|\b(?:US|A|C|NZ|HK)\$|\b(?:USD|EUR|GBP|Rs)\.?)\s*$")
+_MONEY_LAST = frozenset("$£€¥₹₽₴DRPs.")  # the characters a match of _MONEY_BEFORE_RE can end with
 _MONEY_AFTER_RE = re.compile(
     r"^\s*(?:(?i:dollars?|euros?|pounds?|sterling|pence|cents?|roubles?|rubles?|yuan|yen"
     r"|hryvnias?|rupees?|francs?|bucks)|USD|EUR|GBP)\b"
@@ -59,6 +60,7 @@ _LABEL_BEFORE_RE = re.compile(
 # The longest X of _LABEL_BEFORE_RE (a label word and its full stop), for `_search_end`.
 _LABEL_REACH = max(len(word) for word in _LABEL_WORDS.split("|")) + 1
 _NAME_BEFORE_RE = re.compile(r"[^\W\d_][-‑]$")
+_NAME_LAST = frozenset("-‑")  # the characters a match of _NAME_BEFORE_RE can end with
 _HYPHEN_AFTER_RE = re.compile(r"[-‑][^\W\d_]")
 _STRONG_AFTER_RE = re.compile(r"[-‑]strong\b")
 
@@ -115,11 +117,16 @@ def _context_skip_reason(
         return "date"
     if _STRONG_AFTER_RE.match(after) is None and _HYPHEN_AFTER_RE.match(after):
         return "compound"  # three-year, 54-year-old, one-third
-    if _search_end(_NAME_BEFORE_RE, before, 2) or _search_end(
+    # A match of a context before the number ends with the last character that is no white
+    # space (see `_search_end`); the name and money contexts end with one of a few.
+    last = before.rstrip()[-1:]
+    if (last in _NAME_LAST and _search_end(_NAME_BEFORE_RE, before, 2)) or _search_end(
         _LABEL_BEFORE_RE, before, _LABEL_REACH
     ):
         return "name"
-    if _search_end(_MONEY_BEFORE_RE, before, 4) or _MONEY_AFTER_RE.match(after_range):
+    if (last in _MONEY_LAST and _search_end(_MONEY_BEFORE_RE, before, 4)) or _MONEY_AFTER_RE.match(
+        after_range
+    ):
         return "money"
     if _PERCENT_AFTER_RE.match(after_range):
         return "percent"
