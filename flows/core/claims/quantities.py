@@ -31,17 +31,27 @@ _NUMBER_WORDS = (
 _NUMBER_WORD = "(?:" + "|".join(_NUMBER_WORDS) + ")"
 _SCALE_WORD = r"(?:dozen|hundred|thousand|million|billion|trillion)"
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
+_DIGITS_ALTERNATIVE = (
+    r"(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
+    r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
+    r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
+)
 _QUANTITY = (
     r"(?P<vague>(?i:\b(?:tens|hundreds)\s+of\s+(?:thousands|millions)\b"
     r"|\b(?:a\s+few|several|many|some)\s+" + _SCALE_WORD + r"\b"
     r"|\b(?:dozens|scores|hundreds|thousands|millions|billions)\b))"
     r"|(?P<couple>(?i:\ba\s+couple\s+(?:of\s+)?(?P<couple_scale>" + _SCALE_WORD + r")\b))"
     r"|(?P<half>(?i:\bhalf\s+an?\s+(?P<half_scale>" + _SCALE_WORD + r")\b))"
-    r"|(?P<single>(?i:\ban?\s+(?P<single_scale>" + _SCALE_WORD + r")\b))"
-    r"|(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
-    r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
-    r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
-    r"|(?P<words>(?i:\b" + _NUMBER_WORD + r"(?:(?:\s+|-)" + _NUMBER_WORD + r")*\b))"
+    r"|(?P<single>(?i:\ban?\s+(?P<single_scale>"
+    + _SCALE_WORD
+    + r")\b))"
+    + r"|"
+    + _DIGITS_ALTERNATIVE
+    + r"|(?P<words>(?i:\b"
+    + _NUMBER_WORD
+    + r"(?:(?:\s+|-)"
+    + _NUMBER_WORD
+    + r")*\b))"
 )
 # Where a match of _QUANTITY can start: a digit, or a word boundary before the first letter of
 # "tens", "hundreds", "a few", "several", "many", "some", "dozens", "scores", "thousands",
@@ -53,11 +63,7 @@ _QUANTITY_RE = re.compile(_QUANTITY_START + "(?:" + _QUANTITY + ")")
 
 # The digits alternative of _QUANTITY_RE alone: in a sentence where no other alternative can
 # match, it finds the same matches, with the same groups, and skips the rest at every position.
-_DIGITS_RE = re.compile(
-    r"(?=[0-9])(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
-    r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
-    r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
-)
+_DIGITS_RE = re.compile(r"(?=[0-9])" + _DIGITS_ALTERNATIVE)
 
 # Every match of _QUANTITY_RE holds a digit or, in any case, one of these words between two
 # characters that are no word characters (or the ends of the sentence): the words alternative
