@@ -36,6 +36,7 @@ _PIECES = [
     "scores", "tens", "Hundreds", "dozens", "a couple of", "half a", "a few", "ONE", "fıve",
     "ſix", "mıllion", "Twenty-five", "someone", "money", "said", "according to", "U.S.", "Mr.",
     "No.", "Flight", "category", "Nos", "US$", "USD", "HK$", "€", "troops", "people killed",
+    "during", "AUTUMN", "aged", "Ages", "these", "which", "every", "ſpring",
     "thousands", "MILLIONS", "billions", "Said", "SAYING", "Accordıng to", "\u212aeeps", "the",
     "Police", "told", "“Yes,”", "reported by", "Adding", "warnıng", "saidx", "_says", "said_", "often", "seventeen", "done", "a", "\u0301", "é", "²",
 ]  # fmt: skip
@@ -222,6 +223,10 @@ _TAIL_PATTERNS = [
     (skips._NAME_BEFORE_RE, 2),
     (skips._LABEL_BEFORE_RE, skips._LABEL_REACH),
     (skips._MONEY_BEFORE_RE, 4),
+    (skips._YEAR_CONTEXT_RE, skips._YEAR_CONTEXT_REACH),
+    (skips._AGE_BEFORE_RE, skips._AGE_BEFORE_REACH),
+    (skips._SMALL_DETERMINER_BEFORE_RE, skips._SMALL_DETERMINER_REACH),
+    (skips._ONE_PRONOUN_BEFORE_RE, skips._ONE_PRONOUN_REACH),
 ]
 
 
@@ -266,6 +271,19 @@ def test_search_end_examples() -> None:
         got = skips._search_end(label, before, skips._LABEL_REACH)
         assert _span(got) == _span(label.search(before)), before
     assert len("resolution.") == skips._LABEL_REACH
+    # The longest word of each list, in any case, at the end of a window, after another word.
+    for pattern, reach in _TAIL_PATTERNS[3:]:
+        words = pattern.pattern.split("(?:")[1].split(")")[0].split("|")
+        longest = max(words, key=len)
+        assert len(longest) == reach
+        for before in (
+            f"x {longest} ",
+            f"{longest.upper()}",
+            f"a{longest}",
+            f"({longest.title()}\t",
+        ):
+            found = skips._search_end(pattern, before, reach)
+            assert _span(found) == _span(pattern.search(before)), (pattern.pattern, before)
 
 
 @settings(max_examples=400, deadline=None)

@@ -36,12 +36,21 @@ _DATE_AFTER_RE = re.compile(
     r"^(?:st|nd|rd|th)?\s*(?:(?:–|—|-|to|and|or|&)\s*[0-9]{1,2}(?:st|nd|rd|th)?\s*)?"
     r"(?:of\s+)?" + _MONTHS + r"\b"
 )
-_YEAR_CONTEXT_RE = re.compile(
-    r"(?i:\b(?:in|since|by|of|from|until|till|to|before|after|during|early|late|mid|circa"
-    r"|the|this|that|last|next|its|their|his|her|year|fiscal|spring|summer|autumn|fall"
-    r"|winter|and|or)\s*)$"
+
+
+def _words_at_end(words: str) -> tuple[re.Pattern[str], int]:
+    """A pattern for one of the |-separated `words` (any case) at the end of a text, white space
+    aside, and how far before that end its matches start (the reach of `_search_end`)."""
+    pattern = re.compile(r"(?i:\b(?:" + words + r")\s*)$")
+    return pattern, max(len(word) for word in words.split("|"))
+
+
+_YEAR_CONTEXT_RE, _YEAR_CONTEXT_REACH = _words_at_end(
+    "in|since|by|of|from|until|till|to|before|after|during|early|late|mid|circa"
+    "|the|this|that|last|next|its|their|his|her|year|fiscal|spring|summer|autumn|fall"
+    "|winter|and|or"
 )
-_AGE_BEFORE_RE = re.compile(r"(?i:\b(?:aged|age|ages)\s*)$")
+_AGE_BEFORE_RE, _AGE_BEFORE_REACH = _words_at_end("aged|age|ages")
 _AGE_AFTER_RE = re.compile(r"^\s*(?i:years?|yrs)[\s-]+old\b")
 
 
@@ -65,12 +74,12 @@ _HYPHEN_AFTER_RE = re.compile(r"[-‑][^\W\d_]")
 _STRONG_AFTER_RE = re.compile(r"[-‑]strong\b")
 
 
-_SMALL_DETERMINER_BEFORE_RE = re.compile(
-    r"(?i:\b(?:the|these|those|its|their|his|her|our|my|your|all|both|every|each)\s*)$"
+_SMALL_DETERMINER_BEFORE_RE, _SMALL_DETERMINER_REACH = _words_at_end(
+    "the|these|those|its|their|his|her|our|my|your|all|both|every|each"
 )
 _ONE_PRONOUN_AFTER_RE = re.compile(r"^\s+(?i:of|another|by|or|who|that|which|else)\b|^\s*$")
-_ONE_PRONOUN_BEFORE_RE = re.compile(
-    r"(?i:\b(?:no|any|every|the|this|that|which|each|at|in|on|for|with|from|by|to|only)\s*)$"
+_ONE_PRONOUN_BEFORE_RE, _ONE_PRONOUN_REACH = _words_at_end(
+    "no|any|every|the|this|that|which|each|at|in|on|for|with|from|by|to|only"
 )
 _CLOSE_AFTER_RE = re.compile(r"^\s*[,)]")
 _LIST_MARKER_AFTER_RE = re.compile(r"[.)](?:\s|$)")
@@ -135,9 +144,9 @@ def _context_skip_reason(
     if _DATE_BEFORE_RE.search(before) or _DATE_AFTER_RE.match(after):
         return "date"
     if num.kind == "digits":
-        if _AGE_BEFORE_RE.search(before) or _AGE_AFTER_RE.match(after):
+        if _search_end(_AGE_BEFORE_RE, before, _AGE_BEFORE_REACH) or _AGE_AFTER_RE.match(after):
             return "age"
-        if _APPOSITIVE_AGE_RE.search(before) and _CLOSE_AFTER_RE.match(after):
+        if _CLOSE_AFTER_RE.match(after) and _APPOSITIVE_AGE_RE.search(before):
             return "age"
         if before.rstrip().endswith("(") and after.lstrip().startswith(")"):
             return "age"
@@ -151,7 +160,8 @@ def _unit_skip_reason(sentence: str, num: _Number, unit: str | None) -> str | No
     if num.kind == "digits":
         if num.plain_int and 1900 <= int(num.text) <= 2100:
             head = unit.split()[-1] if unit else ""
-            if _YEAR_CONTEXT_RE.search(before) or not unit or not _is_plural(head):
+            year_context = _search_end(_YEAR_CONTEXT_RE, before, _YEAR_CONTEXT_REACH)
+            if year_context or not unit or not _is_plural(head):
                 return "year"
         if num.plain_int and 1000 <= int(num.text) < 1900 and not unit:
             return "year"  # "until 1857": counts of a thousand or more are written with commas
@@ -171,10 +181,15 @@ def _unit_skip_reason(sentence: str, num: _Number, unit: str | None) -> str | No
         return "not_a_unit"
     if num.kind == "words":
         if num.text.lower() == "one" and (
-            _ONE_PRONOUN_AFTER_RE.match(after) or _ONE_PRONOUN_BEFORE_RE.search(before)
+            _ONE_PRONOUN_AFTER_RE.match(after)
+            or _search_end(_ONE_PRONOUN_BEFORE_RE, before, _ONE_PRONOUN_REACH)
         ):
             return "pronoun"
-        if num.value is not None and num.value < 10 and _SMALL_DETERMINER_BEFORE_RE.search(before):
+        if (
+            num.value is not None
+            and num.value < 10
+            and _search_end(_SMALL_DETERMINER_BEFORE_RE, before, _SMALL_DETERMINER_REACH)
+        ):
             return "anaphoric"  # "the two leaders"
     if num.kind != "digits" and unit is None and (num.value or 0) < 1000:
         return "no_unit"
