@@ -10,6 +10,7 @@
   `_sentence_attributions` finds nothing.
 - `_NAME_LAST` and `_MONEY_LAST` hold the last character (white space aside) of every match of
   `_NAME_BEFORE_RE` and `_MONEY_BEFORE_RE`.
+- `_MONTH_STEMS` holds the start of every match of `_DATE_BEFORE_RE`.
 - `_search_end` finds what a search of the whole context window finds.
 - `_word_run_start` lets the search for the word before a full stop skip no match.
 """
@@ -263,6 +264,30 @@ def test_name_and_money_context_examples() -> None:
     for before in ("F-", "Mi‑", "x-\n", "US$ ", "£", "HK$\t", "USD", "EUR ", "GBP.", "Rs", "Rs. "):
         pattern, ends = _ENDINGS[0] if before.rstrip()[-1] in "-‑" else _ENDINGS[1]
         assert pattern.search(before) and before.rstrip()[-1:] in ends, before
+
+
+_DATE_TEXTS = st.lists(
+    st.one_of(
+        st.sampled_from(_PIECES),
+        st.sampled_from(vocabulary._MONTHS[3:-1].split("|")),
+        st.sampled_from([".", " the ", "th", "st", " to ", "&", "–", "12"]),
+    ),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.one_of(texts, _DATE_TEXTS))
+def test_date_contexts_hold_a_month_stem(text: str) -> None:
+    if skips._DATE_BEFORE_RE.search(text):
+        assert any(stem in text for stem in skips._MONTH_STEMS), text
+
+
+def test_month_stems() -> None:
+    months = vocabulary._MONTHS[3:-1].split("|")
+    assert len(months) == 24 and all(m[:3] in skips._MONTH_STEMS for m in months)
+    for before in ("on Sept. ", "January the 3 to ", "May ", "Dec 12 & ", "since Oct. "):
+        assert skips._DATE_BEFORE_RE.search(before), before
 
 
 def test_search_end_examples() -> None:

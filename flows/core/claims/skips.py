@@ -32,6 +32,9 @@ _DATE_BEFORE_RE = re.compile(
     r"\b" + _MONTHS + r"\.?\s+(?:the\s+)?"
     r"(?:[0-9]{1,2}(?:st|nd|rd|th)?\s*(?:–|—|-|to|and|or|&)\s*)?$"
 )
+# Every month name and abbreviation of _MONTHS starts with one of these (case as written), so a
+# text without one holds no match of _DATE_BEFORE_RE; testing them is cheaper than the search.
+_MONTH_STEMS = tuple(sorted({month[:3] for month in _MONTHS[3:-1].split("|")}))
 _DATE_AFTER_RE = re.compile(
     r"^(?:st|nd|rd|th)?\s*(?:(?:–|—|-|to|and|or|&)\s*[0-9]{1,2}(?:st|nd|rd|th)?\s*)?"
     r"(?:of\s+)?" + _MONTHS + r"\b"
@@ -141,7 +144,9 @@ def _context_skip_reason(
         return "percent"
     if _TIME_AFTER_RE.match(after):
         return "time"
-    if _DATE_BEFORE_RE.search(before) or _DATE_AFTER_RE.match(after):
+    if (
+        any(stem in before for stem in _MONTH_STEMS) and _DATE_BEFORE_RE.search(before)
+    ) or _DATE_AFTER_RE.match(after):
         return "date"
     if num.kind == "digits":
         if _search_end(_AGE_BEFORE_RE, before, _AGE_BEFORE_REACH) or _AGE_AFTER_RE.match(after):
