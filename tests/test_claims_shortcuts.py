@@ -39,7 +39,8 @@ _PIECES = [
     "No.", "Flight", "category", "Nos", "US$", "USD", "HK$", "€", "troops", "people killed",
     "during", "AUTUMN", "aged", "Ages", "these", "which", "every", "ſpring",
     "thousands", "MILLIONS", "billions", "Said", "SAYING", "Accordıng to", "\u212aeeps", "the",
-    "Police", "told", "“Yes,”", "reported by", "Adding", "warnıng", "saidx", "_says", "said_", "often", "seventeen", "done", "a", "\u0301", "é", "²",
+    "Police", "told", "“Yes,”", "reported by", "Adding", "warnıng", "saidx", "_says", "said_",
+    "often", "seventeen", "done", "a", "\u0301", "é", "²",
 ]  # fmt: skip
 texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join)
 
