@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
+
+import polars as pl
 
 from flows.core.claims.sentences import _ABBREVIATIONS, _region_containing
 from flows.core.claims.vocabulary import (
@@ -43,8 +44,7 @@ def _tokens(sentence: str) -> list[_Token]:
     return tokens
 
 
-@dataclass(frozen=True)
-class _Attribution:
+class _Attribution(NamedTuple):
     start: int  # start of the verb (or of "according")
     end: int  # end of the verb phrase
     source: str
@@ -346,6 +346,26 @@ def _sentence_attributions(sentence: str, regions: list[tuple[int, int]]) -> lis
     tokens = _tokens(sentence)
     inside = [_region_containing(regions, t.start) is not None for t in tokens]
     return _attributions(sentence, tokens, inside)
+
+
+# Every attribution holds a token that is an attribution verb, "according" or a participle of
+# _PARTICIPLE_VERBS in any case, and a token's neighbours are no word characters to Python. The
+# same test in polars for many sentences at once, with those neighbours spelled out as anything
+# but an ASCII letter, digit or "_" (as in quantities._WORD_HINT), and Rust's case folding, which
+# matches every letter that the token's lower() maps onto these words' letters (A-Z and the
+# Kelvin sign; tests/test_claims_shortcuts.py).
+_ATTRIBUTION_HINT = (
+    r"(?:^|[^A-Za-z0-9_])(?:"
+    + "|".join(sorted(_ATTRIBUTION_VERBS))
+    + "|(?i:according|"
+    + "|".join(sorted(_PARTICIPLE_VERBS))
+    + r"))(?:$|[^A-Za-z0-9_])"
+)
+
+
+def _may_attribute(sentences: list[str]) -> list[bool]:
+    """For each sentence, False when `_sentence_attributions` of it is surely empty."""
+    return pl.Series(sentences, dtype=pl.String).str.contains(_ATTRIBUTION_HINT).to_list()
 
 
 def _governs(sentence: str, a: _Attribution, pos: int) -> bool:

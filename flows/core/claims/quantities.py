@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import polars as pl
 
@@ -31,17 +31,27 @@ _NUMBER_WORDS = (
 _NUMBER_WORD = "(?:" + "|".join(_NUMBER_WORDS) + ")"
 _SCALE_WORD = r"(?:dozen|hundred|thousand|million|billion|trillion)"
 _DIGITS = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?"
+_DIGITS_ALTERNATIVE = (
+    r"(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
+    r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
+    r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
+)
 _QUANTITY = (
     r"(?P<vague>(?i:\b(?:tens|hundreds)\s+of\s+(?:thousands|millions)\b"
     r"|\b(?:a\s+few|several|many|some)\s+" + _SCALE_WORD + r"\b"
     r"|\b(?:dozens|scores|hundreds|thousands|millions|billions)\b))"
     r"|(?P<couple>(?i:\ba\s+couple\s+(?:of\s+)?(?P<couple_scale>" + _SCALE_WORD + r")\b))"
     r"|(?P<half>(?i:\bhalf\s+an?\s+(?P<half_scale>" + _SCALE_WORD + r")\b))"
-    r"|(?P<single>(?i:\ban?\s+(?P<single_scale>" + _SCALE_WORD + r")\b))"
-    r"|(?P<digits>(?<![\w.,:/])(?P<num>" + _DIGITS + r")"
-    r"(?:\s*(?P<word_scale>(?i:hundred|thousand|million|billion|trillion))\b"
-    r"|(?P<suffix>k|K|m|mn|bn)\b)?(?![\w/]))"
-    r"|(?P<words>(?i:\b" + _NUMBER_WORD + r"(?:(?:\s+|-)" + _NUMBER_WORD + r")*\b))"
+    r"|(?P<single>(?i:\ban?\s+(?P<single_scale>"
+    + _SCALE_WORD
+    + r")\b))"
+    + r"|"
+    + _DIGITS_ALTERNATIVE
+    + r"|(?P<words>(?i:\b"
+    + _NUMBER_WORD
+    + r"(?:(?:\s+|-)"
+    + _NUMBER_WORD
+    + r")*\b))"
 )
 # Where a match of _QUANTITY can start: a digit, or a word boundary before the first letter of
 # "tens", "hundreds", "a few", "several", "many", "some", "dozens", "scores", "thousands",
@@ -51,19 +61,54 @@ _QUANTITY = (
 _QUANTITY_START = r"(?=[0-9]|\b(?i:[abdefhmnostz]))"
 _QUANTITY_RE = re.compile(_QUANTITY_START + "(?:" + _QUANTITY + ")")
 
-# Every match of _QUANTITY_RE holds a digit or, in any case, a number word ("tens", "hundreds"
-# and "dozens" start with one; "scores" is the one vague amount without one). The same test in
-# polars (Rust's regex engine), for many sentences at once: Python's case-insensitive "i" also
-# matches "İ" and "ı", which Rust's case folding does not, so "i" is spelled out (for every
-# other letter Rust matches at least what Python does: tests/test_claims.py checks every code
-# point).
-_NUMBER_HINT = r"[0-9]|(?i:" + "|".join((*_NUMBER_WORDS, "scores")).replace("i", "[iİı]") + ")"
+# The digits alternative of _QUANTITY_RE alone: in a sentence where no other alternative can
+# match, it finds the same matches, with the same groups, and skips the rest at every position.
+_DIGITS_RE = re.compile(r"(?=[0-9])" + _DIGITS_ALTERNATIVE)
+
+# Every match of _QUANTITY_RE holds a digit or, in any case, one of these words between two
+# characters that are no word characters (or the ends of the sentence): the words alternative
+# holds a number word, the others a scale word or a vague plural. The same tests in polars
+# (Rust's regex engine), for many sentences at once. Rust's `\b` knows other word characters
+# than Python's, so the edges are spelled out as anything but an ASCII letter, digit or "_"
+# (every character Python counts as no word character is one). Python's case-insensitive "i"
+# also matches "İ" and "ı", which Rust's case folding does not, so "i" is spelled out (for
+# every other letter Rust matches at least what Python does: tests/test_claims_shortcuts.py
+# checks every code point).
+_HINT_WORDS = (
+    *_NUMBER_WORDS, "tens", "hundreds", "dozens", "scores", "thousands", "millions", "billions",
+)  # fmt: skip
+_DIGIT_HINT = r"[0-9]"
+_WORD_HINT = (
+    r"(?:^|[^A-Za-z0-9_])(?i:"
+    + "|".join(_HINT_WORDS).replace("i", "[iİı]")
+    + r")(?:$|[^A-Za-z0-9_])"
+)
 
 
-def _may_hold_numbers(sentences: list[str]) -> list[bool]:
-    """For each sentence, False when `_find_numbers` of it is surely empty: then it yields no
-    claim and lends no unit to the sentences after it. True does not promise a number."""
-    return pl.Series(sentences, dtype=pl.String).str.contains(_NUMBER_HINT).to_list()
+# Whether a line may hold a sentence with a match of _QUANTITY_RE: a digit or a number word (or
+# "scores") anywhere, edges aside, so that every sentence of a line without one has neither a
+# digit nor a word of _WORD_HINT (each of which holds a number word or is "scores").
+_LINE_HINT = r"[0-9]|(?i:" + "|".join((*_NUMBER_WORDS, "scores")).replace("i", "[iİı]") + ")"
+
+
+def _may_hold_numbers(lines: list[str]) -> list[bool]:
+    """For each line (or any text), False when no part of it holds a number for
+    `_find_numbers`; True does not promise one."""
+    return pl.Series(lines, dtype=pl.String).str.contains(_LINE_HINT).to_list()
+
+
+def _number_patterns(sentences: list[str]) -> list[re.Pattern[str] | None]:
+    """For each sentence, the pattern whose matches are those of `_QUANTITY_RE` in it: None when
+    there surely are none (then the sentence yields no claim and lends no unit to the sentences
+    after it), `_DIGITS_RE` when only digits can match, else `_QUANTITY_RE`."""
+    hints = pl.DataFrame({"s": sentences}, schema={"s": pl.String}).select(
+        pl.col("s").str.contains(_DIGIT_HINT).alias("digit"),
+        pl.col("s").str.contains(_WORD_HINT).alias("word"),
+    )
+    return [
+        _QUANTITY_RE if word else (_DIGITS_RE if digit else None)
+        for digit, word in zip(hints["digit"].to_list(), hints["word"].to_list(), strict=True)
+    ]
 
 
 def _scale_value(word: str) -> int | None:
@@ -120,17 +165,11 @@ def parse_quantity(text: str) -> float | None:
 
 
 def _match_value(m: re.Match[str]) -> float | None:
+    # Each top-level alternative of _QUANTITY_RE (and _DIGITS_RE) is one named group that
+    # closes last, so the match's last group names the alternative that matched.
+    kind = m.lastgroup
     try:
-        if m.group("couple"):
-            scale = _scale_value(m.group("couple_scale"))
-            return None if scale is None else 2.0 * scale
-        if m.group("half"):
-            scale = _scale_value(m.group("half_scale"))
-            return None if scale is None else 0.5 * scale
-        if m.group("single"):
-            scale = _scale_value(m.group("single_scale"))
-            return None if scale is None else float(scale)
-        if m.group("digits"):
+        if kind == "digits":
             value = Decimal(m.group("num").replace(",", ""))
             if m.group("word_scale"):
                 scale = _scale_value(m.group("word_scale"))
@@ -141,8 +180,17 @@ def _match_value(m: re.Match[str]) -> float | None:
                 value *= _SUFFIX_SCALES[m.group("suffix")]
             result = float(value)
             return result if math.isfinite(result) else None
-        if m.group("words"):
+        if kind == "words":
             return _words_value(m.group("words"))
+        if kind == "couple":
+            scale = _scale_value(m.group("couple_scale"))
+            return None if scale is None else 2.0 * scale
+        if kind == "half":
+            scale = _scale_value(m.group("half_scale"))
+            return None if scale is None else 0.5 * scale
+        if kind == "single":
+            scale = _scale_value(m.group("single_scale"))
+            return None if scale is None else float(scale)
     except (InvalidOperation, ValueError, OverflowError):
         return None
     return None  # vague
@@ -151,8 +199,7 @@ def _match_value(m: re.Match[str]) -> float | None:
 _KINDS = ("vague", "couple", "half", "single", "digits", "words")
 
 
-@dataclass(frozen=True)
-class _Number:
+class _Number(NamedTuple):
     start: int
     end: int
     text: str
@@ -161,14 +208,13 @@ class _Number:
     plain_int: bool  # digits without comma, decimal or scale
 
 
-def _find_numbers(sentence: str) -> list[_Number]:
+def _find_numbers(sentence: str, pattern: re.Pattern[str] = _QUANTITY_RE) -> list[_Number]:
+    """The quantities of `sentence`; `pattern` is its `_number_patterns` entry, if known."""
     numbers = []
-    for m in _QUANTITY_RE.finditer(sentence):
-        # each top-level alternative of _QUANTITY_RE is one named group that closes last
+    for m in pattern.finditer(sentence):
         kind = m.lastgroup
         assert kind in _KINDS
-        plain = kind == "digits" and re.fullmatch(r"[0-9]+", m.group()) is not None
-        numbers.append(
-            _Number(m.start(), m.end(), m.group(), _match_value(m), kind, plain_int=plain)
-        )
+        text = m.group()
+        plain = kind == "digits" and text.isascii() and text.isdigit()
+        numbers.append(_Number(m.start(), m.end(), text, _match_value(m), kind, plain_int=plain))
     return numbers

@@ -165,19 +165,24 @@ def split_sentences(text: str, *, max_chars: int = MAX_SENTENCE_CHARS) -> list[t
         raise ValueError(f"max_chars must be positive, got {max_chars}")
     spans: list[tuple[int, int]] = []
     for line_match in _LINE_RE.finditer(text):
-        base = line_match.start()
-        line = line_match.group()
-        regions = _quote_regions(line)
-        cuts = [0]
-        for term in _TERMINATOR_RE.finditer(line):
-            end = term.end()
-            while end < len(line) and line[end] in _CLOSERS:
-                end += 1
-            if _is_boundary(line, term.start(), term.end(), end, regions):
-                cuts.append(end)
-        cuts.append(len(line))
-        for a, b in itertools.pairwise(cuts):
-            spans.extend((base + s, base + e) for s, e in _stripped_pieces(line, a, b, max_chars))
+        spans.extend(_line_sentences(line_match.group(), line_match.start(), max_chars))
+    return spans
+
+
+def _line_sentences(line: str, base: int, max_chars: int) -> list[tuple[int, int]]:
+    """The sentence spans of `line`, a line of `split_sentences` that starts at `base`."""
+    regions = _quote_regions(line)
+    cuts = [0]
+    for term in _TERMINATOR_RE.finditer(line):
+        end = term.end()
+        while end < len(line) and line[end] in _CLOSERS:
+            end += 1
+        if _is_boundary(line, term.start(), term.end(), end, regions):
+            cuts.append(end)
+    cuts.append(len(line))
+    spans: list[tuple[int, int]] = []
+    for a, b in itertools.pairwise(cuts):
+        spans.extend((base + s, base + e) for s, e in _stripped_pieces(line, a, b, max_chars))
     return spans
 
 
