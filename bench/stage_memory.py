@@ -40,7 +40,9 @@ WRAPPED = {
     # the validate stage's checkpoint and timeline
     "checks.validate": ["run_checkpoint", "claim_timeline"],
     # the boilerplate and dedup stages' steps and their history readers
-    "flows.core.boilerplate": ["sign_passages", "history_links", "find_boilerplate"],
+    "flows.core.boilerplate": [
+        "sign_passages", "history_links", "grouped_passages", "find_boilerplate",
+    ],
     "flows.core.dedup_stage": ["deduplicate", "find_containers"],
     "flows.io.index": ["known_boilerplate", "passage_history", "rebuild_index", "match_history"],
 }  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from flows.core import boilerplate as boilerplate_module
 from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
@@ -60,6 +61,11 @@ def test_clean_texts_cut_exactly_the_boilerplate_spans(
         assert got == want + text[pos:]
         total = sum(b - a for a, b, _ in spans)
         assert share == sum(b - a for a, b in removed) / total
+    # a block of documents at a time, the same texts and shares
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(boilerplate_module, "CLEAN_BLOCK_DOCS", 2)
+        blocked, blocked_ratio = clean_texts(frame, passages)
+    assert blocked.equals(clean) and blocked_ratio.equals(ratio)
 
 
 @settings(max_examples=200, deadline=None)
