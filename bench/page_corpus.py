@@ -51,6 +51,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
@@ -294,12 +295,19 @@ def build(cache: Path | None = None) -> pl.DataFrame:
     Columns: `LINES` (`doc_id` is `<variant>|<uri>`), `uri`, `group`, `variant`, `label`,
     `chars` (characters of the line), plus per page the gold text's characters in `gold_chars`.
     """
+    return _gold_lines(read_pages, cache)
+
+
+def _gold_lines(
+    read: Callable[[], Sequence[tuple[str, str, Any, str]]], cache: Path | None
+) -> pl.DataFrame:
+    """Return the labelled lines of the pages `read` gives (uri, group, html, gold text)."""
     if cache is not None and cache.exists():
         return pl.read_parquet(cache)
-    pages = read_pages()
+    pages = read()
     gold_of = {f"{v}|{u}": g for u, _, _, g in pages for v in VARIANTS}
     out = _labelled_texts(
-        [(uri, grp, data) for uri, grp, data, _ in pages],
+        [(uri, grp, html) for uri, grp, html, _ in pages],
         lambda doc_id, texts: label_lines(texts, gold_of[doc_id]),
     )
     if cache is not None:
@@ -898,17 +906,7 @@ def read_gold_corpus(corpus: GoldCorpus) -> list[tuple[str, str, str, str]]:
 
 def gold_corpus_lines(corpus: GoldCorpus, cache: Path | None = None) -> pl.DataFrame:
     """Return the labelled lines of a `GoldCorpus` (`build`'s columns; cached as Parquet)."""
-    if cache is not None and cache.exists():
-        return pl.read_parquet(cache)
-    pages = read_gold_corpus(corpus)
-    gold_of = {f"{v}|{u}": g for u, _, _, g in pages for v in VARIANTS}
-    out = _labelled_texts(
-        [(uri, grp, html) for uri, grp, html, _ in pages],
-        lambda doc_id, texts: label_lines(texts, gold_of[doc_id]),
-    )
-    if cache is not None:
-        out.write_parquet(cache)
-    return out
+    return _gold_lines(lambda: read_gold_corpus(corpus), cache)
 
 
 # The seeds (../shared/seeds): the reference input, kept a fair test of the classifier. A
