@@ -347,9 +347,7 @@ def passage_index_chunks(
         n = part.height
         # Signed again here, a chunk's distinct texts at a time, rather than kept from the
         # stage: a signature per passage of a 300,000-page run is gigabytes.
-        chunk = part.select(
-            texts.gather(part["doc_row"]).str.slice(part["start"], part["chars"])
-        ).to_series()
+        chunk = texts.gather(part["doc_row"]).str.slice(part["start"], part["chars"])
         number, first = distinct_texts(chunk)
         signed = passage_signatures(chunk.filter(pl.Series(first)), minhash)
         # (n, bands), as `passage_buckets` hashes them
