@@ -132,27 +132,40 @@ def _curate(
         external = _stage(state, "external_claims", tasks.external_claims, inbox, settings, history)
         crash_point("stage:ingest")
         fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
+        # A stage's documents are dropped once the next stage has made its own (`del`,
+        # `without_documents`), so that a copy of the texts lives only while a stage reads it.
+        ingested = ingested.without_documents()
         with bars.stage("boilerplate"):
             cleaned = _stage(
                 state, "boilerplate", tasks.boilerplate, fresh.documents, settings, history, run_id
             )
+        del fresh
         crash_point("stage:boilerplate")
-        docs, passages = cleaned.documents, cleaned.passages
-        signed = _stage(state, "signatures", runners.signatures, pool, docs, settings)
+        passages = cleaned.passages
+        signed = _stage(state, "signatures", runners.signatures, pool, cleaned.documents, settings)
         with bars.stage("dedup"):
             deduped = _stage(
-                state, "dedup", tasks.dedup, docs, signed.frame, settings, history, run_id
+                state,
+                "dedup",
+                tasks.dedup,
+                cleaned.documents,
+                signed.frame,
+                settings,
+                history,
+                run_id,
             )
+        del cleaned, signed
         crash_point("stage:dedup")
-        documents = deduped.documents
-        found = _stage(state, "claims", runners.claims, pool, documents, settings, run_id).frame
+        found = _stage(
+            state, "claims", runners.claims, pool, deduped.documents, settings, run_id
+        ).frame
         crash_point("stage:claims")
     with bars.stage("validate"):
         validated = _stage(
             state,
             "validate",
             tasks.validate,
-            documents,
+            deduped.documents,
             found,
             external,
             passages,
@@ -161,6 +174,8 @@ def _curate(
             settings,
             run_id,
         )
+    del found
+    deduped = deduped.without_documents()  # the validated `documents` table replaces them
     crash_point("stage:validate")
     context = {
         "inbox": str(inbox),

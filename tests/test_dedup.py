@@ -679,3 +679,56 @@ def test_figure_replaced_tells_typos_and_new_headlines_from_rewritten_slots() ->
         True,
         False,
     ]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_docs=st.integers(0, 12),
+    bands=st.integers(1, 6),
+    rows=st.integers(1, 3),
+    per_chunk=st.integers(1, 7),
+    seed=st.integers(0, 2**31),
+)
+def test_band_chunks_are_the_sorted_band_table_block_by_block(
+    n_docs: int, bands: int, rows: int, per_chunk: int, seed: int
+) -> None:
+    from flows.core.dedup import doc_bucket_chunks, doc_buckets
+    from flows.core.lsh import Banding
+
+    rng = np.random.default_rng(seed)
+    width = bands * rows
+    # few distinct values, so that buckets are shared and ties in (band, band_hash) occur
+    sig = rng.integers(0, 3, size=(n_docs, width), dtype=np.uint32)
+    shingles = rng.integers(0, 2, size=n_docs)
+    short = rng.integers(0, 2, size=n_docs).astype(bool)
+    chars = rng.integers(0, 3, size=(n_docs, width), dtype=np.uint32)
+    frame = pl.DataFrame(
+        {
+            "doc_id": [f"d{i:02d}" for i in range(n_docs)],
+            "n_shingles": shingles,
+            "signature": pl.Series(sig.tolist(), dtype=pl.Array(pl.UInt32, width)),
+            "char_signature": pl.Series(
+                [c.tolist() if s else None for c, s in zip(chars, short, strict=True)],
+                dtype=pl.List(pl.UInt32),
+            ),
+        }
+    )
+    banding = Banding(bands, rows)
+    # the definition: each space banded whole, character bands numbered after the word bands
+    word = shingles > 0
+    oracle = pl.concat(
+        [
+            buckets(frame["doc_id"].filter(word), sig[word], banding),
+            buckets(frame["doc_id"].filter(short), chars[short], banding).with_columns(
+                pl.col("band") + bands
+            ),
+        ]
+    ).sort("band", "band_hash", "id")
+    whole = doc_buckets(frame, banding)
+    assert whole.sort("band", "band_hash", "id").equals(oracle)
+    chunks = list(doc_bucket_chunks(frame, banding, per_chunk))
+    assert all(c.schema == whole.schema for c in chunks)
+    got = pl.concat([whole.clear(), *chunks])
+    assert got.equals(oracle)
+    # a block at a time: no chunk holds more than `per_chunk` bands
+    assert all(c["band"].n_unique() <= per_chunk for c in chunks)

@@ -8,7 +8,7 @@ history it needs (earlier runs' index rows, looked up by this run's buckets) inj
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 import polars as pl
@@ -172,6 +172,10 @@ class DedupResult:
     rebuilt: pl.DataFrame
     quarantine: pl.DataFrame
     stats: DedupStats
+
+    def without_documents(self) -> DedupResult:
+        """Return the result with no document rows (same columns), for a run done with them."""
+        return replace(self, documents=self.documents.clear())
 
 
 def dedup_stage(
