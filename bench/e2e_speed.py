@@ -26,10 +26,12 @@ only. The script prints the load average at the start and at the end. Without
    --no-progress` runs as a child process (flows.cli.main, the `newsdq` entry point, in a
    fresh interpreter that prints its VmHWM at the end) with PREFECT_API_URL set and a fresh
    OUT. The child's wall time (interpreter start and imports included) is compared with the
-   baseline child's wall time, and the flow's `duration_seconds` (summary.json) with the
-   baseline's timed part. Per stage: `stages_seconds` and documents/s per core. Before the
-   timed runs both sides run once, untimed, on the first 200 pages: numba compiles newsdq's
-   kernels into its cache on the first run of a checkout, and a scheduled run finds it warm.
+   baseline child's wall time; the CLI call after imports (flow-run set-up, stages, publishing,
+   artifacts) and the flow's `duration_seconds` (summary.json: up to publishing, which writes
+   it) with the baseline's timed part. Per stage: `stages_seconds` and documents/s per core.
+   Before the timed runs both sides run once, untimed, on the first 200 pages: numba compiles
+   newsdq's kernels into its cache on the first run of a checkout, and a scheduled run finds it
+   warm.
 4. **Scaling** (`--scale A,B,...`): newsdq on the first A, B, ... documents of one ordered
    page list (one run each, fresh OUT), time per document and peak memory per size.
 
@@ -372,10 +374,20 @@ def child_newsdq(argv: list[str]) -> int:
     """Run the CLI (the `newsdq` entry point) in this process, then print peak RSS and CPU."""
     from flows.cli import main
 
+    started = time.perf_counter()
     code = main(argv)
+    # the whole command after its imports: flow-run set-up, the stages, publishing, artifacts
+    cli_s = time.perf_counter() - started
     print(
         RESULT
-        + json.dumps({"code": code, "peak_mb": peak_rss_mb(), "cpu_self_s": cpu_seconds_self()})
+        + json.dumps(
+            {
+                "code": code,
+                "peak_mb": peak_rss_mb(),
+                "cpu_self_s": cpu_seconds_self(),
+                "cli_s": cli_s,
+            }
+        )
     )
     return code
 
@@ -440,10 +452,13 @@ def print_run(res: dict[str, Any], cores: int) -> dict[str, float]:
             ]
         )
     rest = s["duration_seconds"] - sum(stages.values())
-    rows.append(
-        ["(not in a stage: history, summary, index, publish)", f"{rest:.2f}", "", "", "", ""]
-    )
+    rows.append(["(not in a stage: history, summary)", f"{rest:.2f}", "", "", "", ""])
     rows.append(["flow duration_seconds", f"{s['duration_seconds']:.2f}", "", "", "", ""])
+    if "cli_s" in res:
+        after = res["cli_s"] - s["duration_seconds"]
+        rows.append(
+            ["publish, artifacts, flow-run set-up (command - duration)", f"{after:.2f}"] + [""] * 4
+        )
     table(
         ["stage", "seconds", "documents", "docs/s", f"docs/s per core (/{cores})",
          f">= {T_PER_CORE:,}"],
@@ -570,9 +585,11 @@ def main() -> int:
         duration = res["summary"]["duration_seconds"]
         r_wall = res["wall_s"] / base["wall_s"]
         r_flow = duration / base["timed_s"]
+        r_cli = res["cli_s"] / base["timed_s"]
         print(
-            f"child wall {res['wall_s']:.2f} s (flow {duration:.2f} s; the rest is interpreter "
-            f"start, imports, Prefect flow-run set-up and exit); child CPU {res['cpu_s']:.1f} s "
+            f"child wall {res['wall_s']:.2f} s (command after imports {res['cli_s']:.2f} s: "
+            f"flow {duration:.2f} s up to publishing, then publishing and artifacts; the rest is "
+            f"interpreter start, imports and exit); child CPU {res['cpu_s']:.1f} s "
             f"({res['cpu_s'] / res['wall_s']:.2f} cores on average); Prefect server CPU "
             f"meanwhile {res['server_cpu_s']:.1f} s; peak RSS (VmHWM) {res['peak_mb']:,.0f} MB"
         )
@@ -592,7 +609,14 @@ def main() -> int:
                     status(r_wall <= T_RATIO),
                 ],
                 [
-                    "flow duration vs read..query",
+                    "command after imports (publish included) vs read..query",
+                    f"{res['cli_s']:.2f} s",
+                    f"{base['timed_s']:.2f} s",
+                    f"{r_cli:.2f}",
+                    status(r_cli <= T_RATIO),
+                ],
+                [
+                    "flow duration (publish not included) vs read..query",
                     f"{duration:.2f} s",
                     f"{base['timed_s']:.2f} s",
                     f"{r_flow:.2f}",
@@ -689,7 +713,13 @@ def main() -> int:
                 status(r_wall <= T_RATIO),
             ],
             [
-                f"newsdq flow <= {T_RATIO:.1f}x datasketch read..query",
+                f"newsdq command after imports (publish included) <= {T_RATIO:.1f}x datasketch "
+                "read..query",
+                f"{r_cli:.2f}x",
+                status(r_cli <= T_RATIO),
+            ],
+            [
+                f"newsdq flow up to publishing <= {T_RATIO:.1f}x datasketch read..query",
                 f"{r_flow:.2f}x",
                 status(r_flow <= T_RATIO),
             ],
