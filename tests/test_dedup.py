@@ -601,6 +601,38 @@ def test_aligned_words_are_the_longest_common_word_subsequence(
     assert lists.common.tolist() == got.common.tolist()
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.none()
+        | st.lists(st.sampled_from(["1", "2", "3", "4.5", "x"]), max_size=5, unique=True).map(
+            " ".join
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.data(),
+)
+def test_key_overlap_counts_the_keys_pairs_share(
+    keys: list[str | None], data: st.DataObject
+) -> None:
+    from flows.core.dedup import key_overlap
+
+    index = st.integers(0, len(keys) - 1)
+    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    got = key_overlap(pl.Series(keys, dtype=pl.String), left, right)
+    # keys are distinct within a text (numbers_key and names_key join distinct values)
+    sets = [None if k is None else set(k.split()) for k in keys]
+    assert got.shared.tolist() == [
+        len(sets[a] & sets[b]) if sets[a] is not None and sets[b] is not None else 0
+        for a, b in pairs
+    ]
+    assert got.left.tolist() == [-1 if sets[a] is None else len(sets[a]) for a, _ in pairs]
+    assert got.right.tolist() == [-1 if sets[b] is None else len(sets[b]) for _, b in pairs]
+
+
 GRAIN = (
     "Ostrel's grain board said on Monday that wheat exports reached 1.2 million tonnes in the "
     "week to March 3, up from 900,000 tonnes a week earlier. Shipments to Egypt and Tunisia "
