@@ -45,9 +45,11 @@ def _normalise_series(texts: pl.Series) -> pl.Series:
     or a character beyond ASCII; a space at a line's end or start is one before or after a
     line break or at the text's end or start.
     """
-    folded = (
-        _nfkc(texts)
-        .str.replace_all(_LINE_BREAKS, "\n")
+    # NFKC after the removals: a control or zero-width character between a letter and its
+    # combining mark, removed after NFKC, left them to compose only on a second pass
+    # ("e\x01\u0301" gave "e\u0301", then "\u00e9"). NFKC makes none of the removed characters.
+    folded = _nfkc(
+        texts.str.replace_all(_LINE_BREAKS, "\n")
         .str.replace_all(_ZERO_WIDTH, "")
         .str.replace_all(_ANSI, "")
         .str.replace_all(_CONTROL, "")
@@ -91,24 +93,6 @@ def _non_ascii(texts: pl.Series) -> pl.Series:
     costs a thirtieth of looking for `[^\x00-\x7f]`.
     """
     return (texts.str.len_bytes() != texts.str.len_chars()).fill_null(False)
-
-
-def _normalise_again(texts: pl.Series) -> pl.Series:
-    """Return normalised texts, less their date header, normalised again (`normalise_text`).
-
-    An ASCII one is its own normalised form, and only those with other characters are
-    normalised again (half the stage's cost on the 34,173-page syndication inbox): removing a
-    control or zero-width character can join a letter and a combining mark that NFKC then
-    composes, but the other steps leave no character, space or line break that a second pass
-    would change, and the header's removal leaves a suffix that starts with a visible
-    character.
-    """
-    wide = _non_ascii(texts)
-    if not wide.any():
-        return texts
-    at = wide.arg_true()
-    again = _normalise_series(texts.gather(at))
-    return texts.clone().scatter(at, again)
 
 
 def date_prefix(expr: pl.Expr) -> pl.Expr:
@@ -215,9 +199,9 @@ def normalise_documents(raw: pl.LazyFrame) -> pl.LazyFrame:
             published_date=pl.coalesce(
                 date_prefix(pl.col("_folded")), parse_date_hint(pl.col("date_hint"))
             ),
-            text=strip_date_prefix(pl.col("_folded")).map_batches(
-                _normalise_again, return_dtype=pl.String, is_elementwise=True
-            ),
+            # normalised already: normalisation is idempotent, and the header's removal
+            # leaves a suffix that starts with a visible character
+            text=strip_date_prefix(pl.col("_folded")),
         )
         .drop("_folded")
         .with_columns(doc_id=doc_id(pl.col("text")))
