@@ -2,7 +2,8 @@
 
 Usage::
 
-    .venv/bin/python bench/boilerplate_quality.py [--[no-]trafilatura]
+    .venv/bin/python bench/boilerplate_quality.py [--[no-]trafilatura] [--threshold T|rule]
+        [--bridge-lines N] [--bridge-threshold LOW] [--[no-]gold-corpora] [--gold-weight W]
 
 Reads ../shared corpora through `bench/page_corpus.py` (skips when absent), and trains also on
 trafilatura's evaluation set as `bench/train_page_boilerplate.py` does (`--trafilatura`, the
@@ -18,6 +19,11 @@ default when its `TRAFILATURA` is true; never in the held-out groups). Prints:
    trained on all tuning groups, and mean token F1 against gold of trafilatura's main text alone
    vs after newsdq's boilerplate stage (recurrence over the held-out pages + that classifier);
 3. the classifier's speed in documents/s on 10,000 BBC texts (../shared bbc_news, repeated).
+
+Lines are removed as a run would remove them: at the threshold, with `[boilerplate]
+page_bridge_lines` / `page_bridge_threshold` bridging (`--bridge-lines`, `--bridge-threshold`
+override them); the cross-validated main text is also printed with bridging of 1-3 lines at a
+few bridge thresholds (`bridge_sweep`).
 """
 
 from __future__ import annotations
@@ -50,9 +56,10 @@ from bench.train_page_boilerplate import (  # noqa: E402
     fit_line,
     line_oof,
     page_model,
+    row_scale,
 )
 from flows.core.boilerplate import remove_boilerplate  # noqa: E402
-from flows.core.page_boilerplate import PageModel, classify_lines  # noqa: E402
+from flows.core.page_boilerplate import PageModel, bridged, classify_lines  # noqa: E402
 from flows.core.settings import Settings  # noqa: E402
 from flows.core.text import fold_series  # noqa: E402
 
@@ -65,6 +72,8 @@ CONFIG = dataclasses.replace(S.boilerplate, page_classifier=True)
 RULE_GRID = (0.5, 0.55, 0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.78, 0.8, 0.82)
 RULE_GRID += (0.84, 0.86, 0.88, 0.9)
 RULE_LOSS = 0.0045
+# The bridge thresholds `bridge_sweep` prints.
+BRIDGE_GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75)
 
 
 def token_f1(text: str, gold: str) -> float:
@@ -78,6 +87,14 @@ def token_f1(text: str, gold: str) -> float:
     return 2 * p * r / (p + r)
 
 
+def removed_lines(lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> np.ndarray:
+    """Return which of `lines` the classifier removes at `threshold`, with `CONFIG`'s bridging
+    (`page_bridge_lines`, `page_bridge_threshold`; lines grouped by page, in line order)."""
+    doc = lines["doc_id"].rank("dense").to_numpy()
+    low, k = CONFIG.page_bridge_threshold, CONFIG.page_bridge_lines
+    return bridged(doc, np.nan_to_num(scores, nan=0.0), threshold, low, k)
+
+
 def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> None:
     """Print char P / R / content lost per text variant, and R on kit and other boilerplate.
 
@@ -87,10 +104,11 @@ def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float)
     menus outside such blocks.
     """
     kit = lines["kit"].to_numpy()
+    gone = removed_lines(lines, scores, threshold)
     for variant in (*page_corpus.VARIANTS, page_corpus.SPLICED):
         mask = (lines["variant"] == variant).to_numpy()
         part = lines.filter(pl.Series(mask))
-        removed = scores[mask] >= threshold
+        removed = gone[mask]
         p, r, lost = char_scores(part, removed)
         bp = part["label"].to_numpy() == 1
         chars = part["chars"].to_numpy().astype(np.float64)
@@ -110,11 +128,9 @@ def report(name: str, lines: pl.DataFrame, scores: np.ndarray, threshold: float)
 def lost_content(lines: pl.DataFrame, scores: np.ndarray, threshold: float, show: int = 12) -> None:
     """Print, for trafilatura's main text, the gold content lost per group and site (the
     uri's site for scrapinghub pages) and the longest content lines removed (shortened)."""
-    main = (
-        lines.with_columns(score=pl.Series(scores))
-        .filter((pl.col("variant") == "main") & (pl.col("label") == 0))
-        .with_columns(lost=pl.col("score") >= threshold)
-    )
+    main = lines.with_columns(
+        score=pl.Series(scores), lost=pl.Series(removed_lines(lines, scores, threshold))
+    ).filter((pl.col("variant") == "main") & (pl.col("label") == 0))
     total = max(int(main["chars"].sum()), 1)
     by = (
         main.group_by("group")
@@ -139,6 +155,19 @@ def lost_content(lines: pl.DataFrame, scores: np.ndarray, threshold: float, show
         print(f"    {score:.2f} {chars:>5} {uri[:28]:<28} {text[:70]!r}")
 
 
+def bridge_sweep(lines: pl.DataFrame, scores: np.ndarray, threshold: float) -> None:
+    """Print cross-validated main-text R and content lost at `threshold` with bridging of runs
+    of 1-3 lines at a few bridge thresholds (`flows/core/page_boilerplate.bridged`)."""
+    doc = lines["doc_id"].rank("dense").to_numpy()
+    print(f"  cross-validated main text at {threshold:.2f} with bridging (lines, low: R / lost):")
+    for k in (1, 2, 3):
+        cells = []
+        for low in BRIDGE_GRID:
+            _, r, lost = char_scores(lines, bridged(doc, scores, threshold, low, k))
+            cells.append(f"{low:.2f} {r:.3f}/{lost:.4f}")
+        print(f"    {k}: " + ", ".join(cells))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both evaluations and print their numbers."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -150,7 +179,29 @@ def main(argv: list[str] | None = None) -> int:
         help="score at this threshold instead of [boilerplate] page_threshold; 'rule': the "
         "lowest of RULE_GRID whose cross-validated main-text content loss is <= RULE_LOSS",
     )
+    parser.add_argument(
+        "--bridge-lines",
+        type=int,
+        default=None,
+        help="bridge runs of up to this many lines (default [boilerplate] page_bridge_lines)",
+    )
+    parser.add_argument(
+        "--bridge-threshold",
+        type=float,
+        default=None,
+        help="lowest score a bridged line may have (default [boilerplate] page_bridge_threshold)",
+    )
     args = parser.parse_args(argv)
+    global CONFIG
+    bridge = {
+        "page_bridge_lines": args.bridge_lines,
+        "page_bridge_threshold": args.bridge_threshold,
+    }
+    CONFIG = dataclasses.replace(CONFIG, **{k: v for k, v in bridge.items() if v is not None})
+    print(
+        f"bridging: runs of up to {CONFIG.page_bridge_lines} lines scoring at least "
+        f"{CONFIG.page_bridge_threshold}"
+    )
     if not page_corpus.present():
         print(f"skipped: {page_corpus.CORPORA} lacks news_extraction or scrapinghub corpora")
         return 0
@@ -162,17 +213,21 @@ def main(argv: list[str] | None = None) -> int:
         pl.col("kit").fill_null(False)
     )
     d = design(lines)
+    weight = row_scale(lines, args.gold_weight)
     group = lines["group"].to_numpy()
     tuning = sorted(set(group) - set(page_corpus.HELD_OUT))
     print(f"threshold {t}; tuning groups {tuning}; held out {list(page_corpus.HELD_OUT)}")
     # Stage 1 out of fold on the tuning groups; stage 2 cross-validated on them.
-    ctx = context_of(lines, d, line_oof(lines, d, tuning))
-    oof = context_oof(lines, ctx, tuning)
+    ctx = context_of(lines, d, line_oof(lines, d, tuning, weight))
+    oof = context_oof(lines, ctx, tuning, weight)
     seen = ~np.isnan(oof)
     corpus = corpus_of(lines)
     base = np.isin(corpus, SCORED)
     main = seen & base & (lines["variant"] == "main").to_numpy()
-    losses = {x: char_scores(lines.filter(pl.Series(main)), oof[main] >= x)[2] for x in RULE_GRID}
+    main_lines = lines.filter(pl.Series(main))
+    losses = {
+        x: char_scores(main_lines, removed_lines(main_lines, oof[main], x))[2] for x in RULE_GRID
+    }
     print(
         "  cross-validated main-text content lost: "
         + ", ".join(f"{x:.2f} {v:.4f}" for x, v in losses.items())
@@ -182,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threshold == "rule":
         t = rule
         print(f"  scoring at the rule's threshold {t:.2f}")
+    bridge_sweep(main_lines, oof[main], t)
     report("cv", lines.filter(pl.Series(seen & base)), oof[seen & base], t)
     for c in sorted(set(corpus) - set(SCORED)):
         rows = seen & (corpus == c) & (lines["label"] != page_corpus.UNLABELLED).to_numpy()
@@ -192,8 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     held = np.isin(group, page_corpus.HELD_OUT)
     labels, chars = lines["label"].to_numpy(), lines["chars"].to_numpy()
     train = ~held & (labels != page_corpus.UNLABELLED)
-    line = fit_line(d.rows(train), labels[train], chars[train])
-    model = page_model(line, fit_context(ctx[train], labels[train], chars[train]))
+    w = None if weight is None else weight[train]
+    line = fit_line(d.rows(train), labels[train], chars[train], w)
+    model = page_model(line, fit_context(ctx[train], labels[train], chars[train], w))
     z = line.logit(d.rows(held))
     held_lines = lines.filter(pl.Series(held))
     scores = 1.0 / (1.0 + np.exp(-model.context.logit(context_of(held_lines, d.rows(held), z))))
@@ -234,7 +291,13 @@ def speed(model: PageModel, n: int = 10_000) -> None:
         {"doc_id": [f"{i}" for i in range(n)], "text": [texts[i % len(texts)] for i in range(n)]}
     )
     started = time.perf_counter()
-    classify_lines(docs, model, CONFIG.page_threshold)
+    classify_lines(
+        docs,
+        model,
+        CONFIG.page_threshold,
+        bridge_threshold=CONFIG.page_bridge_threshold,
+        bridge_lines=CONFIG.page_bridge_lines,
+    )
     took = time.perf_counter() - started
     print(f"  classifier speed: {n / took:.0f} documents/s ({n} BBC texts, {took:.1f}s)")
 

@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/python bench/train_page_boilerplate.py [--check] [--cv] [--[no-]trafilatura]
-        [--[no-]gold-corpora] [--[no-]seed-lines-out]
+        [--[no-]gold-corpora] [--[no-]seed-lines-out] [--gold-weight W]
 
 Reads the labelled lines of `bench/page_corpus.py` (../shared corpora news_extraction and
 scrapinghub_article_extraction; skips with a message when absent; its three texts of every page
@@ -16,11 +16,12 @@ score), with `--gold-corpora` (the default when `GOLD_CORPORA` is true) also the
 human gold text of `page_corpus.GOLD_CORPORA` (Dragnet 2012, L3S-GN1 2008; git mirrors at
 pinned commits, each left out with a message when absent), with `--seed-lines-out` (the
 default when `SEED_LINES_OUT` is true) leaves out of the loss the labelled lines equal to a long
-line of the seeds, computes newsdq's line features (`flows/core/page_boilerplate.py`) and fits
-the two stacked L2 logistic regressions (scikit-learn, lbfgs; deterministic): stage 1 on the
-line features of all pages; stage 2 on the context features of stage 1's out-of-fold logits
-(each site group scored by a stage 1 trained on the other groups, as a page of an unseen site
-is at run time). Writes
+line of the seeds, with `--gold-weight W` (`GOLD_WEIGHT`, 1) weighs the gold-text corpora's lines
+W times as much in both stages' loss, computes newsdq's line features
+(`flows/core/page_boilerplate.py`) and fits the two stacked L2 logistic regressions
+(scikit-learn, lbfgs; deterministic): stage 1 on the line features of all pages; stage 2 on
+the context features of stage 1's out-of-fold logits (each site group scored by a stage 1
+trained on the other groups, as a page of an unseen site is at run time). Writes
 `flows/io/data/page_boilerplate.npz`; with `--check` compares instead and exits 1 when the
 shipped weights differ. `--cv` also prints grouped (leave-one-site-group-out) cross-validation
 on the tuning groups at a few thresholds. scikit-learn is needed here only
@@ -89,6 +90,8 @@ GOLD_CORPORA = False
 # kit the model never saw (trafilatura's set holds two of them, labelled, word for word). Off
 # in the shipped weights (trained before it existed; on, they change).
 SEED_LINES_OUT = False
+# The loss-weight factor of the gold-text corpora's lines (`--gold-weight`; 1: as the others).
+GOLD_WEIGHT = 1.0
 
 # The thresholds `--cv` prints (the threshold rule reads the main text's content loss).
 SWEEP = (0.6, 0.62, 0.64, 0.66, 0.68, 0.7, 0.72, 0.74, 0.76, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88)
@@ -127,10 +130,26 @@ def design(lines: pl.DataFrame) -> Design:
     return Design(f.dense, x)
 
 
-def _weights(labels: np.ndarray, chars: np.ndarray, floor: float) -> np.ndarray:
+def _weights(
+    labels: np.ndarray, chars: np.ndarray, floor: float, scale: np.ndarray | None = None
+) -> np.ndarray:
     size = np.sqrt(np.maximum(chars, np.where(labels == 0, 1.0, floor)))
     weight = np.where(labels == 0, CONTENT_WEIGHT, 1.0) * size
+    if scale is not None:  # a corpus's own loss weight (`row_scale`)
+        weight = weight * scale
     return np.asarray(weight / weight.mean())
+
+
+def row_scale(lines: pl.DataFrame, gold_weight: float) -> np.ndarray | None:
+    """Return each row's loss-weight factor: `gold_weight` for the rows of the gold-text corpora
+    of git mirrors (`page_corpus.GOLD_CORPORA`), 1 elsewhere; None when `gold_weight` is 1."""
+    if gold_weight == 1.0:
+        return None
+    prefixes = [c.prefix for c in page_corpus.GOLD_CORPORA]
+    extra = lines["group"].str.starts_with(prefixes[0]).to_numpy()
+    for prefix in prefixes[1:]:
+        extra |= lines["group"].str.starts_with(prefix).to_numpy()
+    return np.where(extra, gold_weight, 1.0)
 
 
 def _logistic(x: Any, labels: np.ndarray, weight: np.ndarray, c: float) -> tuple[Any, float]:
@@ -165,13 +184,15 @@ class LineStage:
         return np.asarray(self.line.logit(d.dense) + d.sparse @ sparse_w)
 
 
-def fit_line(d: Design, labels: np.ndarray, chars: np.ndarray) -> LineStage:
-    """Fit stage 1 on the line features."""
+def fit_line(
+    d: Design, labels: np.ndarray, chars: np.ndarray, weight: np.ndarray | None = None
+) -> LineStage:
+    """Fit stage 1 on the line features (`weight`: each row's loss factor, `row_scale`)."""
     from scipy import sparse
 
     mean, scale = _standardise(d.dense)
     x = sparse.hstack([sparse.csr_matrix((d.dense - mean) / scale), d.sparse]).tocsr()
-    coef, bias = _logistic(x, labels, _weights(labels, chars, BP_FLOOR_LINE), C_LINE)
+    coef, bias = _logistic(x, labels, _weights(labels, chars, BP_FLOOR_LINE, weight), C_LINE)
     k, h = len(DENSE), 1 << HASH_BITS
     return LineStage(
         line=Stage(mean, scale, coef[:k].copy(), bias),
@@ -180,10 +201,12 @@ def fit_line(d: Design, labels: np.ndarray, chars: np.ndarray) -> LineStage:
     )
 
 
-def fit_context(ctx: np.ndarray, labels: np.ndarray, chars: np.ndarray) -> Stage:
-    """Fit stage 2 on the context features."""
+def fit_context(
+    ctx: np.ndarray, labels: np.ndarray, chars: np.ndarray, weight: np.ndarray | None = None
+) -> Stage:
+    """Fit stage 2 on the context features (`weight`: each row's loss factor, `row_scale`)."""
     mean, scale = _standardise(ctx)
-    weight = _weights(labels, chars, BP_FLOOR_CONTEXT)
+    weight = _weights(labels, chars, BP_FLOOR_CONTEXT, weight)
     coef, bias = _logistic((ctx - mean) / scale, labels, weight, C_CONTEXT)
     return Stage(mean, scale, np.asarray(coef).copy(), bias)
 
@@ -208,11 +231,14 @@ def grouped(
     return oof
 
 
-def line_oof(lines: pl.DataFrame, d: Design, groups: Sequence[str]) -> np.ndarray:
+def line_oof(
+    lines: pl.DataFrame, d: Design, groups: Sequence[str], weight: np.ndarray | None = None
+) -> np.ndarray:
     """Return out-of-fold stage-1 logits: each group scored by a stage 1 trained without it."""
 
     def score(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
-        return fit_line(d.rows(train), y[train], c[train]).logit(d.rows(test))
+        w = None if weight is None else weight[train]
+        return fit_line(d.rows(train), y[train], c[train], w).logit(d.rows(test))
 
     return grouped(lines, groups, score)
 
@@ -222,11 +248,15 @@ def context_of(lines: pl.DataFrame, d: Design, z: np.ndarray) -> np.ndarray:
     return context_features(lines.select("row", "doc_id", "line", "text"), d.dense, z)
 
 
-def context_oof(lines: pl.DataFrame, ctx: np.ndarray, groups: Sequence[str]) -> np.ndarray:
+def context_oof(
+    lines: pl.DataFrame, ctx: np.ndarray, groups: Sequence[str], weight: np.ndarray | None = None
+) -> np.ndarray:
     """Return out-of-fold stage-2 probabilities of the rows in `groups` (NaN elsewhere)."""
 
     def score(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: np.ndarray) -> np.ndarray:
-        stage = fit_context(ctx[train], y[train], c[train])
+        stage = fit_context(
+            ctx[train], y[train], c[train], None if weight is None else weight[train]
+        )
         return np.asarray(1.0 / (1.0 + np.exp(-stage.logit(ctx[test]))))
 
     return grouped(lines, groups, score)
@@ -330,6 +360,12 @@ def add_gold_corpora_option(parser: argparse.ArgumentParser) -> None:
         default=SEED_LINES_OUT,
         help="leave labelled lines equal to a long seed line out of the loss",
     )
+    parser.add_argument(
+        "--gold-weight",
+        type=float,
+        default=GOLD_WEIGHT,
+        help="loss-weight factor of the gold-text corpora's lines (with --gold-corpora)",
+    )
 
 
 def corpora_lines(
@@ -399,19 +435,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{int((~labelled).sum())} unlabelled"
     )
     groups = sorted(set(lines["group"]))
+    weight = row_scale(lines, args.gold_weight)
+    if weight is not None:
+        print(f"gold-text corpora's lines weigh {args.gold_weight} in the loss")
     if args.cv:
         tuning = [g for g in groups if g not in page_corpus.HELD_OUT]
-        ctx = context_of(lines, d, line_oof(lines, d, tuning))
-        p = context_oof(lines, ctx, tuning)
+        ctx = context_of(lines, d, line_oof(lines, d, tuning, weight))
+        p = context_oof(lines, ctx, tuning, weight)
         print_sweep("cv", lines, p, SWEEP)
     # stage 2 learns from the out-of-fold stage-1 logits of all groups
-    ctx_all = context_of(lines, d, line_oof(lines, d, groups))
+    ctx_all = context_of(lines, d, line_oof(lines, d, groups, weight))
     if labelled.all():  # the rows as they are (a copy of the design could change lbfgs's path)
-        context = fit_context(ctx_all, labels, chars)
-        model = page_model(fit_line(d, labels, chars), context)
+        context = fit_context(ctx_all, labels, chars, weight)
+        model = page_model(fit_line(d, labels, chars, weight), context)
     else:
-        context = fit_context(ctx_all[labelled], labels[labelled], chars[labelled])
-        model = page_model(fit_line(d.rows(labelled), labels[labelled], chars[labelled]), context)
+        w = None if weight is None else weight[labelled]
+        context = fit_context(ctx_all[labelled], labels[labelled], chars[labelled], w)
+        model = page_model(
+            fit_line(d.rows(labelled), labels[labelled], chars[labelled], w), context
+        )
     arrays = as_arrays(model)
     if args.check:
         shipped = np.load(WEIGHTS)

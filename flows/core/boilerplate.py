@@ -834,7 +834,13 @@ def page_hits(
     """Return the single-page classifier's lines (`classify_lines`), or None when it is off."""
     if page_model is None or not config.page_classifier or docs.height == 0:
         return None
-    return classify_lines(docs.select("doc_id", "text"), page_model, config.page_threshold)
+    return classify_lines(
+        docs.select("doc_id", "text"),
+        page_model,
+        config.page_threshold,
+        bridge_threshold=config.page_bridge_threshold,
+        bridge_lines=config.page_bridge_lines,
+    )
 
 
 def mark_page_boilerplate(classified: pl.DataFrame, hits: pl.DataFrame | None) -> pl.DataFrame:

@@ -694,15 +694,54 @@ def _document_chunks(lines: pl.DataFrame, size: int) -> Iterator[tuple[int, pl.D
         yield a, lines.slice(a, b - a).with_columns(row=pl.int_range(b - a, dtype=pl.Int64))
 
 
+def bridged(
+    doc: np.ndarray, scores: np.ndarray, threshold: float, low: float, max_lines: int
+) -> np.ndarray:
+    """Return which lines go: those scoring at least `threshold`, and the bridged ones.
+
+    A run of at most `max_lines` consecutive lines of one page, each scoring at least `low`
+    but under `threshold`, goes when the lines just before and just after it both score at
+    least `threshold` (a weak prompt inside a form whose heading and button are sure kit).
+    `doc` numbers each line's page (lines grouped by page, in line order); `max_lines` 0
+    bridges nothing.
+    """
+    strong = scores >= threshold
+    out = strong.copy()
+    n = len(scores)
+    if max_lines <= 0 or n == 0:
+        return out
+    weak = (scores >= low) & ~strong
+    prev_same = np.zeros(n, dtype=bool)
+    prev_same[1:] = doc[1:] == doc[:-1]
+    next_same = np.zeros(n, dtype=bool)
+    next_same[:-1] = doc[:-1] == doc[1:]
+    prev_weak = np.zeros(n, dtype=bool)
+    prev_weak[1:] = weak[:-1]
+    next_weak = np.zeros(n, dtype=bool)
+    next_weak[:-1] = weak[1:]
+    starts = np.flatnonzero(weak & ~(prev_same & prev_weak))
+    ends = np.flatnonzero(weak & ~(next_same & next_weak))
+    ok = (ends - starts + 1 <= max_lines) & prev_same[starts] & next_same[ends]
+    ok[ok] = strong[starts[ok] - 1] & strong[ends[ok] + 1]
+    out[_gather_runs(starts[ok], ends[ok] - starts[ok] + 1)] = True
+    return out
+
+
 # Documents `classify_lines` splits and scores at a time: their distinct line texts are
 # measured once (`TextTable`); a block's lines, tables and hashed tokens stay a few hundred MB.
 CLASSIFY_BLOCK_DOCS = 20_000
 
 
 def classify_lines(
-    docs: pl.DataFrame, model: PageModel, threshold: float, block: int = CLASSIFY_BLOCK_DOCS
+    docs: pl.DataFrame,
+    model: PageModel,
+    threshold: float,
+    block: int = CLASSIFY_BLOCK_DOCS,
+    bridge_threshold: float = 1.0,
+    bridge_lines: int = 0,
 ) -> pl.DataFrame:
-    """Return (`doc_id`, `line`, `page_score`) of the lines scoring at least `threshold`.
+    """Return (`doc_id`, `line`, `page_score`) of the lines scoring at least `threshold`, and
+    of the lines `bridged` between two of them (`bridge_threshold`, `bridge_lines`; 0: none).
 
     `block` documents are split into lines and scored at a time (a score depends on its own
     page alone), so that memory follows the block, not the inbox.
@@ -710,10 +749,12 @@ def classify_lines(
     hits = [pl.DataFrame(schema={"doc_id": pl.String, "line": pl.Int64, "page_score": pl.Float64})]
     for start in range(0, docs.height, max(block, 1)):
         lines = page_lines(docs.slice(start, block))
-        scores = pl.Series(line_scores(lines, model), dtype=pl.Float64)
+        scores = line_scores(lines, model)
+        doc = _doc_runs(lines["doc_id"]).to_numpy()
+        keep = bridged(doc, scores, threshold, bridge_threshold, bridge_lines)
         hits.append(
-            lines.select("doc_id", "line", page_score=scores)
-            .filter(pl.col("page_score") >= threshold)
+            lines.select("doc_id", "line", page_score=pl.Series(scores, dtype=pl.Float64))
+            .filter(pl.Series(keep, dtype=pl.Boolean))
             .cast({"doc_id": pl.String, "line": pl.Int64})
         )
     return pl.concat(hits)
