@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -173,3 +174,30 @@ def test_a_chunked_table_is_written_a_frame_at_a_time(tmp_path: Path) -> None:
     empty = pl.read_parquet(tmp_path / "new" / "index" / "t" / "r3" / "part-0.parquet")
     assert empty.height == 0 and empty.schema == schema
     assert store.manifest()["runs"][-1]["tables"]["index/t"]["rows"] == 0
+
+
+def test_chunks_made_ahead_come_in_order_one_ahead_and_raise_where_made() -> None:
+    from flows.io.shards import made_ahead
+
+    made: list[int] = []
+
+    def chunks() -> Iterator[int]:
+        for i in range(5):
+            made.append(i)
+            yield i
+
+    seen = []
+    for item in made_ahead(chunks()):
+        seen.append(item)
+        assert len(made) <= len(seen) + 1  # never more than one made ahead
+    assert seen == [0, 1, 2, 3, 4]
+    assert list(made_ahead([])) == []
+
+    def broken() -> Iterator[int]:
+        yield 1
+        raise RuntimeError("chunk 2 failed")
+
+    got = made_ahead(broken())
+    assert next(got) == 1
+    with pytest.raises(RuntimeError, match="chunk 2 failed"):
+        next(got)

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -114,12 +115,37 @@ class Chunked:
         return iter(self.frames())
 
 
+def made_ahead(frames: Iterable[T]) -> Iterator[T]:
+    """Yield `frames` in order while the next one is made on a second thread.
+
+    For a chunked table whose chunks are computed (the passage and band indexes): making a
+    chunk (polars, numba) and encoding the one before (pyarrow) both release the GIL, so the
+    two overlap. One chunk more is held; an error in making one is raised here.
+    """
+    items = iter(frames)
+
+    def following() -> tuple[bool, T | None]:
+        for item in items:
+            return True, item
+        return False, None
+
+    with ThreadPoolExecutor(1, thread_name_prefix="newsdq-chunk") as pool:
+        pending = pool.submit(following)
+        while True:
+            more, item = pending.result()
+            if not more:
+                return
+            pending = pool.submit(following)
+            yield cast(T, item)
+
+
 def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path: Path) -> int:
     """Write frames of `schema` into one Parquet file, one row group per frame; return the rows.
 
     The file reads as `write_parquet` of the frames concatenated would (same columns and types,
-    zstd, statistics), but only one frame is in memory at a time. A failed write removes what
-    it wrote and raises an OSError naming the file, as `write_parquet` does.
+    zstd, statistics), but only two frames are in memory at a time (the next is made while one
+    is written, `made_ahead`). A failed write removes what it wrote and raises an OSError
+    naming the file, as `write_parquet` does.
     """
     arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
     rows = 0
@@ -127,7 +153,7 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
         with open(path, "wb") as sink:
             writer = pq.ParquetWriter(sink, arrow_schema, compression="zstd", compression_level=3)
             try:
-                for frame in frames:
+                for frame in made_ahead(frames):
                     if frame.schema != schema:
                         raise ValueError(
                             f"a chunk of {path} has schema {frame.schema}, not {schema}"
