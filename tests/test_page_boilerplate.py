@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.core.boilerplate import remove_boilerplate
@@ -429,3 +429,52 @@ def test_page_window_features_are_those_of_the_polars_windows(
     np.testing.assert_array_equal(
         context_features(lines, features.dense, z), _polars_context(lines, features.dense, z)
     )
+
+
+def _regex_text_features(texts: pl.Series) -> pl.DataFrame:
+    """The text features as polars regular expressions: `_text_features`' definition."""
+    from flows.core.page_boilerplate import _GLYPHS, _TERMINAL, _WORD
+
+    t = pl.col("text")
+    return pl.DataFrame({"text": texts}).select(
+        _words=t.str.count_matches(_WORD).cast(pl.Float64),
+        _chars=t.str.len_chars().cast(pl.Float64),
+        _terminal=t.str.contains(_TERMINAL).cast(pl.Float64),
+        _letters_cap=t.str.count_matches(r"(?:^|[^\p{L}\p{N}])\p{Lu}").cast(pl.Float64),
+        _alpha_words=t.str.count_matches(r"\p{L}[\p{L}\p{N}]*").cast(pl.Float64),
+        colon_end=t.str.ends_with(":").cast(pl.Float64),
+        _upper=t.str.count_matches(r"\p{Lu}").cast(pl.Float64),
+        _letters=t.str.count_matches(r"\p{L}").cast(pl.Float64),
+        _digits=t.str.count_matches(r"\p{N}").cast(pl.Float64),
+        _glyphs=t.str.count_matches(_GLYPHS).cast(pl.Float64),
+        starts_lower=t.str.contains(r"^\p{Ll}").cast(pl.Float64),
+        starts_other=(~t.str.contains(r"^[\p{L}\p{N}\"“‘'(]")).cast(pl.Float64),
+        _alnum=t.str.count_matches(r"[\p{L}\p{N}]").cast(pl.Float64),
+        sentences=(t.str.count_matches(r"[.!?…][\"”’')]*\s+\p{Lu}").cast(pl.Float64) + 1).log(),
+        has_url=t.str.contains(r"(?i)https?://|www\.|\.com\b").cast(pl.Float64),
+        has_year=t.str.contains(r"\b(?:19|20)\d\d\b").cast(pl.Float64),
+        has_copyright=t.str.contains(r"(?i)©|\(c\)").cast(pl.Float64),
+    )
+
+
+_SENTENCE_PIECES = st.sampled_from(
+    [".", "!", "?", "…", '"', "”", "’", "'", ")", " ", "\u00a0", "\u2003", "A", "É", "Σ", "a",
+     "ß", "1", "٣", "Ⅻ", "½", "_", "-", "|", "»", "©", "(", "“", "‘", "ǅ", "𝐀", "😀", "\t"]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=30), st.lists(_SENTENCE_PIECES, max_size=25).map("".join)),
+        max_size=20,
+    )
+)
+@example(
+    ['He left." Then', "Yes!) No. ’ Maybe.\u00a0Σ", "A1 b2 3c _d É", "..  A", "!?" + "\u2003É"]
+)
+def test_text_features_are_those_of_the_regular_expressions(texts: list[str]) -> None:
+    from flows.core.page_boilerplate import _text_features
+
+    series = pl.Series("text", texts, dtype=pl.String)
+    assert _text_features(series).equals(_regex_text_features(series))

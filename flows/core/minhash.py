@@ -132,7 +132,7 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
 
 
-def _utf8_buffers(folded: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+def utf8_buffers(folded: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """Return the UTF-8 bytes and int64 offsets of a string series (nulls as empty strings)."""
     arrow = pa.array(folded.fill_null("").to_arrow()).cast(pa.large_string())
     if isinstance(arrow, pa.ChunkedArray):  # pragma: no cover - pa.array returns one chunk
@@ -175,7 +175,7 @@ def fast_signatures(texts: pl.Series, config: MinHashConfig, kind: str = "word")
     # Shards bound the memory of the folded copies, whatever the number of texts.
     for start in range(0, len(texts), SHARD_TEXTS):
         shard = texts.slice(start, SHARD_TEXTS).cast(pl.String)
-        data, offsets = _utf8_buffers(prefold_series(shard))
+        data, offsets = utf8_buffers(prefold_series(shard))
         out[start : start + len(shard)] = kernel.char_signatures(
             data, offsets, config.char_ngram, a, b
         )
@@ -195,7 +195,7 @@ def signatures_and_word_counts(
     a, b = permutations(config.num_perm, config.seed)
     for start in range(0, len(texts), SHARD_TEXTS):
         shard = texts.slice(start, SHARD_TEXTS).cast(pl.String)
-        data, offsets = _utf8_buffers(prefold_series(shard))
+        data, offsets = utf8_buffers(prefold_series(shard))
         stop = start + len(shard)
         out[start:stop], counts[start:stop] = kernel.word_signatures(
             data, offsets, config.ngram, a, b

@@ -29,6 +29,8 @@ import polars as pl
 import xxhash
 from numba import njit
 
+from flows.core.minhash import utf8_buffers
+
 # Hashed features (words, bigrams, length and position tokens) fall into 2 ** HASH_BITS slots,
 # character n-grams (GRAM_SIZES long, of words padded with < and >) into 2 ** CHAR_BITS.
 HASH_BITS = 15
@@ -301,27 +303,209 @@ def text_table(texts: pl.Series) -> TextTable:
 
 
 def _text_features(texts: pl.Series) -> pl.DataFrame:
-    """Return the features of a line that depend on its text alone (one row per text)."""
+    """Return the features of a line that depend on its text alone (one row per text).
+
+    The counts of character classes and the first character's class come from one compiled
+    pass over the texts' UTF-8 (`_class_counts`), with each code point's classes judged by
+    the very regular expressions the counts stand for (`_code_point_classes`); the other
+    features are polars expressions.
+    """
+    data, offsets = utf8_buffers(texts)
+    counts = _class_counts(data, offsets, _code_point_classes(data))
     t = pl.col("text")
-    return pl.DataFrame({"text": texts}).select(
-        _words=t.str.count_matches(_WORD).cast(pl.Float64),
+    frame = pl.DataFrame({"text": texts}).with_columns(
+        pl.Series(name, counts[:, i], dtype=pl.Float64) for i, name in enumerate(_CLASS_COUNTS)
+    )
+    return frame.select(
+        _words="_words",
         _chars=t.str.len_chars().cast(pl.Float64),
         _terminal=t.str.contains(_TERMINAL).cast(pl.Float64),
-        _letters_cap=t.str.count_matches(r"(?:^|[^\p{L}\p{N}])\p{Lu}").cast(pl.Float64),
-        _alpha_words=t.str.count_matches(r"\p{L}[\p{L}\p{N}]*").cast(pl.Float64),
+        _letters_cap="_letters_cap",
+        _alpha_words="_alpha_words",
         colon_end=t.str.ends_with(":").cast(pl.Float64),
-        _upper=t.str.count_matches(r"\p{Lu}").cast(pl.Float64),
-        _letters=t.str.count_matches(r"\p{L}").cast(pl.Float64),
-        _digits=t.str.count_matches(r"\p{N}").cast(pl.Float64),
-        _glyphs=t.str.count_matches(_GLYPHS).cast(pl.Float64),
-        starts_lower=t.str.contains(r"^\p{Ll}").cast(pl.Float64),
-        starts_other=(~t.str.contains(r"^[\p{L}\p{N}\"“‘'(]")).cast(pl.Float64),
-        _alnum=t.str.count_matches(r"[\p{L}\p{N}]").cast(pl.Float64),
-        sentences=(t.str.count_matches(r"[.!?…][\"”’')]*\s+\p{Lu}").cast(pl.Float64) + 1).log(),
+        _upper="_upper",
+        _letters="_letters",
+        _digits="_digits",
+        _glyphs="_glyphs",
+        starts_lower="starts_lower",
+        starts_other="starts_other",
+        _alnum="_alnum",
+        sentences=(pl.col("_sentence_breaks") + 1).log(),
         has_url=t.str.contains(r"(?i)https?://|www\.|\.com\b").cast(pl.Float64),
         has_year=t.str.contains(r"\b(?:19|20)\d\d\b").cast(pl.Float64),
         has_copyright=t.str.contains(r"(?i)©|\(c\)").cast(pl.Float64),
     )
+
+
+# What `_class_counts` counts of a text, as polars would count (or find) the expression:
+_CLASS_COUNTS = (
+    "_words",  # count_matches(_WORD)
+    "_letters_cap",  # count_matches(r"(?:^|[^\p{L}\p{N}])\p{Lu}")
+    "_alpha_words",  # count_matches(r"\p{L}[\p{L}\p{N}]*")
+    "_upper",  # count_matches(r"\p{Lu}")
+    "_letters",  # count_matches(r"\p{L}")
+    "_digits",  # count_matches(r"\p{N}")
+    "_glyphs",  # count_matches(_GLYPHS)
+    "starts_lower",  # contains(r"^\p{Ll}")
+    "starts_other",  # ~contains(r"^[\p{L}\p{N}\"“‘'(]")
+    "_alnum",  # count_matches(r"[\p{L}\p{N}]")
+    "_sentence_breaks",  # count_matches(r"[.!?…][\"”’')]*\s+\p{Lu}")
+)
+# The classes of a code point (bits of `_code_point_classes`), each a regular expression of
+# one character.
+_CLASSES = (
+    r"\p{L}",
+    r"\p{Lu}",
+    r"\p{Ll}",
+    r"\p{N}",
+    _GLYPHS,
+    r"\s",
+    r"[\p{L}\p{N}\"“‘'(]",
+)
+_L, _LU, _LL, _N, _GLYPH, _SPACE, _OPENS = (1 << i for i in range(len(_CLASSES)))
+# Every code point's classes, judged once a process per code point met (bit 7: judged).
+_CODE_POINT_CLASSES = np.zeros(0x110000, dtype=np.uint8)
+_JUDGED = 1 << 7
+
+
+def _code_point_classes(data: np.ndarray) -> np.ndarray:
+    """Return the class bits of every code point, judged for those of `data` (UTF-8) at least.
+
+    A code point is judged by polars' regular expressions themselves (`_CLASSES` on the
+    one-character string), so the counts follow their Unicode tables exactly.
+    """
+    table = _CODE_POINT_CLASSES
+    new = np.flatnonzero(_unjudged(data, table))
+    if new.size:
+        chars = pl.Series("c", [chr(c) for c in new.tolist()], dtype=pl.String)
+        bits = np.full(new.size, _JUDGED, dtype=np.uint8)
+        for i, pattern in enumerate(_CLASSES):
+            found = chars.str.contains(f"^(?:{pattern})$").to_numpy()
+            bits |= np.where(found, np.uint8(1 << i), np.uint8(0))
+        table[new] = bits
+    return table
+
+
+@njit(inline="always")
+def _decode(data: np.ndarray, i: int) -> tuple[int, int]:
+    """Return the code point of the UTF-8 sequence at `data[i]` and where the next one starts."""
+    b = data[i]
+    if b < 0x80:
+        return int(b), i + 1
+    if b < 0xE0:
+        return ((int(b) & 0x1F) << 6) | (int(data[i + 1]) & 0x3F), i + 2
+    if b < 0xF0:
+        return (
+            ((int(b) & 0x0F) << 12) | ((int(data[i + 1]) & 0x3F) << 6) | (int(data[i + 2]) & 0x3F),
+            i + 3,
+        )
+    return (
+        ((int(b) & 0x07) << 18)
+        | ((int(data[i + 1]) & 0x3F) << 12)
+        | ((int(data[i + 2]) & 0x3F) << 6)
+        | (int(data[i + 3]) & 0x3F),
+        i + 4,
+    )
+
+
+@njit(cache=True)
+def _unjudged(data: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Return which code points occur in `data` (UTF-8) and are not judged in `table` yet."""
+    seen = np.zeros(table.shape[0], dtype=np.bool_)
+    i = 0
+    while i < data.shape[0]:
+        c, i = _decode(data, i)
+        if not table[c] & _JUDGED:
+            seen[c] = True
+    return seen
+
+
+@njit(inline="always")
+def _ends_sentence(c: int) -> bool:  # [.!?…]
+    return c == 0x2E or c == 0x21 or c == 0x3F or c == 0x2026
+
+
+@njit(inline="always")
+def _closes_sentence(c: int) -> bool:  # [\"”’')]
+    return c == 0x22 or c == 0x201D or c == 0x2019 or c == 0x27 or c == 0x29
+
+
+@njit(cache=True)
+def _class_counts(data: np.ndarray, offsets: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Return `_CLASS_COUNTS` of each text (UTF-8 `data` between `offsets`).
+
+    The expressions' matches never overlap in a way that changes a count: a word is a run of
+    letters and digits, an alphabetic word such a run holding a letter, a capitalised word a
+    capital at the start or after a character that is neither; a sentence break's parts are
+    of disjoint classes, so a greedy scan finds the matches polars finds.
+    """
+    n = offsets.shape[0] - 1
+    out = np.zeros((n, len(_CLASS_COUNTS)))
+    points = np.empty(0, dtype=np.int64)
+    for t in range(n):
+        a, b = offsets[t], offsets[t + 1]
+        if points.shape[0] < b - a:
+            points = np.empty(2 * (b - a), dtype=np.int64)
+        m = 0
+        i = a
+        while i < b:
+            c, i = _decode(data, i)
+            points[m] = c
+            m += 1
+        words = cap = alpha = upper = letters = digits = glyphs = alnum = breaks = 0
+        in_word = False
+        word_has_letter = False
+        for k in range(m):
+            bits = table[points[k]]
+            is_alnum = bits & (_L | _N) != 0
+            if bits & _L:
+                letters += 1
+            if bits & _LU:
+                upper += 1
+                if k == 0 or not table[points[k - 1]] & (_L | _N):
+                    cap += 1
+            if bits & _N:
+                digits += 1
+            if bits & _GLYPH:
+                glyphs += 1
+            if is_alnum:
+                alnum += 1
+                if not in_word:
+                    words += 1
+                    word_has_letter = False
+                if bits & _L and not word_has_letter:
+                    alpha += 1
+                    word_has_letter = True
+            in_word = is_alnum
+        k = 0
+        while k < m:
+            if not _ends_sentence(points[k]):
+                k += 1
+                continue
+            j = k + 1
+            while j < m and _closes_sentence(points[j]):
+                j += 1
+            s = j
+            while s < m and table[points[s]] & _SPACE:
+                s += 1
+            if s > j and s < m and table[points[s]] & _LU:
+                breaks += 1
+                k = s + 1
+            else:
+                k += 1
+        first = table[points[0]] if m else 0
+        out[t, 0] = words
+        out[t, 1] = cap
+        out[t, 2] = alpha
+        out[t, 3] = upper
+        out[t, 4] = letters
+        out[t, 5] = digits
+        out[t, 6] = glyphs
+        out[t, 7] = 1.0 if first & _LL else 0.0
+        out[t, 8] = 0.0 if first & _OPENS else 1.0
+        out[t, 9] = alnum
+        out[t, 10] = breaks
+    return out
 
 
 def line_features(
