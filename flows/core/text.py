@@ -146,11 +146,18 @@ def fold(expr: pl.Expr) -> pl.Expr:
     Unicode-aware (polars' Rust regex classes): the result is tokens of letters and digits
     separated by single spaces, the form MinHash shingles are cut from.
     """
+    return _fold_decomposed(_decompose(expr.fill_null("")))
+
+
+def _decompose(expr: pl.Expr) -> pl.Expr:
+    """Return texts NFKD-decomposed without their combining marks (accents): `fold`'s start."""
+    return expr.str.normalize("NFKD").str.replace_all(r"\p{M}", "")
+
+
+def _fold_decomposed(expr: pl.Expr) -> pl.Expr:
+    """Return decomposed texts (`_decompose`) folded: the rest of `fold`."""
     return (
-        expr.fill_null("")
-        .str.normalize("NFKD")
-        .str.replace_all(r"\p{M}", "")
-        .str.to_lowercase()
+        expr.str.to_lowercase()
         .str.replace_all(r"['’ʼ]", "")
         .str.replace_all(r"[^\p{L}\p{N}]+", " ")
         .str.strip_chars()
@@ -158,8 +165,17 @@ def fold(expr: pl.Expr) -> pl.Expr:
 
 
 def fold_series(texts: pl.Series) -> pl.Series:
-    """Fold a series of texts for matching (see `fold`)."""
-    return pl.select(fold(pl.lit(texts))).to_series()
+    """Fold a series of texts for matching (see `fold`).
+
+    Only the texts with a character beyond ASCII are decomposed: an ASCII text is its own NFKD
+    form and has no combining mark (half of folding the 173k distinct passage texts of the
+    34,173-page syndication inbox, all ASCII, was decomposing them).
+    """
+    plain = texts.fill_null("")
+    decomposed = _where(
+        plain, _non_ascii(plain), lambda s: pl.select(_decompose(pl.lit(s))).to_series()
+    )
+    return pl.select(_fold_decomposed(pl.lit(decomposed))).to_series()
 
 
 # Characters whose NFKD form matters (accents, ligatures, compatibility forms): anything beyond
