@@ -478,3 +478,35 @@ def test_text_features_are_those_of_the_regular_expressions(texts: list[str]) ->
 
     series = pl.Series("text", texts, dtype=pl.String)
     assert _text_features(series).equals(_regex_text_features(series))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_LINE_TEXTS), min_size=1, max_size=10), min_size=1, max_size=4
+    )
+)
+@example([["Comments", "x"], ["x"], ["Comments", "12 34", "Comments"]])
+def test_first_stage_logits_of_the_compiled_sums_are_those_of_the_features(
+    pages: list[list[str]],
+) -> None:
+    from flows.core.page_boilerplate import (
+        _dense_features,
+        _doc_runs,
+        _first_stage,
+        _word_grams,
+    )
+
+    docs = pl.DataFrame(
+        {"doc_id": [f"d{i}" for i in range(len(pages))], "text": ["\n".join(p) for p in pages]}
+    )
+    lines = page_lines(docs)
+    if lines.height == 0:
+        return
+    table = text_table(lines["text"])
+    which = table.index_of(lines["text"])
+    doc = _doc_runs(lines["doc_id"]).to_numpy()
+    dense = _dense_features(doc, table.features[which])
+    got = _first_stage(table, _word_grams(table, MODEL), which, doc, dense, MODEL)
+    want = first_stage_logit(line_features(lines, table, which), MODEL)
+    np.testing.assert_array_equal(got, want)

@@ -830,6 +830,136 @@ def first_stage_logit(features: LineFeatures, model: PageModel) -> np.ndarray:
     return np.asarray(z)
 
 
+@njit(inline="always")
+def _mix_one(a: np.uint64, b: np.uint64) -> np.uint64:
+    """`_mix` of two hashes."""
+    h = a * _K1 + (b ^ (b >> np.uint64(29))) * _K2
+    h ^= h >> np.uint64(32)
+    return h * _K1
+
+
+@njit(cache=True)
+def _first_stage_sums(
+    which: np.ndarray,
+    doc: np.ndarray,
+    shapes: np.ndarray,
+    offsets: np.ndarray,
+    counts: np.ndarray,
+    tokens: np.ndarray,
+    inner: np.ndarray,
+    hashes: np.ndarray,
+    hashed_weights: np.ndarray,
+    word_weights: np.ndarray,
+    word_grams: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return each line's weighted hashed tokens, its words' n-gram weights and their norm.
+
+    What `first_stage_logit` sums of `_hashed`'s features, line by line and in the same order
+    (its unigrams, bigrams, shape tokens, the previous line's words, the next line's), without
+    laying the tokens out: line r is text `which[r]` of the text table (`offsets`, `counts`,
+    `tokens` into the vocabulary's `hashes`, `inner`), `doc` its page, `shapes` its four shape
+    token hashes; `word_weights` and `word_grams` are each vocabulary word's summed n-gram
+    weight and number of n-grams.
+    """
+    n = which.shape[0]
+    hashed = np.empty(n)
+    chars = np.empty(n)
+    norm = np.empty(n)
+    mask = np.uint64(_MASK)
+    for r in range(n):
+        a = offsets[which[r]]
+        b = a + counts[which[r]]
+        prev = r > 0 and doc[r - 1] == doc[r]
+        nxt = r + 1 < n and doc[r + 1] == doc[r]
+        size = 4
+        for i in range(a, b):
+            size += (1 if inner[i] else 0) + (1 if i > a else 0)
+        if prev:
+            t = which[r - 1]
+            for i in range(offsets[t], offsets[t] + counts[t]):
+                size += 1 if inner[i] else 0
+        if nxt:
+            t = which[r + 1]
+            for i in range(offsets[t], offsets[t] + counts[t]):
+                size += 1 if inner[i] else 0
+        value = 1.0 / np.sqrt(float(size))
+        total = 0.0
+        for i in range(a, b):
+            if inner[i]:
+                total += value * hashed_weights[hashes[tokens[i]] & mask]
+        for i in range(a + 1, b):
+            total += (
+                value * hashed_weights[_mix_one(hashes[tokens[i - 1]], hashes[tokens[i]]) & mask]
+            )
+        for k in range(4):
+            total += value * hashed_weights[shapes[r, k] & mask]
+        if prev:
+            t = which[r - 1]
+            for i in range(offsets[t], offsets[t] + counts[t]):
+                if inner[i]:
+                    total += value * hashed_weights[_mix_one(hashes[tokens[i]], _K2) & mask]
+        if nxt:
+            t = which[r + 1]
+            for i in range(offsets[t], offsets[t] + counts[t]):
+                if inner[i]:
+                    total += value * hashed_weights[_mix_one(hashes[tokens[i]], _K1) & mask]
+        hashed[r] = total
+        grams = 0.0
+        weight = 0.0
+        for i in range(a, b):
+            if inner[i]:
+                grams += word_grams[tokens[i]]
+                weight += word_weights[tokens[i]]
+        chars[r] = weight
+        norm[r] = 1.0 / np.sqrt(max(grams, 1.0))
+    return hashed, chars, norm
+
+
+def _word_grams(table: TextTable, model: PageModel) -> tuple[np.ndarray, np.ndarray]:
+    """Return each vocabulary word's summed n-gram weight and number of n-grams."""
+    words = len(table.vocab)
+    weights = model.char_weights[table.gram_slots]
+    return (
+        np.bincount(table.gram_words, weights=weights, minlength=words),
+        np.bincount(table.gram_words, minlength=words).astype(np.float64),
+    )
+
+
+def _first_stage(
+    table: TextTable,
+    grams: tuple[np.ndarray, np.ndarray],
+    which: np.ndarray,
+    doc: np.ndarray,
+    dense: np.ndarray,
+    model: PageModel,
+) -> np.ndarray:
+    """Return stage 1's logit of lines: `first_stage_logit` of their `line_features`.
+
+    The same sums in the same order (so the same logits, bit for bit), from one compiled loop
+    over the lines' tokens in `table` (`_first_stage_sums`) instead of the laid-out token
+    arrays of `_hashed` and `np.bincount`s over them. `grams` is `_word_grams(table, model)`.
+    """
+    shapes = _shape_hashes()[_shape_codes(dense)]
+    word_weights, word_grams = grams
+    hashed, chars, norm = _first_stage_sums(
+        which,
+        doc,
+        shapes,
+        table.offsets,
+        table.counts,
+        table.tokens,
+        table.inner,
+        table.vocab_hashes,
+        model.hashed_weights,
+        word_weights,
+        word_grams,
+    )
+    z = model.line.logit(dense)
+    z += hashed
+    z += norm * chars
+    return np.asarray(z)
+
+
 @njit(cache=True)
 def _kahan_sum(x: np.ndarray) -> float:
     """Return the sum of `x` with Kahan's compensation, as polars sums a group of floats."""
@@ -1073,9 +1203,9 @@ def line_scores(
     starts = _page_bounds(doc)[:-1]
     bounds = list(pairwise([*starts[:: max(chunk_docs, 1)].tolist(), n]))
     z1 = np.empty(n)
+    grams = _word_grams(table, model)
     for a, b in bounds:
-        rows = np.arange(b - a, dtype=np.int64)
-        z1[a:b] = first_stage_logit(_hashed(rows, doc[a:b], dense[a:b], table, which[a:b]), model)
+        z1[a:b] = _first_stage(table, grams, which[a:b], doc[a:b], dense[a:b], model)
     context = context_features(lines, dense, z1, doc)
     z = np.concatenate([model.context.logit(context[a:b]) for a, b in bounds])
     return np.asarray(1.0 / (1.0 + np.exp(-z)))
