@@ -7,14 +7,13 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import xxhash
 from datasketch import LeanMinHash, MinHash
 from numba import njit
 
 from flows.core import kernel
 from flows.core.settings import MinHashConfig
-from flows.core.text import fold_series, prefold_series
+from flows.core.text import fold_series, prefold_series, utf8_buffers
 
 
 def hashfunc(data: bytes) -> int:
@@ -158,21 +157,6 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Return datasketch's affine32 permutation parameters (a, b) for num_perm and seed."""
     a, b = MinHash(num_perm=num_perm, seed=seed).permutations
     return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
-
-
-def utf8_buffers(folded: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Return the UTF-8 bytes and int64 offsets of a string series (nulls as empty strings)."""
-    arrow = pa.array(folded.fill_null("").to_arrow()).cast(pa.large_string())
-    if isinstance(arrow, pa.ChunkedArray):  # pragma: no cover - pa.array returns one chunk
-        arrow = arrow.combine_chunks()
-    _, offsets_buf, data_buf = arrow.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
-        arrow.offset : arrow.offset + len(arrow) + 1
-    ]
-    data = (
-        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
-    )
-    return data, np.ascontiguousarray(offsets)
 
 
 def fast_signatures(texts: pl.Series, config: MinHashConfig, kind: str = "word") -> np.ndarray:

@@ -29,7 +29,7 @@ import polars as pl
 import xxhash
 from numba import njit
 
-from flows.core.minhash import utf8_buffers
+from flows.core.text import utf8_buffers
 
 # Hashed features (words, bigrams, length and position tokens) fall into 2 ** HASH_BITS slots,
 # character n-grams (GRAM_SIZES long, of words padded with < and >) into 2 ** CHAR_BITS.
