@@ -510,3 +510,20 @@ def test_first_stage_logits_of_the_compiled_sums_are_those_of_the_features(
     got = _first_stage(table, _word_grams(table, MODEL), which, doc, dense, MODEL)
     want = first_stage_logit(line_features(lines, table, which), MODEL)
     np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=[chr(c) for c in range(128)], max_size=30)
+        | st.text(max_size=12)
+        | st.lists(st.sampled_from(["Ab", "9", " ", "-", "É", "٣", "x1Y", ".", "ǅ"])).map("".join),
+        max_size=10,
+    )
+)
+@example(["", "Hello, World 2024!", "a", "Čaj 12"])
+def test_line_tokens_are_those_of_the_expressions(texts: list[str]) -> None:
+    from flows.core.page_boilerplate import _line_tokens, _regex_tokens
+
+    series = pl.Series("text", texts, dtype=pl.String)
+    assert _line_tokens(series).to_list() == _regex_tokens(series).to_list()

@@ -26,6 +26,7 @@ from itertools import pairwise
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import xxhash
 from numba import njit
 
@@ -264,14 +265,7 @@ class TextTable:
 def text_table(texts: pl.Series) -> TextTable:
     """Tokenise, hash and measure each distinct text of `texts` once (see `TextTable`)."""
     distinct = texts.unique(maintain_order=True)
-    # Words lowercased, digits folded to 0; ^ and $ mark the line's edges for the bigrams.
-    toks = pl.DataFrame({"text": distinct}).select(
-        tok=pl.concat_list(
-            pl.lit(["^"]),
-            pl.col("text").str.to_lowercase().str.replace_all(r"\p{N}", "0").str.extract_all(_WORD),
-            pl.lit(["$"]),
-        ),
-    )["tok"]
+    toks = _line_tokens(distinct)
     counts = toks.list.len().to_numpy().astype(np.int64)
     flat = toks.explode()
     # Each distinct token once: its hash, and (for words) its character n-grams.
@@ -300,6 +294,87 @@ def text_table(texts: pl.Series) -> TextTable:
         gram_words=gram_words,
         gram_slots=gram_slots,
     )
+
+
+def _line_tokens(texts: pl.Series) -> pl.Series:
+    """Return each text's tokens: ^, its words lowercased with digits folded to 0, then $.
+
+    ^ and $ mark the line's edges for the bigrams. ASCII texts are cut by a compiled loop
+    (`_ascii_tokens`: their words are runs of [A-Za-z0-9]), the others by the expressions.
+    """
+    wide = texts.str.len_bytes() != texts.str.len_chars()
+    at = wide.arg_true()
+    if at.len() == texts.len():
+        return _regex_tokens(texts)
+    data, offsets = utf8_buffers(texts)
+    chars, char_offsets, list_offsets = _ascii_tokens(data, offsets)
+    flat = pa.LargeStringArray.from_buffers(
+        len(char_offsets) - 1, pa.py_buffer(char_offsets), pa.py_buffer(chars)
+    )
+    toks = pl.Series("tok", pa.LargeListArray.from_arrays(pa.array(list_offsets), flat))
+    if at.len() == 0:
+        return toks
+    # the texts beyond ASCII by the expressions, put back in their rows
+    rows = pl.concat([wide.not_().arg_true(), at]).arg_sort()
+    return pl.concat([toks.filter(~wide), _regex_tokens(texts.gather(at))]).gather(rows)
+
+
+def _regex_tokens(texts: pl.Series) -> pl.Series:
+    """`_line_tokens` of any texts, by polars expressions."""
+    return pl.DataFrame({"text": texts}).select(
+        tok=pl.concat_list(
+            pl.lit(["^"]),
+            pl.col("text").str.to_lowercase().str.replace_all(r"\p{N}", "0").str.extract_all(_WORD),
+            pl.lit(["$"]),
+        ),
+    )["tok"]
+
+
+@njit(cache=True)
+def _ascii_tokens(
+    data: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the `_line_tokens` of ASCII texts (UTF-8 `data` between `offsets`).
+
+    Returns the tokens' bytes, each token's byte offsets and each text's token offsets (Arrow
+    layouts). Bytes beyond ASCII count as separators: callers cut such texts otherwise.
+    """
+    n = offsets.shape[0] - 1
+    out = np.empty(offsets[n] - offsets[0] + 2 * n, dtype=np.uint8)
+    bounds = np.empty(offsets[n] - offsets[0] + 2 * n + 1, dtype=np.int64)
+    lists = np.zeros(n + 1, dtype=np.int64)
+    o = 0  # bytes written
+    k = 0  # tokens written
+    bounds[0] = 0
+    for t in range(n):
+        out[o] = 0x5E  # ^
+        o += 1
+        k += 1
+        bounds[k] = o
+        in_word = False
+        for i in range(offsets[t], offsets[t + 1]):
+            c = data[i]
+            if 0x41 <= c <= 0x5A:
+                c += 0x20
+            elif 0x30 <= c <= 0x39:
+                c = 0x30
+            if (0x61 <= c <= 0x7A) or c == 0x30:
+                out[o] = c
+                o += 1
+                in_word = True
+            elif in_word:
+                k += 1
+                bounds[k] = o
+                in_word = False
+        if in_word:
+            k += 1
+            bounds[k] = o
+        out[o] = 0x24  # $
+        o += 1
+        k += 1
+        bounds[k] = o
+        lists[t + 1] = k
+    return out[:o], bounds[: k + 1], lists
 
 
 def _text_features(texts: pl.Series) -> pl.DataFrame:
