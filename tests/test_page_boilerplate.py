@@ -214,6 +214,15 @@ def test_scores_do_not_depend_on_how_many_documents_are_scored_together() -> Non
     whole = line_scores(lines, MODEL, chunk_docs=10)
     for size in (1, 2):
         np.testing.assert_allclose(line_scores(lines, MODEL, chunk_docs=size), whole, atol=1e-12)
+    # the features of one chunk at a time or of several: the same scores, bit for bit
+    from flows.core import page_boilerplate
+
+    default = {size: line_scores(lines, MODEL, chunk_docs=size) for size in (1, 2)}
+    for window in (1, 2):
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(page_boilerplate, "SCORE_WINDOW_CHUNKS", window)
+            for size in (1, 2):
+                np.testing.assert_array_equal(line_scores(lines, MODEL, size), default[size])
     # the page alone scores as it does among others
     alone = line_scores(page_lines(pages.filter(pl.col("doc_id") == "d2")), MODEL)
     np.testing.assert_allclose(alone, whole[(lines["doc_id"] == "d2").to_numpy()], atol=1e-12)
