@@ -331,3 +331,44 @@ def test_split_passages_of_no_documents_is_empty() -> None:
 
 def test_spaces_are_pythons_white_space() -> None:
     assert set(SPACES) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def _numpy_word_gram_table(texts: pl.Series, n: int) -> pl.DataFrame:
+    """`word_gram_table` as numpy arrays and a sort of all rows: its compiled loop's definition."""
+    from flows.core.minhash import _gram_multipliers
+
+    folded = fold_series(texts)
+    words = folded.str.split(" ")
+    empty = folded.str.len_bytes().to_numpy() == 0
+    counts = np.where(empty, 0, words.list.len().to_numpy()).astype(np.int64)
+    rows = np.arange(len(texts), dtype=np.int64)
+    h = words.filter(pl.Series(counts > 0)).explode().hash(seed=0).to_numpy()
+    starts = np.cumsum(counts) - counts
+    ids = np.repeat(rows, counts)
+    pos = np.arange(len(ids), dtype=np.int64) - np.repeat(starts, counts)
+    size = np.repeat(counts, counts)
+    mix = _gram_multipliers(n)
+    at = np.flatnonzero(pos <= size - n)
+    few = np.flatnonzero((counts > 0) & (counts < n))
+    with np.errstate(over="ignore"):
+        grams = np.zeros(len(at), dtype=np.uint64)
+        for k in range(n):
+            grams += h[at + k] * mix[k]
+        short = counts[few].astype(np.uint64) * mix[n]
+        for k in range(n - 1):
+            present = counts[few] > k
+            word = h[np.where(present, starts[few] + k, starts[few])]
+            short = short + np.where(present, word * mix[k], np.uint64(0))
+    out = pl.DataFrame(
+        {"id": np.r_[ids[at], rows[few]], "gram": np.r_[grams, short].astype(np.uint64)}
+    )
+    return out.unique().sort("id", "gram")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(TEXTS | st.sampled_from(["", "a a a a a", "x y x y x y"]), max_size=8))
+@example(["a a a a a", "", "b"])
+def test_word_gram_table_is_its_numpy_definition(texts: list[str]) -> None:
+    series = pl.Series(texts, dtype=pl.String)
+    for n in (1, 2, 3, 4):
+        assert word_gram_table(series, n).equals(_numpy_word_gram_table(series, n))

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from flows.core.text import (
     content_hash,
+    fold,
+    fold_series,
     normalise_documents,
     normalise_text,
     strip_date_prefix,
@@ -133,3 +135,22 @@ def test_control_characters_and_terminal_colour_codes_are_removed() -> None:
     texts = ["\x01\x02\x03\x1b[31m" * 200, "a\tb\x00c\nd\x7fe\x85f", "\x1b[1;32mGreen\x1b[0m lead"]
     out = pl.DataFrame({"t": texts}).select(normalise_text(pl.col("t")))["t"].to_list()
     assert out == ["", "a bc\nde\nf", "Green lead"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.text(max_size=20)
+        | st.text(alphabet=[chr(c) for c in range(128)], max_size=30)
+        | st.lists(st.sampled_from(["Café", "ﬁne", "A", " ", "’", "-", "Ǆ", "e\u0301", "1"])).map(
+            "".join
+        )
+        | st.none(),
+        max_size=8,
+    )
+)
+@example(["", " 'Don't' -- STOP!! ", "a\x00b\x7fc", None, "Café au LAIT"])
+def test_fold_series_is_fold_of_each_text(texts: list[str | None]) -> None:
+    # ASCII texts are folded by a compiled loop: the same folded texts as `fold` gives
+    series = pl.Series("t", texts, dtype=pl.String)
+    assert fold_series(series).equals(pl.select(fold(pl.lit(series))).to_series(), check_names=True)

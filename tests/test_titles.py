@@ -222,10 +222,10 @@ def test_html_and_json_titles_lose_the_site_name(tmp_path: Path) -> None:
         ),
         max_size=30,
     ),
-    st.integers(1, 3),
+    st.lists(st.integers(1, 4), max_size=3, unique=True).map(sorted),
 )
 def test_titles_judged_first_lines_first_are_those_of_all_lines(
-    rows: list[tuple[str, str, bool]], first: int
+    rows: list[tuple[str, str, bool]], rounds: list[int]
 ) -> None:
     from flows.core import titles
 
@@ -251,7 +251,7 @@ def test_titles_judged_first_lines_first_are_those_of_all_lines(
         .sort("doc_id")
     )
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(titles, "TITLE_LINES_FIRST", first)
+        patch.setattr(titles, "TITLE_LINE_ROUNDS", tuple(rounds))
         got = first_title_lines(frame.lazy()).collect()
     assert got.equals(everything)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
+from numba import njit
 
 # A plain-text article may open with ` date YYYY-MM-DD ` on its first line (the seeds' shape);
 # the text of the first line continues after it.
@@ -142,8 +145,63 @@ def fold(expr: pl.Expr) -> pl.Expr:
 
 
 def fold_series(texts: pl.Series) -> pl.Series:
-    """Fold a series of texts for matching (see `fold`)."""
-    return pl.select(fold(pl.lit(texts))).to_series()
+    """Fold a series of texts for matching (see `fold`).
+
+    Only the texts with a character beyond ASCII go through `fold`'s expressions: an ASCII
+    text is its own NFKD form, has no combining mark, and its letters and digits are
+    [A-Za-z0-9], which a compiled loop folds (`_fold_ascii`). Folding the 172,680 distinct
+    passage texts of the 34,173-page syndication inbox (all ASCII) took 0.61 s, decomposing
+    half of it and replacing the runs of punctuation and space most of the rest.
+    """
+    plain = texts.fill_null("")
+    wide = _non_ascii(plain)
+    if wide.all():
+        return pl.select(fold(pl.lit(plain))).to_series()
+    data, offsets = utf8_buffers(plain)
+    out, out_offsets = _fold_ascii(data, offsets)
+    folded = pl.Series(
+        plain.name,
+        pa.LargeStringArray.from_buffers(len(plain), pa.py_buffer(out_offsets), pa.py_buffer(out)),
+        dtype=pl.String,
+    )
+    at = wide.arg_true()
+    if at.len() == 0:
+        return folded
+    return folded.scatter(at, pl.select(fold(pl.lit(plain.gather(at)))).to_series())
+
+
+@njit(cache=True)
+def _fold_ascii(data: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ASCII texts (UTF-8 `data` between `offsets`) folded as `fold` folds them.
+
+    On ASCII, `fold` lowercases, drops apostrophes, turns each run of other characters than
+    letters and digits into one space and strips the ends. Bytes beyond ASCII are treated as
+    punctuation: callers fold such texts otherwise.
+    """
+    n = offsets.shape[0] - 1
+    out = np.empty(max(offsets[n] - offsets[0], 0), dtype=np.uint8)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    o = 0
+    for t in range(n):
+        space = False
+        start = o
+        for i in range(offsets[t], offsets[t + 1]):
+            c = data[i]
+            if c == 0x27:  # '
+                continue
+            if 0x41 <= c <= 0x5A:
+                c += 0x20
+            if (0x61 <= c <= 0x7A) or (0x30 <= c <= 0x39):
+                if space and o > start:
+                    out[o] = 0x20
+                    o += 1
+                out[o] = c
+                o += 1
+                space = False
+            else:
+                space = True
+        out_offsets[t + 1] = o
+    return out[:o], out_offsets
 
 
 # Characters whose NFKD form matters (accents, ligatures, compatibility forms): anything beyond
@@ -206,3 +264,18 @@ def normalise_documents(raw: pl.LazyFrame) -> pl.LazyFrame:
         .drop("_folded")
         .with_columns(doc_id=doc_id(pl.col("text")))
     )
+
+
+def utf8_buffers(folded: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return the UTF-8 bytes and int64 offsets of a string series (nulls as empty strings)."""
+    arrow = pa.array(folded.fill_null("").to_arrow()).cast(pa.large_string())
+    if isinstance(arrow, pa.ChunkedArray):  # pragma: no cover - pa.array returns one chunk
+        arrow = arrow.combine_chunks()
+    _, offsets_buf, data_buf = arrow.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[
+        arrow.offset : arrow.offset + len(arrow) + 1
+    ]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.empty(0, np.uint8)
+    )
+    return data, np.ascontiguousarray(offsets)
