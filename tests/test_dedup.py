@@ -560,6 +560,17 @@ def test_aligned_words_count_the_longest_common_subsequence() -> None:
     assert al.share().tolist() == [4 / 6, 0.0, 0.0]
 
 
+def _draw_pairs(
+    data: st.DataObject, rows: int
+) -> tuple[list[tuple[int, int]], np.ndarray, np.ndarray]:
+    """Draw up to 8 row pairs of `rows` rows; return them and their left and right rows."""
+    index = st.integers(0, rows - 1)
+    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    return pairs, left, right
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(
@@ -575,10 +586,7 @@ def test_aligned_words_are_the_longest_common_word_subsequence(
 ) -> None:
     from flows.core import dedup
 
-    index = st.integers(0, len(texts) - 1)
-    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
-    left = np.array([a for a, _ in pairs], dtype=np.int64)
-    right = np.array([b for _, b in pairs], dtype=np.int64)
+    pairs, left, right = _draw_pairs(data, len(texts))
     got = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
 
     def lcs(x: list[str], y: list[str]) -> int:  # the textbook dynamic programme
@@ -618,10 +626,7 @@ def test_key_overlap_counts_the_keys_pairs_share(
 ) -> None:
     from flows.core.dedup import key_overlap
 
-    index = st.integers(0, len(keys) - 1)
-    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
-    left = np.array([a for a, _ in pairs], dtype=np.int64)
-    right = np.array([b for _, b in pairs], dtype=np.int64)
+    pairs, left, right = _draw_pairs(data, len(keys))
     got = key_overlap(pl.Series(keys, dtype=pl.String), left, right)
     # keys are distinct within a text (numbers_key and names_key join distinct values)
     sets = [None if k is None else set(k.split()) for k in keys]
