@@ -121,7 +121,7 @@ def validate_stage(
     documents: pl.DataFrame,
     claims_found: pl.DataFrame,
     external: pl.DataFrame,
-    passages: pl.DataFrame,
+    passages: pl.DataFrame | pl.LazyFrame,
     config: ValidationConfig,
     data_docs: Path,
     run_id: str,
@@ -138,7 +138,8 @@ def validate_stage(
     external
         The rows of the inbox's claim tables (`EXTERNAL`).
     passages
-        The boilerplate stage's passages (`is_boilerplate` marks the removed ones).
+        The boilerplate stage's passages (`is_boilerplate` marks the removed ones), or a scan
+        of them (`flows/io/shards.spill`): only the removed ones are read.
     config
         `[validation]`: invariant mode, severities, claims per article.
     data_docs
@@ -169,7 +170,7 @@ def validate_stage(
     )
     claims = _validate_claims(documents, articles, claims_found, external, history, run_id, mode)
     spans = split_rows(
-        passages.filter(pl.col("is_boilerplate")).select(list(BOILERPLATE)),
+        passages.lazy().filter(pl.col("is_boilerplate")).select(list(BOILERPLATE)).collect(),
         BoilerplateModel,
         stage="boilerplate_table",
         uri_column="doc_id",

@@ -27,6 +27,7 @@ from flows.io.faults import crash_point
 from flows.io.memory import release_memory
 from flows.io.progress import StageProgress, stderr_is_terminal
 from flows.io.remote import RemoteOutput, open_output, remote_lock
+from flows.io.shards import spill
 from flows.io.store import Store, output_lock
 
 # A stage's result type (`StageResult`: its frames, quarantine rows and figures).
@@ -141,7 +142,9 @@ def _curate(
             )
         del fresh
         crash_point("stage:boilerplate")
-        passages = cleaned.passages
+        # Validation and publishing read the passages again; until then they wait on disk.
+        passages = spill(cleaned.passages, staging / "passages.parquet")
+        cleaned = cleaned.without_passages()
         signed = _stage(state, "signatures", runners.signatures, pool, cleaned.documents, settings)
         with bars.stage("dedup"):
             deduped = _stage(

@@ -37,7 +37,7 @@ def publish(
     run: RunSummary,
     validated: ValidateResult,
     deduped: DedupResult,
-    passages: pl.DataFrame,
+    passages: pl.DataFrame | pl.LazyFrame,
     ingested: tasks.Ingested,
     external: ExternalClaims,
     history: tasks.History,

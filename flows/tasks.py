@@ -313,7 +313,7 @@ def validate(
     documents: pl.DataFrame,
     claims_found: pl.DataFrame,
     external: ExternalClaims,
-    passages: pl.DataFrame,
+    passages: pl.DataFrame | pl.LazyFrame,
     run_dir: Path,
     history: History,
     settings: Settings,
@@ -363,7 +363,7 @@ def warn_broken(result: ValidateResult) -> ValidateResult:
 def index_tables(
     documents: pl.DataFrame,
     sigs: pl.DataFrame,
-    passages: pl.DataFrame,
+    passages: pl.DataFrame | pl.LazyFrame,
     settings: Settings,
     rebuilt: pl.DataFrame | None = None,
 ) -> dict[str, pl.DataFrame | Chunked]:

@@ -201,12 +201,14 @@ def test_new_boilerplate_variants_are_the_most_supported_row_of_each_text() -> N
         # as the whole frame filtered, sorted and made unique gives them
         expected = (
             rows.filter(pl.col("known_support").is_null())
-            .sort("support", descending=True)
+            .sort("support", descending=True, maintain_order=True)
             .unique("text", keep="first", maintain_order=True)
             .select("text", "support")
         )
         got = boilerplate_rows(table, MH, where)
         assert got.height and got.drop("signature").equals(expected)
+        # the same rows from a scan (the flow sets the passages aside on disk)
+        assert boilerplate_rows(table.lazy(), MH, where).equals(got)
         # each variant signed as the stage signs passages
         signed = passage_signatures(expected["text"], MH)
         assert np.array_equal(got["signature"].to_numpy(), signed)
@@ -278,6 +280,8 @@ def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
         chunks = list(passage_index_chunks(passages, published, MH, BP, size=size))
         assert [c.height for c in chunks[:-1]] == [size * banding.bands] * (len(chunks) - 1)
         assert pl.concat(chunks).equals(whole)
+    # the same rows from a scan (the flow sets the passages aside on disk)
+    assert pl.concat(passage_index_chunks(passages.lazy(), published, MH, BP)).equals(whole)
     # no rows, no chunks
     assert list(passage_index_chunks(passages.clear(), published, MH, BP)) == []
     assert list(passage_index_chunks(passages, published.clear(), MH, BP)) == []

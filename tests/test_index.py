@@ -53,6 +53,7 @@ def _no_passages(settings: Settings) -> pl.DataFrame:
     return pl.DataFrame(
         schema={
             **PASSAGES,
+            "figures": pl.String,
             "support": pl.Int64,
             "known_support": pl.Int64,
             "is_boilerplate": pl.Boolean,

@@ -201,3 +201,14 @@ def test_chunks_made_ahead_come_in_order_one_ahead_and_raise_where_made() -> Non
     assert next(got) == 1
     with pytest.raises(RuntimeError, match="chunk 2 failed"):
         next(got)
+
+
+def test_a_spilled_frame_reads_back_whole_and_by_columns(tmp_path: Path) -> None:
+    from flows.io.shards import spill
+
+    frame = pl.DataFrame({"a": [3, 1, 2], "b": ["x", None, "zz"], "c": [True, False, True]})
+    scan = spill(frame, tmp_path / "staging" / "passages.parquet")
+    assert isinstance(scan, pl.LazyFrame)
+    assert scan.collect().equals(frame)
+    assert scan.filter("c").select("b").collect()["b"].to_list() == ["x", "zz"]
+    assert (tmp_path / "staging" / "passages.parquet").is_file()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Protocol
 
 import numpy as np
@@ -282,7 +282,7 @@ def passage_index_rows(
 
 
 def passage_index_chunks(
-    passages: pl.DataFrame,
+    passages: pl.DataFrame | pl.LazyFrame,
     documents: pl.DataFrame,
     minhash: MinHashConfig,
     config: BoilerplateConfig,
@@ -299,14 +299,15 @@ def passage_index_chunks(
     ----------
     passages
         The run's passages as `find_boilerplate` returns them (`text`, `figures`),
-        boilerplate or not.
+        boilerplate or not, or a scan of them (only the columns used are read).
     documents
         The run's documents (`doc_id`, `cluster_id`, `text`, `clean_text`); passages of
         documents not among them (quarantined ones) are left out.
     size
         Passages per chunk.
     """
-    if passages.height == 0:
+    spans = passages.lazy().select("doc_id", "passage", "start", "end", "figures").collect()
+    if spans.height == 0:
         return
     docs = documents.unique("doc_id", keep="first", maintain_order=True)
     texts = docs.get_column("text")
@@ -323,8 +324,7 @@ def passage_index_chunks(
     # one row per kept passage, with its document's row to cut its text from a chunk at a
     # time: the texts do not go through the join (the stage keeps only boilerplate ones)
     kept = (
-        passages.select("doc_id", "passage", "start", "end", "figures")
-        .join(docs, on="doc_id", how="inner", maintain_order="left")
+        spans.join(docs, on="doc_id", how="inner", maintain_order="left")
         .with_columns(chars=pl.col("end") - pl.col("start"))
         .with_columns(doc_chars=pl.col("chars").sum().over("doc_id"))
         .select(
@@ -339,7 +339,7 @@ def passage_index_chunks(
             "figures",
         )
     )
-    del docs
+    del docs, spans
     banding = passage_banding(minhash, config)
     bands = np.arange(banding.bands, dtype=np.uint16)
     for start in range(0, kept.height, size):
@@ -1043,6 +1043,10 @@ class BoilerplateResult:
     quarantine: pl.DataFrame
     stats: BoilerplateStats
 
+    def without_passages(self) -> BoilerplateResult:
+        """Return the result with no passage rows (same columns), for a run that set them aside."""
+        return replace(self, passages=self.passages.clear())
+
 
 def boilerplate_stage(
     docs: pl.DataFrame,
@@ -1083,10 +1087,14 @@ def boilerplate_stage(
         keys = passage_buckets(signed.signatures, passage_banding(minhash, config))
         earlier = history.passages(keys)
         links = occurrence_links(history_links(keys, earlier, minhash, config), signed.number)
+        history_rows = earlier.height
+        # The keys are a row per band of each distinct text (37.5M rows, 510 MB, for a
+        # 300,000-page inbox): freed once history is looked up; grouping bands on its own.
+        del keys, earlier
         grouped = grouped_passages(signed, minhash, config, history.known)
         # Grouped, the passages need no signature: freed before the rest of the stage (766 MB
         # for the 1.5M distinct passage texts of a 300,000-page inbox).
-        del signed, keys
+        del signed
         cleaned, passages = find_boilerplate(
             unique, minhash, config, history.known, grouped, links, page_model, scored.result
         )
@@ -1108,6 +1116,6 @@ def boilerplate_stage(
         boilerplate_passages=found.height,
         known_boilerplate_matches=int(found["known_support"].is_not_null().sum()),
         classifier_passages=int((found["signal"] == "classifier").sum()),
-        history_passage_rows=earlier.height,
+        history_passage_rows=history_rows,
     )
     return BoilerplateResult(documents, passages, empties, stats)

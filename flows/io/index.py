@@ -47,29 +47,26 @@ def known_boilerplate(snapshot: Path | None) -> pl.DataFrame | None:
 
 
 def boilerplate_rows(
-    passages: pl.DataFrame, minhash: MinHashConfig, where: pl.Expr | None = None
+    passages: pl.DataFrame | pl.LazyFrame, minhash: MinHashConfig, where: pl.Expr | None = None
 ) -> pl.DataFrame:
     """Return the index rows of this run's boilerplate variants not already known.
 
-    `where` keeps only the passages it holds for (the recurring ones). Passages are filtered,
-    ordered and made unique by their row numbers, and only the rows kept are signed (the
-    stage keeps no signature per passage: 512 bytes each).
+    `where` keeps only the passages it holds for (the recurring ones). The variants are
+    ordered by support, ties in passage order (a stable sort: the same rows give the same
+    file), and only they are signed (the stage keeps no signature per passage: 512 bytes
+    each).
     """
     keep = pl.col("known_support").is_null()
     if where is not None:
         keep = keep & where
-    rows = (
-        passages.select(
-            pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"),
-            "text",
-            "support",
-            keep=keep,
-        )
-        .filter("keep")
-        .sort("support", descending=True)
+    variants = (
+        passages.lazy()
+        .filter(keep)
+        .select("text", "support")
+        .sort("support", descending=True, maintain_order=True)
         .unique("text", keep="first", maintain_order=True)
+        .collect()
     )
-    variants = passages.select("text", "support").gather(rows["row"])
     signatures = passage_signatures(variants["text"], minhash)
     return variants.with_columns(
         signature=pl.Series(signatures, dtype=pl.Array(pl.UInt32, minhash.num_perm))
