@@ -513,6 +513,12 @@ def test_a_history_lookup_counts_its_passages_towards_support() -> None:
     assert result.stats == _stats_of(result)
     for r, clean in zip((1, 2), result.documents["clean_text"], strict=True):
         assert STORIES[r] in clean and not any(a in clean for a in APPEAL)
+    # an index with nothing of these pages answers as no index at all (a first run, which
+    # looks nothing up)
+    empty = BoilerplateHistory(frame_lookup(index.clear(), BP.history_bucket_cap))
+    nothing = boilerplate_stage(docs, MH, BP, empty)
+    assert nothing.documents.equals(alone.documents) and nothing.passages.equals(alone.passages)
+    assert nothing.stats == alone.stats
 
 
 def test_known_variants_of_the_history_are_counted_as_matches() -> None:

@@ -205,8 +205,13 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
     expected = passage_history(
         store.current, banding, keys, bp.history_bucket_cap, bp.history_documents
     )
+    assert history.passages is not None
     assert history.passages(keys).equals(expected) and expected.height > 0
-    assert snapshot_history(None, mh, bp).passages(keys).height == 0
+    # nothing to look up before any run, nor in an index of another banding: no lookup
+    assert snapshot_history(None, mh, bp).passages is None
+    other = dataclasses.replace(bp, passage_threshold=0.8)
+    assert passage_banding(mh, other) != banding
+    assert snapshot_history(store.current, mh, other).passages is None
 
 
 def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(

@@ -104,6 +104,23 @@ def test_normalisation_follows_its_definition(texts: list[str | None]) -> None:
     assert got.to_list() == frame.select(_normalise_definition(pl.col("t")))["t"].to_list()
 
 
+@given(st.lists(TRICKY | st.none(), min_size=1, max_size=12), st.integers(1, 5))
+def test_normalisation_by_blocks_is_normalisation_of_the_whole(
+    texts: list[str | None], block: int
+) -> None:
+    import flows.core.text as text
+
+    frame = pl.DataFrame({"t": texts}, schema={"t": pl.String})
+    whole = frame.select(normalise_text(pl.col("t")))["t"]
+    saved = text.NORMALISE_BLOCK
+    text.NORMALISE_BLOCK = block
+    try:
+        blocked = frame.select(normalise_text(pl.col("t")))["t"]
+    finally:
+        text.NORMALISE_BLOCK = saved
+    assert blocked.len() == len(texts) and blocked.to_list() == whole.to_list()
+
+
 # Texts that may open with a date header followed by any of the tricky characters, and carry
 # the controls and zero-width characters whose removal lets NFKC compose a second time.
 HEADED = st.builds(

@@ -163,12 +163,6 @@ class PassageLookup(Protocol):
         ...
 
 
-def no_passages(keys: pl.DataFrame) -> pl.DataFrame:
-    """Return no earlier passages: a first run, or one that counts its own pages alone."""
-    del keys
-    return pl.DataFrame(schema=PASSAGE_INDEX)
-
-
 def within_bucket_cap(cap: int) -> pl.Expr:
     """Return whether a passage index row is of the first `cap` documents (by doc_id) of its bucket.
 
@@ -197,18 +191,38 @@ class BoilerplateHistory:
 
     Attributes
     ----------
-    passages : PassageLookup
+    passages : PassageLookup | None
         Earlier runs' passage index rows for this run's bucket keys (`flows/io/index.py` reads
-        them from the published snapshot, `frame_lookup` from memory).
+        them from the published snapshot, `frame_lookup` from memory); None when there are
+        none (a first run, or one that counts its own pages alone): nothing is looked up.
     known : pl.DataFrame | None
         Boilerplate variants of earlier runs (`text`, `support`, `signature`), or None.
     """
 
-    passages: PassageLookup = no_passages
+    passages: PassageLookup | None = None
     known: pl.DataFrame | None = None
 
 
 NO_HISTORY = BoilerplateHistory()
+
+
+def _earlier_links(
+    signed: SignedPassages,
+    lookup: PassageLookup | None,
+    minhash: MinHashConfig,
+    config: BoilerplateConfig,
+) -> tuple[pl.DataFrame, int]:
+    """Return the `LINKS` of the passages to earlier runs' and the index rows looked up.
+
+    The keys looked up with are a row per band of each distinct text (37.5M rows, 650 MB, for
+    a 300,000-page inbox): made only when there is an index to look up, and freed after.
+    """
+    if lookup is None:
+        return pl.DataFrame(schema=LINKS), 0
+    keys = passage_buckets(signed.signatures, passage_banding(minhash, config))
+    earlier = lookup(keys)
+    links = occurrence_links(history_links(keys, earlier, minhash, config), signed.number)
+    return links, earlier.height
 
 
 def history_links(
@@ -1084,13 +1098,7 @@ def boilerplate_stage(
         signed = sign_passages(unique, minhash, config)
         # Which earlier passages matter depends on this run's buckets, so history is a lookup,
         # by the buckets of each distinct text (a kit's thousands of copies share theirs).
-        keys = passage_buckets(signed.signatures, passage_banding(minhash, config))
-        earlier = history.passages(keys)
-        links = occurrence_links(history_links(keys, earlier, minhash, config), signed.number)
-        history_rows = earlier.height
-        # The keys are a row per band of each distinct text (37.5M rows, 510 MB, for a
-        # 300,000-page inbox): freed once history is looked up; grouping bands on its own.
-        del keys, earlier
+        links, history_rows = _earlier_links(signed, history.passages, minhash, config)
         grouped = grouped_passages(signed, minhash, config, history.known)
         # Grouped, the passages need no signature: freed before the rest of the stage (766 MB
         # for the 1.5M distinct passage texts of a 300,000-page inbox).

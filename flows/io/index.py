@@ -146,7 +146,11 @@ def snapshot_history(
             snapshot, banding, keys, config.history_bucket_cap, config.history_documents
         )
 
-    return BoilerplateHistory(passages=passages, known=known_boilerplate(snapshot))
+    # Without an index under this banding there is nothing to look up (and no keys to make).
+    indexed = bool(table_files(snapshot, passages_table(banding)))
+    return BoilerplateHistory(
+        passages=passages if indexed else None, known=known_boilerplate(snapshot)
+    )
 
 
 def signatures_table(minhash: MinHashConfig) -> str:
