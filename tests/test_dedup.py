@@ -607,6 +607,14 @@ def test_aligned_words_are_the_longest_common_word_subsequence(
         patch.setattr(dedup, "_CODE_POINTS", 1)
         lists = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
     assert lists.common.tolist() == got.common.tolist()
+    # texts coded and pairs aligned a few at a time: the same counts
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dedup, "_CODE_BLOCK", data.draw(st.integers(1, 3)))
+        patch.setattr(dedup, "_ALIGN_BLOCK", data.draw(st.integers(1, 3)))
+        blocked = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
+    assert blocked.common.tolist() == got.common.tolist()
+    assert blocked.left.tolist() == got.left.tolist()
+    assert blocked.right.tolist() == got.right.tolist()
 
 
 @settings(max_examples=200, deadline=None)
