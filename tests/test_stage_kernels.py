@@ -16,7 +16,7 @@ from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
-from flows.core.kernel import pair_agreement
+from flows.core.kernel import pair_agreement, shared_values
 from flows.core.minhash import estimated_jaccard, word_gram_table
 from flows.core.passages import PASSAGES, SPACES, split_passages
 from flows.core.settings import BoilerplateConfig
@@ -157,6 +157,25 @@ def test_pair_agreement_is_the_estimated_jaccard() -> None:
         pair_agreement(matrix, left, right), estimated_jaccard(matrix[left], matrix[right])
     )
     assert pair_agreement(matrix, left[:0], right[:0]).shape == (0,)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 6), max_size=8).map(sorted), min_size=1, max_size=6),
+    st.data(),
+)
+def test_shared_values_count_the_left_values_the_right_set_holds(
+    sets: list[list[int]], data: st.DataObject
+) -> None:
+    index = st.integers(0, len(sets) - 1)
+    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
+    values = np.array([v for s in sets for v in s], dtype=np.uint32)
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sets])])
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    got = shared_values(values, starts, left, right)
+    # repeated values on the left count each time, as rows of a semi-join would
+    assert got.tolist() == [sum(v in set(sets[b]) for v in sets[a]) for a, b in pairs]
 
 
 @settings(max_examples=150, deadline=None)

@@ -13,7 +13,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from flows.core.cluster import components
-from flows.core.kernel import pair_agreement
+from flows.core.kernel import pair_agreement, shared_values
 from flows.core.lsh import (
     Banding,
     band_hashes,
@@ -1075,23 +1075,22 @@ class KeyOverlap:
 
 def key_overlap(keys: pl.Series, left: np.ndarray, right: np.ndarray) -> KeyOverlap:
     """Count the keys (`numbers_key`, `names_key`: space-joined, null unknown) row pairs share."""
-    sets = (
-        pl.DataFrame({"_row": np.arange(len(keys), dtype=np.int64), "n": keys})
-        .filter(pl.col("_row").is_in(pl.Series(np.concatenate([left, right])).implode()))
-        .with_columns(pl.col("n").str.split(" ").list.filter(pl.element() != ""))
-    )
+    rows = np.unique(np.concatenate([left, right]))
+    sets = keys.gather(rows).str.split(" ").list.filter(pl.element() != "")
     sizes = np.full(len(keys), -1, dtype=np.int64)
-    sizes[sets["_row"].to_numpy()] = sets["n"].list.len().fill_null(-1).to_numpy()
-    exploded = sets.explode("n").drop_nulls("n")
-    pairs = pl.DataFrame({"_pair": np.arange(len(left), dtype=np.int64), "_l": left, "_r": right})
-    common = (
-        pairs.join(exploded.rename({"_row": "_l"}), on="_l")
-        .join(exploded.rename({"_row": "_r"}), on=["_r", "n"], how="semi")
-        .group_by("_pair")
-        .len()
+    sizes[rows] = sets.list.len().fill_null(-1).to_numpy()
+    # Each key coded by its rank among these rows' keys and each row's codes sorted, so that a
+    # merge counts what two rows share (`shared_values`).
+    counts = sets.list.len().fill_null(0).to_numpy()
+    codes = sets.explode().drop_nulls().rank("dense").to_numpy()
+    owner = np.repeat(np.arange(len(rows)), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    shared = shared_values(
+        codes[np.lexsort((codes, owner))],
+        starts,
+        np.searchsorted(rows, left),
+        np.searchsorted(rows, right),
     )
-    shared = np.zeros(len(left), dtype=np.int64)
-    shared[common["_pair"].to_numpy()] = common["len"].to_numpy()
     return KeyOverlap(shared, sizes[left], sizes[right])
 
 
