@@ -12,6 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.core import boilerplate as boilerplate_module
+from flows.core import containment as containment_module
 from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
@@ -182,15 +183,21 @@ def test_shared_values_count_the_left_values_the_right_set_holds(
 @given(
     st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=40), min_size=2, max_size=8),
     st.sampled_from([0.5, 0.8, 1.0]),
+    st.integers(1, 9),
+    st.integers(1, 9),
 )
 def test_containment_candidates_miss_no_pair_over_the_threshold(
-    docs: list[list[int]], threshold: float
+    docs: list[list[int]], threshold: float, text_block: int, row_block: int
 ) -> None:
     texts = pl.Series([" ".join(f"w{i}" for i in words) for words in docs])
-    grams = word_gram_table(texts, 2)
-    sizes = grams.group_by("id").len().sort("id")["len"]
-    pairs = containment_candidates(grams, sizes, threshold, max_ratio=1.0)
-    scored = shared_grams(grams, pairs)
+    with pytest.MonkeyPatch.context() as patch:  # texts and rows a few at a time
+        patch.setattr(containment_module, "_TEXT_BLOCK", text_block)
+        patch.setattr(containment_module, "_ROW_BLOCK", row_block)
+        grams = containment_module._gram_table(texts, 2)
+        assert grams.equals(word_gram_table(texts, 2))
+        sizes = grams.group_by("id").len().sort("id")["len"]
+        pairs = containment_candidates(grams, sizes, threshold, max_ratio=1.0)
+        scored = shared_grams(grams, pairs)
     got = {
         (a, b)
         for a, b, shared, own in scored.select("a", "b", "shared", "a_grams").iter_rows()
@@ -208,6 +215,20 @@ def test_containment_candidates_miss_no_pair_over_the_threshold(
     assert got == want
     for a, b, shared in scored.select("a", "b", "shared").iter_rows():
         assert shared == len(sets[a] & sets[b])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([0, 1, 5, 2**61, 2**63 + 7, 2**64 - 1]), max_size=30),
+    st.integers(1, 4),
+    st.integers(1, 9),
+)
+def test_gram_counts_count_each_rows_gram(grams: list[int], bits: int, row_block: int) -> None:
+    values = np.array(grams, dtype=np.uint64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(containment_module, "_ROW_BLOCK", row_block)
+        got = containment_module._gram_counts(values, bits)
+    assert got.tolist() == [grams.count(g) for g in grams]
 
 
 @st.composite
