@@ -737,7 +737,7 @@ def test_figure_replaced_tells_typos_and_new_headlines_from_rewritten_slots() ->
 def test_band_chunks_are_the_sorted_band_table_block_by_block(
     n_docs: int, bands: int, rows: int, per_chunk: int, seed: int
 ) -> None:
-    from flows.core.dedup import doc_bucket_chunks, doc_buckets
+    from flows.core.dedup import doc_bucket_chunks, doc_bucket_keys, doc_buckets
     from flows.core.lsh import Banding
 
     rng = np.random.default_rng(seed)
@@ -777,3 +777,7 @@ def test_band_chunks_are_the_sorted_band_table_block_by_block(
     assert got.equals(oracle)
     # a block at a time: no chunk holds more than `per_chunk` bands
     assert all(c["band"].n_unique() <= per_chunk for c in chunks)
+    # the keys a lookup asks for: each bucket once
+    keys = doc_bucket_keys(frame, banding)
+    assert keys.schema == whole.select("band", "band_hash").schema
+    assert keys.equals(oracle.select("band", "band_hash").unique().sort(pl.all()))
