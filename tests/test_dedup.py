@@ -607,6 +607,14 @@ def test_aligned_words_are_the_longest_common_word_subsequence(
         patch.setattr(dedup, "_CODE_POINTS", 1)
         lists = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
     assert lists.common.tolist() == got.common.tolist()
+    # texts coded and pairs aligned a few at a time: the same counts
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dedup, "_CODE_BLOCK", data.draw(st.integers(1, 3)))
+        patch.setattr(dedup, "_ALIGN_BLOCK", data.draw(st.integers(1, 3)))
+        blocked = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)
+    assert blocked.common.tolist() == got.common.tolist()
+    assert blocked.left.tolist() == got.left.tolist()
+    assert blocked.right.tolist() == got.right.tolist()
 
 
 @settings(max_examples=200, deadline=None)
@@ -729,7 +737,7 @@ def test_figure_replaced_tells_typos_and_new_headlines_from_rewritten_slots() ->
 def test_band_chunks_are_the_sorted_band_table_block_by_block(
     n_docs: int, bands: int, rows: int, per_chunk: int, seed: int
 ) -> None:
-    from flows.core.dedup import doc_bucket_chunks, doc_buckets
+    from flows.core.dedup import doc_bucket_chunks, doc_bucket_keys, doc_buckets
     from flows.core.lsh import Banding
 
     rng = np.random.default_rng(seed)
@@ -769,3 +777,7 @@ def test_band_chunks_are_the_sorted_band_table_block_by_block(
     assert got.equals(oracle)
     # a block at a time: no chunk holds more than `per_chunk` bands
     assert all(c["band"].n_unique() <= per_chunk for c in chunks)
+    # the keys a lookup asks for: each bucket once
+    keys = doc_bucket_keys(frame, banding)
+    assert keys.schema == whole.select("band", "band_hash").schema
+    assert keys.equals(oracle.select("band", "band_hash").unique().sort(pl.all()))

@@ -12,11 +12,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from flows.core import boilerplate as boilerplate_module
+from flows.core import containment as containment_module
 from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
 from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
-from flows.core.kernel import pair_agreement
+from flows.core.kernel import pair_agreement, shared_values
 from flows.core.minhash import estimated_jaccard, word_gram_table
 from flows.core.passages import PASSAGES, SPACES, split_passages
 from flows.core.settings import BoilerplateConfig
@@ -159,19 +160,44 @@ def test_pair_agreement_is_the_estimated_jaccard() -> None:
     assert pair_agreement(matrix, left[:0], right[:0]).shape == (0,)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(0, 6), max_size=8).map(sorted), min_size=1, max_size=6),
+    st.data(),
+)
+def test_shared_values_count_the_left_values_the_right_set_holds(
+    sets: list[list[int]], data: st.DataObject
+) -> None:
+    index = st.integers(0, len(sets) - 1)
+    pairs = data.draw(st.lists(st.tuples(index, index), max_size=8))
+    values = np.array([v for s in sets for v in s], dtype=np.uint32)
+    starts = np.concatenate([[0], np.cumsum([len(s) for s in sets])])
+    left = np.array([a for a, _ in pairs], dtype=np.int64)
+    right = np.array([b for _, b in pairs], dtype=np.int64)
+    got = shared_values(values, starts, left, right)
+    # repeated values on the left count each time, as rows of a semi-join would
+    assert got.tolist() == [sum(v in set(sets[b]) for v in sets[a]) for a, b in pairs]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.lists(st.integers(0, 12), min_size=1, max_size=40), min_size=2, max_size=8),
     st.sampled_from([0.5, 0.8, 1.0]),
+    st.integers(1, 9),
+    st.integers(1, 9),
 )
 def test_containment_candidates_miss_no_pair_over_the_threshold(
-    docs: list[list[int]], threshold: float
+    docs: list[list[int]], threshold: float, text_block: int, row_block: int
 ) -> None:
     texts = pl.Series([" ".join(f"w{i}" for i in words) for words in docs])
-    grams = word_gram_table(texts, 2)
-    sizes = grams.group_by("id").len().sort("id")["len"]
-    pairs = containment_candidates(grams, sizes, threshold, max_ratio=1.0)
-    scored = shared_grams(grams, pairs)
+    with pytest.MonkeyPatch.context() as patch:  # texts and rows a few at a time
+        patch.setattr(containment_module, "_TEXT_BLOCK", text_block)
+        patch.setattr(containment_module, "_ROW_BLOCK", row_block)
+        grams = containment_module._gram_table(texts, 2)
+        assert grams.equals(word_gram_table(texts, 2))
+        sizes = grams.group_by("id").len().sort("id")["len"]
+        pairs = containment_candidates(grams, sizes, threshold, max_ratio=1.0)
+        scored = shared_grams(grams, pairs)
     got = {
         (a, b)
         for a, b, shared, own in scored.select("a", "b", "shared", "a_grams").iter_rows()
@@ -189,6 +215,20 @@ def test_containment_candidates_miss_no_pair_over_the_threshold(
     assert got == want
     for a, b, shared in scored.select("a", "b", "shared").iter_rows():
         assert shared == len(sets[a] & sets[b])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([0, 1, 5, 2**61, 2**63 + 7, 2**64 - 1]), max_size=30),
+    st.integers(1, 4),
+    st.integers(1, 9),
+)
+def test_gram_counts_count_each_rows_gram(grams: list[int], bits: int, row_block: int) -> None:
+    values = np.array(grams, dtype=np.uint64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(containment_module, "_ROW_BLOCK", row_block)
+        got = containment_module._gram_counts(values, bits)
+    assert got.tolist() == [grams.count(g) for g in grams]
 
 
 @st.composite

@@ -13,13 +13,14 @@ from rapidfuzz import process
 from rapidfuzz.distance import LCSseq, Levenshtein
 
 from flows.core.cluster import components
-from flows.core.kernel import pair_agreement
+from flows.core.kernel import pair_agreement, shared_values
 from flows.core.lsh import (
     Banding,
     band_hashes,
     band_pairs,
     buckets,
     choose_banding,
+    sorted_unique,
     unique_pairs,
 )
 from flows.core.minhash import (
@@ -282,6 +283,38 @@ def doc_bucket_chunks(
         for start in range(0, banding.bands, bands_per_chunk):
             stop = min(start + bands_per_chunk, banding.bands)
             yield _space_rows(space, banding, start, stop).sort("band", "band_hash", "id")
+
+
+def doc_bucket_keys(sig_frame: pl.DataFrame, banding: Banding) -> pl.DataFrame:
+    """Return the distinct (`band`, `band_hash`) of `doc_buckets`: the buckets to look up.
+
+    A lookup reads only the keys, and the bucket rows of a 300,000-page run (23M, each with
+    its doc_id) took +1.3 GB; the keys are each band's distinct hashes.
+
+    Parameters
+    ----------
+    sig_frame, banding
+        As `doc_buckets` takes them.
+
+    Returns
+    -------
+    pl.DataFrame
+        `band`, `band_hash`, each bucket once, sorted.
+    """
+    keys = [pl.DataFrame(schema=BUCKET_ROWS).select("band", "band_hash")]
+    for space in _band_spaces(sig_frame, banding):
+        hashes = band_hashes(space.matrix, banding)
+        for band in range(banding.bands):
+            distinct = sorted_unique(hashes[:, band].copy())  # np.unique hashes: 12x slower
+            keys.append(
+                pl.DataFrame(
+                    {
+                        "band": np.full(len(distinct), space.first_band + band, dtype=np.uint16),
+                        "band_hash": distinct,
+                    }
+                )
+            )
+    return pl.concat(keys, rechunk=True)
 
 
 # The columns of `doc_buckets`, and of the published band table.
@@ -954,36 +987,67 @@ def align_words(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> Alignm
         empty = np.zeros(0, dtype=np.int64)
         return Alignment(empty, empty, empty)
     rows = np.unique(np.concatenate([left, right]))
-    words = word_hashes(texts.gather(rows))
-    sizes = words.list.len().fill_null(0).to_numpy().astype(np.int64)
+    texts_as, sizes = _word_strings(texts, rows)
     at = np.searchsorted(rows, left), np.searchsorted(rows, right)
-    texts_as = _word_strings(words, sizes)
-    a = [texts_as[k] for k in at[0]]
-    b = [texts_as[k] for k in at[1]]
-    common = process.cpdist(a, b, scorer=LCSseq.similarity, workers=1).astype(np.int64)
+    common = np.empty(len(left), dtype=np.int64)
+    # a block of pairs at a time: cpdist holds a wrapper of every string it is given (3.8M
+    # pairs of a 300,000-page run: +350 MB)
+    for start in range(0, len(left), _ALIGN_BLOCK):
+        a = [texts_as[k] for k in at[0][start : start + _ALIGN_BLOCK]]
+        b = [texts_as[k] for k in at[1][start : start + _ALIGN_BLOCK]]
+        common[start : start + len(a)] = process.cpdist(a, b, scorer=LCSseq.similarity, workers=1)
     return Alignment(common, sizes[at[0]], sizes[at[1]])
 
 
-def _word_strings(words: pl.Series, sizes: np.ndarray) -> list[str] | list[list[int]]:
-    """Return each text's words as a string of one code point per distinct word.
+# Row pairs aligned at a time, and texts coded at a time.
+_ALIGN_BLOCK = 100_000
+_CODE_BLOCK = 20_000
+
+
+def _word_strings(
+    texts: pl.Series, rows: np.ndarray
+) -> tuple[list[str] | list[list[int]], np.ndarray]:
+    """Return the texts of `rows` as strings of one code point per distinct word, and word counts.
 
     The longest common subsequence of two such strings is that of their word lists (the
     coding is one-to-one), and a string holds a word in 4 bytes where a Python list of ints
-    took about 36 (a 100,000-page run's aligned texts held a gigabyte of them). With more
-    distinct words than code points the lists themselves are returned.
+    took about 36 (a 100,000-page run's aligned texts held a gigabyte of them). A word's code
+    is the rank of its hash among all distinct hashes. With more distinct words than code
+    points the lists of codes are returned.
+
+    Texts are hashed `_CODE_BLOCK` at a time and each block keeps only its distinct hashes and
+    every word's index among them; the codes are then looked up block by block. Ranking all
+    words at once held every word's hash, rank and code together (300,000 pages: 33M words,
+    +1.3 GB).
     """
-    flat = words.explode().drop_nulls()
-    codes = flat.rank("dense").to_numpy().astype(np.int64) - 1
-    if len(codes) and codes.max() >= _CODE_POINTS:
-        return [w or [] for w in words.to_list()]
-    # skip the surrogates, which a str may not hold
-    points = (codes + np.where(codes >= 0xD800, 0x800, 0)).astype("<u4")
-    data = points.tobytes()
-    ends = np.cumsum(sizes) * 4
-    return [
-        data[e - 4 * n : e].decode("utf-32-le")
-        for e, n in zip(ends.tolist(), sizes.tolist(), strict=True)
-    ]
+    blocks: list[tuple[np.ndarray, np.ndarray]] = []
+    counts = []
+    for start in range(0, len(rows), _CODE_BLOCK):
+        words = word_hashes(texts.gather(rows[start : start + _CODE_BLOCK]))
+        counts.append(words.list.len().fill_null(0).to_numpy().astype(np.int64))
+        distinct, inverse = np.unique(words.explode().drop_nulls().to_numpy(), return_inverse=True)
+        blocks.append((distinct, inverse.astype(np.min_scalar_type(max(len(distinct) - 1, 0)))))
+        del words  # before the next block's are made
+    everyone = sorted_unique(np.concatenate([distinct for distinct, _ in blocks]))
+    out: list = []
+    for k, count in enumerate(counts):
+        distinct, inverse = blocks[k]
+        blocks[k] = (distinct[:0], inverse[:0])  # free the block's indices once coded
+        codes = np.searchsorted(everyone, distinct)[inverse]
+        ends = np.cumsum(count)
+        if len(everyone) > _CODE_POINTS:
+            out.extend(
+                codes[e - n : e].tolist()
+                for e, n in zip(ends.tolist(), count.tolist(), strict=True)
+            )
+            continue
+        # skip the surrogates, which a str may not hold
+        data = (codes + np.where(codes >= 0xD800, 0x800, 0)).astype("<u4").tobytes()
+        out.extend(
+            data[4 * (e - n) : 4 * e].decode("utf-32-le")
+            for e, n in zip(ends.tolist(), count.tolist(), strict=True)
+        )
+    return out, np.concatenate(counts)
 
 
 # Code points a text's word may be coded to: all but the 2,048 surrogates.
@@ -1044,23 +1108,22 @@ class KeyOverlap:
 
 def key_overlap(keys: pl.Series, left: np.ndarray, right: np.ndarray) -> KeyOverlap:
     """Count the keys (`numbers_key`, `names_key`: space-joined, null unknown) row pairs share."""
-    sets = (
-        pl.DataFrame({"_row": np.arange(len(keys), dtype=np.int64), "n": keys})
-        .filter(pl.col("_row").is_in(pl.Series(np.concatenate([left, right])).implode()))
-        .with_columns(pl.col("n").str.split(" ").list.filter(pl.element() != ""))
-    )
+    rows = np.unique(np.concatenate([left, right]))
+    sets = keys.gather(rows).str.split(" ").list.filter(pl.element() != "")
     sizes = np.full(len(keys), -1, dtype=np.int64)
-    sizes[sets["_row"].to_numpy()] = sets["n"].list.len().fill_null(-1).to_numpy()
-    exploded = sets.explode("n").drop_nulls("n")
-    pairs = pl.DataFrame({"_pair": np.arange(len(left), dtype=np.int64), "_l": left, "_r": right})
-    common = (
-        pairs.join(exploded.rename({"_row": "_l"}), on="_l")
-        .join(exploded.rename({"_row": "_r"}), on=["_r", "n"], how="semi")
-        .group_by("_pair")
-        .len()
+    sizes[rows] = sets.list.len().fill_null(-1).to_numpy()
+    # Each key coded by its rank among these rows' keys and each row's codes sorted, so that a
+    # merge counts what two rows share (`shared_values`).
+    counts = sets.list.len().fill_null(0).to_numpy()
+    codes = sets.explode().drop_nulls().rank("dense").to_numpy()
+    owner = np.repeat(np.arange(len(rows)), counts)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    shared = shared_values(
+        codes[np.lexsort((codes, owner))],
+        starts,
+        np.searchsorted(rows, left),
+        np.searchsorted(rows, right),
     )
-    shared = np.zeros(len(left), dtype=np.int64)
-    shared[common["_pair"].to_numpy()] = common["len"].to_numpy()
     return KeyOverlap(shared, sizes[left], sizes[right])
 
 

@@ -16,11 +16,13 @@ import polars as pl
 from flows.core.containment import attach_containers, find_containers
 from flows.core.dedup import (
     BUCKET_COLUMNS,
+    BUCKET_ROWS,
     INDEX_COLUMNS,
     SIGNATURE_COLUMNS,
     CandidateHistogram,
     dedup_banding,
     deduplicate,
+    doc_bucket_keys,
     doc_buckets,
     searchable,
 )
@@ -40,14 +42,17 @@ class IndexLookup(Protocol):
     """A reader of earlier runs' index rows, by this run's document buckets."""
 
     def __call__(self, buckets: pl.DataFrame) -> IndexMatch:
-        """Return the index rows sharing a bucket with `buckets` (`id`, `band`, `band_hash`)."""
+        """Return the index rows sharing a bucket (`band`, `band_hash`) with `buckets`.
+
+        `buckets` holds at least those two columns (`doc_bucket_keys`, or `doc_buckets` rows).
+        """
         ...
 
 
 def no_matches(buckets: pl.DataFrame) -> IndexMatch:
     """Return no earlier documents: a first run, or one that deduplicates its own pages alone."""
     # `deduplicate` reads an empty history as the empty index of its signature settings
-    return IndexMatch(buckets.clear(), pl.DataFrame(schema={"doc_id": pl.String}))
+    return IndexMatch(pl.DataFrame(schema=BUCKET_ROWS), pl.DataFrame(schema={"doc_id": pl.String}))
 
 
 def index_match(shared: pl.LazyFrame, index: pl.LazyFrame) -> IndexMatch:
@@ -97,7 +102,7 @@ def frame_index(index: pl.DataFrame, minhash: MinHashConfig, config: DedupConfig
 
     def lookup(buckets: pl.DataFrame) -> IndexMatch:
         if index.height == 0 or buckets.height == 0:
-            return IndexMatch(buckets.clear(), index.clear())
+            return IndexMatch(pl.DataFrame(schema=BUCKET_ROWS), index.clear())
         return index_match(sharing_buckets(stored.lazy(), buckets), index.lazy())
 
     return lookup
@@ -216,7 +221,7 @@ def dedup_stage(
     # A rebuilt index is all of history, banded by `deduplicate`; otherwise the index is asked.
     if not rebuilt.height:
         banding = dedup_banding(minhash, config)
-        match = history.matches(doc_buckets(searchable(sigs, config), banding))
+        match = history.matches(doc_bucket_keys(searchable(sigs, config), banding))
         earlier, buckets, looked_up = match.documents, match.buckets, match.documents.height
     candidates = CandidateHistogram()
     clustered, sigs, pairs = deduplicate(docs, minhash, config, earlier, buckets, sigs, candidates)

@@ -262,6 +262,44 @@ def pair_agreement(matrix: np.ndarray, left: np.ndarray, right: np.ndarray) -> n
     )
 
 
+@njit(parallel=True, cache=True)
+def _shared(
+    values: np.ndarray, starts: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    out = np.zeros(left.shape[0], dtype=np.int64)
+    for k in prange(left.shape[0]):
+        i, i_end = starts[left[k]], starts[left[k] + 1]
+        j, j_end = starts[right[k]], starts[right[k] + 1]
+        count = 0
+        while i < i_end and j < j_end:
+            if values[i] < values[j]:
+                i += 1
+            elif values[i] > values[j]:
+                j += 1
+            else:
+                count += 1
+                i += 1  # j stays: a value repeated on the left counts again
+        out[k] = count
+    return out
+
+
+def shared_values(
+    values: np.ndarray, starts: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> np.ndarray:
+    """Return, per pair, how many values of set `left[k]` set `right[k]` holds (with repeats).
+
+    Set i is `values[starts[i]:starts[i + 1]]`, sorted. A merge of the two sets, where a join
+    of the pairs with their sets' rows held every pair's rows at once (key_overlap of 875,833
+    pairs of a 300,000-page run: 6.3M rows, +0.9 GB).
+    """
+    return _shared(
+        np.ascontiguousarray(values),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        np.ascontiguousarray(left, dtype=np.int64),
+        np.ascontiguousarray(right, dtype=np.int64),
+    )
+
+
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 

@@ -200,7 +200,7 @@ def band_pairs(
         band_hashes = np.r_[hashes[:, band], extra_hashes[sel]].astype(np.uint64)
         pairs = _run_pairs(band_ids, band_hashes, max_full_bucket)
         keys.append(_pack(pairs[pairs[:, 0] != pairs[:, 1]]))
-    return _unpack(_sorted_unique(np.concatenate(keys))) if keys else _unpack(_EMPTY_KEYS)
+    return _unpack(sorted_unique(np.concatenate(keys))) if keys else _unpack(_EMPTY_KEYS)
 
 
 _EMPTY_KEYS = np.empty(0, dtype=np.uint64)
@@ -219,7 +219,7 @@ def _unpack(keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
     """Return the distinct values of a uint64 array, sorted (in place: the input is consumed).
 
     A sort and a neighbour comparison: numpy 2's hash-based `np.unique` took 67 s and 3 GB on
@@ -238,7 +238,7 @@ def unique_pairs(pairs: np.ndarray) -> np.ndarray:
     """Return the distinct rows of a `(k, 2)` array of int64 ids below 2^32, sorted."""
     if len(pairs) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    return _unpack(_sorted_unique(_pack(pairs)))
+    return _unpack(sorted_unique(_pack(pairs)))
 
 
 @dataclass(frozen=True)
@@ -352,8 +352,8 @@ def text_band_pairs(
             a, b = occ_text[:-1][step], occ_text[1:][step]
             text_keys.append(_pack(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)))
     return TextPairs(
-        texts=_unpack(_sorted_unique(np.concatenate(text_keys or [_EMPTY_KEYS]))),
-        occurrences=_unpack(_sorted_unique(np.concatenate(occ_keys or [_EMPTY_KEYS]))),
+        texts=_unpack(sorted_unique(np.concatenate(text_keys or [_EMPTY_KEYS]))),
+        occurrences=_unpack(sorted_unique(np.concatenate(occ_keys or [_EMPTY_KEYS]))),
     )
 
 

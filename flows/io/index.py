@@ -24,6 +24,7 @@ from flows.core.boilerplate import (
     within_bucket_cap,
 )
 from flows.core.dedup import (
+    BUCKET_ROWS,
     INDEX_COLUMNS,
     dedup_banding,
     doc_buckets,
@@ -221,7 +222,7 @@ def match_history(
         The banding of this run; a band index written with another banding is rebuilt on the
         fly from the stored signatures (slower, same result).
     new_buckets
-        This run's bucket rows (`id`, `band`, `band_hash`).
+        This run's buckets (`band`, `band_hash`; other columns are not read).
     minhash
         Signature settings (for an empty index's schema).
     min_tokens
@@ -231,7 +232,7 @@ def match_history(
     """
     signature_files = table_files(snapshot, signatures_table(minhash))
     if not signature_files or new_buckets.height == 0:
-        return IndexMatch(new_buckets.clear(), empty_index(minhash))
+        return IndexMatch(pl.DataFrame(schema=BUCKET_ROWS), empty_index(minhash))
     band_files = table_files(snapshot, bands_table(banding, minhash))
     if band_files:
         history_buckets = lookup(band_files, new_buckets, ["band_hash", "band"])
