@@ -22,7 +22,13 @@ from flows.core.dedup import (
     doc_signatures,
     searchable,
 )
-from flows.core.dedup_stage import DedupResult, dedup_stage, frame_index, index_rows
+from flows.core.dedup_stage import (
+    DedupHistory,
+    DedupResult,
+    dedup_stage,
+    frame_index,
+    index_rows,
+)
 from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
 from flows.io.index import (
@@ -101,7 +107,9 @@ def test_the_in_memory_index_answers_as_the_stored_one(tmp_path: Path) -> None:
     new = _docs([STORY.replace("Tuesday", "Monday"), BRIEF.replace("Leyton", "Lyeton")])
     sigs = doc_signatures(new, S.minhash, S.dedup.short_tokens)
     keys = doc_buckets(searchable(sigs, S.dedup), dedup_banding(S.minhash, S.dedup))
-    stored = snapshot_dedup_history(store.current, S.minhash, S.dedup).matches(keys)
+    ask = snapshot_dedup_history(store.current, S.minhash, S.dedup).matches
+    assert ask is not None
+    stored = ask(keys)
     rows = index_rows(first.documents, first.signatures)
     in_memory = frame_index(rows, S.minhash, S.dedup)(keys)
     assert sorted(in_memory.documents["doc_id"]) == ["a", "b"]
@@ -119,9 +127,19 @@ def test_a_changed_banding_rebuilds_buckets_from_stored_signatures(tmp_path: Pat
 
 
 def test_an_empty_history_matches_nothing(tmp_path: Path) -> None:
+    assert snapshot_dedup_history(None, S.minhash, S.dedup).matches is None  # nothing to ask
     result = _dedup(Store(tmp_path), _docs([STORY], ids=["a"]), S)
     assert result.documents["is_canonical"].to_list() == [True]
     assert result.stats.history_matches == 0
+    # an index with no document of this run answers as no index at all
+    docs = _docs([STORY, OTHER], ids=["a", "o"])
+    sigs = doc_signatures(docs, S.minhash, S.dedup.short_tokens)
+    alone = dedup_stage(docs, sigs, S.minhash, S.dedup, S.containment)
+    empty = index_rows(alone.documents, alone.signatures).clear()
+    history = DedupHistory(frame_index(empty, S.minhash, S.dedup))
+    asked = dedup_stage(docs, sigs, S.minhash, S.dedup, S.containment, history)
+    assert asked.documents.equals(alone.documents) and asked.pairs.equals(alone.pairs)
+    assert asked.stats == alone.stats
 
 
 BRIEF = (

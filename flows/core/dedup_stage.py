@@ -49,7 +49,7 @@ class IndexLookup(Protocol):
         ...
 
 
-def no_matches(buckets: pl.DataFrame) -> IndexMatch:
+def no_matches() -> IndexMatch:
     """Return no earlier documents: a first run, or one that deduplicates its own pages alone."""
     # `deduplicate` reads an empty history as the empty index of its signature settings
     return IndexMatch(pl.DataFrame(schema=BUCKET_ROWS), pl.DataFrame(schema={"doc_id": pl.String}))
@@ -114,16 +114,17 @@ class DedupHistory:
 
     Attributes
     ----------
-    matches : IndexLookup
+    matches : IndexLookup | None
         Earlier runs' index rows for this run's document buckets (`flows/io/index.py` reads
-        them from the published snapshot, `frame_index` from memory).
+        them from the published snapshot, `frame_index` from memory); None when there is no
+        index (a first run, or one that deduplicates its own pages alone): nothing is asked.
     rebuilt : pl.DataFrame | None
         Every published document signed again, when the stored index holds signatures of
         other shingles (`flows/io/index.rebuild_index`); it then stands for all of history
         and `matches` is not asked. None or empty otherwise.
     """
 
-    matches: IndexLookup = no_matches
+    matches: IndexLookup | None = None
     rebuilt: pl.DataFrame | None = None
 
 
@@ -220,8 +221,14 @@ def dedup_stage(
     looked_up: int | None = None
     # A rebuilt index is all of history, banded by `deduplicate`; otherwise the index is asked.
     if not rebuilt.height:
-        banding = dedup_banding(minhash, config)
-        match = history.matches(doc_bucket_keys(searchable(sigs, config), banding))
+        # the keys to ask with are made only when there is an index to ask (682 MB at 300k)
+        match = (
+            no_matches()
+            if history.matches is None
+            else history.matches(
+                doc_bucket_keys(searchable(sigs, config), dedup_banding(minhash, config))
+            )
+        )
         earlier, buckets, looked_up = match.documents, match.buckets, match.documents.height
     candidates = CandidateHistogram()
     clustered, sigs, pairs = deduplicate(docs, minhash, config, earlier, buckets, sigs, candidates)

@@ -278,7 +278,9 @@ def snapshot_dedup_history(
         )
 
     rebuilt = rebuild_index(snapshot, minhash, config.short_tokens)
-    return DedupHistory(matches=matches, rebuilt=rebuilt)
+    # Without a signature index there is nothing to look up (and no keys to make).
+    indexed = bool(table_files(snapshot, signatures_table(minhash)))
+    return DedupHistory(matches=matches if indexed else None, rebuilt=rebuilt)
 
 
 def with_clean_text(
