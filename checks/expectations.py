@@ -196,15 +196,37 @@ def run_documents_checkpoint(
     return run_checkpoint([Suite(suite_name, documents, expectations)], docs_dir)
 
 
+# Expectations that judge a text only by whether it is there and how long it is.
+_LENGTH_ONLY = frozenset({_NOT_NULL, "ExpectColumnValueLengthsToBeBetween"})
+
+
 def _read_columns(suite: Suite) -> pl.DataFrame:
     """Return the columns of a suite's frame that its expectations read, and `doc_id`.
 
     A pandas copy of the whole documents table held every text twice more as Python strings
-    (the `text` column alone is most of it, and no expectation reads it).
+    (the `text` column alone is most of it, and no expectation reads it). A text column read
+    only by `_LENGTH_ONLY` expectations is cut one character past the largest length they
+    name: it passes and fails the same, and its failing values (null, or too short) are the
+    same; the clean texts of 300,000 pages took +850 MB in the checkpoint whole.
     """
     read = {s.column for s in suite.expectations if s.column} | {"doc_id"}
     columns = [c for c in suite.frame.columns if c in read]
-    return suite.frame.select(columns) if columns else suite.frame
+    if not columns:
+        return suite.frame
+    cut = []
+    for column in columns:
+        specs = [s for s in suite.expectations if s.column == column]
+        if (
+            column != "doc_id"  # names the failing rows in the samples
+            and specs
+            and suite.frame.schema[column] == pl.String
+            and all(s.expectation in _LENGTH_ONLY for s in specs)
+        ):
+            bound = 1 + max(
+                int(s.kwargs.get(k) or 0) for s in specs for k in ("min_value", "max_value")
+            )
+            cut.append(pl.col(column).str.slice(0, bound))
+    return suite.frame.select(columns).with_columns(cut)
 
 
 def run_checkpoint(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:

@@ -284,6 +284,10 @@ def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
     assert pl.concat(passage_index_chunks(passages.lazy(), published, MH, BP)).equals(whole)
     # no rows, no chunks
     assert list(passage_index_chunks(passages.clear(), published, MH, BP)) == []
+    # whatever columns an empty frame has (bench/minhash_speed.py's history has few)
+    few = pl.DataFrame(schema={"text": pl.String, "support": pl.Int64})
+    assert list(passage_index_chunks(few, published, MH, BP)) == []
+    assert list(passage_index_chunks(few.lazy(), published, MH, BP)) == []
     assert list(passage_index_chunks(passages, published.clear(), MH, BP)) == []
     assert passage_index_rows(passages, published.clear(), MH, BP).schema == PASSAGE_INDEX
 

@@ -512,3 +512,34 @@ def test_the_checkpoint_reads_only_the_columns_its_expectations_name() -> None:
     assert read.columns == ["doc_id", "clean_text"]  # frame order; no text, no extra
     bare = _read_columns(Suite("t", frame.select("extra"), ()))
     assert bare.columns == ["extra"]  # nothing named: the frame as it is
+
+
+def test_the_checkpoint_reads_texts_judged_by_length_cut_past_the_longest_bound() -> None:
+    from checks.expectations import ExpectationSpec, Suite, _read_columns
+
+    texts = ["", "a", "ab", "abcdef", None, "é" * 9]
+    frame = pl.DataFrame(
+        {"doc_id": [f"d{i}-long-identifier" for i in range(6)], "t": texts, "u": texts, "v": texts}
+    )
+    specs = (
+        ExpectationSpec("ExpectColumnValuesToNotBeNull", "doc_id", "error"),
+        ExpectationSpec("ExpectColumnValueLengthsToBeBetween", "t", "error", {"min_value": 1}),
+        ExpectationSpec("ExpectColumnValuesToNotBeNull", "t", "warning"),
+        ExpectationSpec(
+            "ExpectColumnValueLengthsToBeBetween", "u", "error", {"min_value": 2, "max_value": 4}
+        ),
+        ExpectationSpec("ExpectColumnValuesToBeInSet", "v", "error", {"value_set": ["a"]}),
+    )
+    read = _read_columns(Suite("documents", frame, specs))
+    assert read["doc_id"].equals(frame["doc_id"])  # names the failing rows: never cut
+    assert read["v"].equals(frame["v"])  # read by an expectation on its values: whole
+    assert read["t"].to_list() == ["", "a", "ab", "ab", None, "éé"]  # one past min_value 1
+    assert read["u"].to_list() == ["", "a", "ab", "abcde", None, "é" * 5]  # one past max 4
+    # every bound judges the cut text as it judges the whole one
+    for column, low, high in (("t", 1, None), ("u", 2, 4)):
+        for whole, cut in zip(frame[column], read[column], strict=True):
+            if whole is None:
+                assert cut is None
+                continue
+            inside = low <= len(whole) and (high is None or len(whole) <= high)
+            assert inside == (low <= len(cut) and (high is None or len(cut) <= high))

@@ -320,9 +320,9 @@ def passage_index_chunks(
     size
         Passages per chunk.
     """
+    if passages.lazy().select(pl.len()).collect().item() == 0:
+        return  # whatever its columns (a run's history may hold no passage at all)
     spans = passages.lazy().select("doc_id", "passage", "start", "end", "figures").collect()
-    if spans.height == 0:
-        return
     docs = documents.unique("doc_id", keep="first", maintain_order=True)
     texts = docs.get_column("text")
     docs = docs.select(

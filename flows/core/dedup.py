@@ -1020,7 +1020,7 @@ def _word_strings(
     words at once held every word's hash, rank and code together (300,000 pages: 33M words,
     +1.3 GB).
     """
-    blocks: list[tuple[np.ndarray, np.ndarray]] = []
+    blocks: list[tuple[np.ndarray, np.ndarray] | None] = []
     counts = []
     for start in range(0, len(rows), _CODE_BLOCK):
         words = word_hashes(texts.gather(rows[start : start + _CODE_BLOCK]))
@@ -1028,11 +1028,14 @@ def _word_strings(
         distinct, inverse = np.unique(words.explode().drop_nulls().to_numpy(), return_inverse=True)
         blocks.append((distinct, inverse.astype(np.min_scalar_type(max(len(distinct) - 1, 0)))))
         del words  # before the next block's are made
-    everyone = sorted_unique(np.concatenate([distinct for distinct, _ in blocks]))
+    everyone = sorted_unique(np.concatenate([b[0] for b in blocks if b is not None]))
     out: list = []
     for k, count in enumerate(counts):
-        distinct, inverse = blocks[k]
-        blocks[k] = (distinct[:0], inverse[:0])  # free the block's indices once coded
+        block = blocks[k]
+        assert block is not None
+        distinct, inverse = block
+        # free the block's indices once coded (a view of them, even empty, would keep them)
+        blocks[k] = block = None
         codes = np.searchsorted(everyone, distinct)[inverse]
         ends = np.cumsum(count)
         if len(everyone) > _CODE_POINTS:

@@ -138,7 +138,8 @@ def snapshot_history(
     """Return the boilerplate history of a published snapshot: known variants, passage lookup.
 
     The known variants are read now; the passage index is read when the stage looks up its
-    buckets (`passage_history`).
+    buckets (`passage_history`). No lookup (None) when the snapshot holds no passage index
+    under this banding: the stage then makes no keys.
     """
     banding = passage_banding(minhash, config)
 
@@ -263,7 +264,8 @@ def snapshot_dedup_history(
     An index of other shingles than this run's (an output written before word 3-grams) is
     signed again from the published documents now, once (`rebuild_index`); it then stands
     for all of history. Otherwise the index is read when the stage looks up its buckets
-    (`match_history`, with the published texts when the word alignment is on).
+    (`match_history`, with the published texts when the word alignment is on); no lookup
+    (None) when the snapshot holds no signature index.
     """
     banding = dedup_banding(minhash, config)
 
