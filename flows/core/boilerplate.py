@@ -322,10 +322,11 @@ def passage_index_chunks(
     """
     if passages.lazy().select(pl.len()).collect().item() == 0:
         return  # whatever its columns (a run's history may hold no passage at all)
-    spans = passages.lazy().select("doc_id", "passage", "start", "end", "figures").collect()
     docs = documents.unique("doc_id", keep="first", maintain_order=True)
     texts = docs.get_column("text")
-    docs = docs.select(
+    # a document's columns, by its row: gathered per chunk, not held per passage (3 strings a
+    # passage were 240 MB of the 5M passages of a 300,000-page run)
+    meta = docs.select(
         "doc_id",
         story="cluster_id",
         # as classify_passages asks of a document that tells a story of its own
@@ -334,26 +335,26 @@ def passage_index_chunks(
             pl.col("clean_text").str.len_chars()
             >= config.min_story_share * pl.col("text").str.len_chars()
         ),
-    ).with_row_index("doc_row")
+    )
+    rows = docs.select("doc_id").with_row_index("doc_row")
+    del docs
     # one row per kept passage, with its document's row to cut its text from a chunk at a
     # time: the texts do not go through the join (the stage keeps only boilerplate ones)
     kept = (
-        spans.join(docs, on="doc_id", how="inner", maintain_order="left")
-        .with_columns(chars=pl.col("end") - pl.col("start"))
-        .with_columns(doc_chars=pl.col("chars").sum().over("doc_id"))
+        passages.lazy()
+        .select("doc_id", "passage", "start", "end", "figures")
+        .join(rows.lazy(), on="doc_id", how="inner", maintain_order="left")
         .select(
             "doc_row",
             "start",
-            "doc_id",
             "passage",
-            "story",
-            "storied",
-            "chars",
-            "doc_chars",
             "figures",
+            chars=(pl.col("end") - pl.col("start")).cast(pl.Int32),
         )
+        .with_columns(doc_chars=pl.col("chars").sum().over("doc_row"))
+        .collect()
     )
-    del docs, spans
+    del rows
     banding = passage_banding(minhash, config)
     bands = np.arange(banding.bands, dtype=np.uint16)
     for start in range(0, kept.height, size):
@@ -367,8 +368,9 @@ def passage_index_chunks(
         # (n, bands), as `passage_buckets` hashes them
         hashes = band_hashes(signed, banding)[number]
         # gathered, not joined (a join of 14M rows built its hash table on top of the result)
+        own = part.drop("doc_row", "start")
         yield (
-            part.drop("doc_row", "start")
+            pl.concat([meta.gather(part["doc_row"]), own], how="horizontal")
             .gather(pl.Series(np.repeat(np.arange(n, dtype=np.int64), banding.bands)))
             .with_columns(band=pl.Series(np.tile(bands, n)), band_hash=pl.Series(hashes.ravel()))
             .select(list(PASSAGE_INDEX))
