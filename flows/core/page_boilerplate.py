@@ -1343,8 +1343,11 @@ def bridged(
 
 
 # Documents `classify_lines` splits and scores at a time: their distinct line texts are
-# measured once (`TextTable`); a block's lines, tables and hashed tokens stay a few hundred MB.
-CLASSIFY_BLOCK_DOCS = 20_000
+# measured once (`TextTable`). The classifier runs beside the recurrence side's peak, so its
+# block is small: 300,000 pages peak +455-468 MB over the pages at 20,000 a block, +247-254
+# MB at 5,000, for 13% more of its CPU (22.7-25.9 -> 25.1-29.2 s; `classify_lines` alone on
+# the 300,000 pages of `bench/e2e_speed.py --scale`, two runs each).
+CLASSIFY_BLOCK_DOCS = 5_000
 
 
 def classify_lines(
