@@ -33,6 +33,8 @@ sys.path.insert(0, str(ROOT))
 WRAPPED = {
     "flows.runners": ["ingest", "signatures", "claims"],
     "flows.endings": ["write_run_files", "publish"],
+    # the passages set aside on disk between the boilerplate stage and publishing
+    "flows.curate": ["spill"],
     "flows.tasks": [
         "read_history", "external_claims", "normalise", "boilerplate", "dedup", "validate",
         "summarise", "index_tables", "history_articles", "history_timeline",
@@ -41,7 +43,8 @@ WRAPPED = {
     "checks.validate": ["run_checkpoint", "claim_timeline"],
     # the boilerplate and dedup stages' steps and their history readers
     "flows.core.boilerplate": [
-        "sign_passages", "history_links", "grouped_passages", "find_boilerplate",
+        "sign_passages", "_earlier_links", "history_links", "grouped_passages",
+        "find_boilerplate",
     ],
     "flows.core.dedup_stage": ["deduplicate", "find_containers"],
     "flows.io.index": ["known_boilerplate", "passage_history", "rebuild_index", "match_history"],
