@@ -227,6 +227,18 @@ def test_process_workers_are_pointed_at_the_flows_api(monkeypatch: pytest.Monkey
     assert os.environ["PREFECT_API_URL"] == "http://127.0.0.1:4999/api"
 
 
+def test_the_thread_runner_runs_a_thread_a_usable_core_unless_told() -> None:
+    import os
+
+    from flows.runners import shard_runner, usable_cpus
+
+    assert usable_cpus() == len(os.sched_getaffinity(0))
+    default = shard_runner(Settings().runner, Path("unused"), None)
+    assert default._max_workers == usable_cpus()  # not one thread a shard
+    told = settings_from_dict({"runner": {"kind": "threads", "max_workers": 5}}).runner
+    assert shard_runner(told, Path("unused"), None)._max_workers == 5
+
+
 def test_runner_settings_and_overrides() -> None:
     settings = settings_from_dict({"runner": {"kind": "dask", "n_workers": 3}})
     assert settings.runner.kind == "dask" and settings.runner.n_workers == 3

@@ -419,8 +419,8 @@ class RunnerConfig:
     # cluster at `dask_address`, or on a LocalCluster of `n_workers` processes started for the
     # run when it is empty.
     kind: str = "threads"
-    # Threads (or processes) of the thread (process) runner; 0 leaves it to Prefect (its
-    # default follows the CPU count).
+    # Threads (or processes) of the thread (process) runner; 0: one thread a usable core (more
+    # threads than cores only queue for the GIL), or Prefect's default number of processes.
     max_workers: int = 0
     # A running Dask scheduler ("tcp://host:8786"); empty: start a LocalCluster for the run.
     dask_address: str = ""
