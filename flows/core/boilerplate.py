@@ -1121,17 +1121,17 @@ def boilerplate_stage(
     # counted in place: the removed rows filtered out were 3.2M rows at 300,000 pages
     removed = pl.col("is_boilerplate")
     found = passages.select(
-        removed.sum(),
-        (removed & pl.col("known_support").is_not_null()).sum().alias("known"),
-        (removed & (pl.col("signal") == "classifier")).sum().alias("classifier"),
-    ).row(0)
+        removed=removed.sum(),
+        known=(removed & pl.col("known_support").is_not_null()).sum(),
+        classifier=(removed & (pl.col("signal") == "classifier")).sum(),
+    ).row(0, named=True)
     # A kept passage's text is its document's `text[start:end]`: the run keeps only the
     # removed ones' (the boilerplate table's), not a second copy of every text.
     passages = passages.with_columns(text=pl.when(removed).then(pl.col("text")))
     stats = BoilerplateStats(
-        boilerplate_passages=int(found[0]),
-        known_boilerplate_matches=int(found[1]),
-        classifier_passages=int(found[2]),
+        boilerplate_passages=int(found["removed"]),
+        known_boilerplate_matches=int(found["known"]),
+        classifier_passages=int(found["classifier"]),
         history_passage_rows=history_rows,
     )
     return BoilerplateResult(documents, passages, empties, stats)

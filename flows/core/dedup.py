@@ -1020,22 +1020,21 @@ def _word_strings(
     words at once held every word's hash, rank and code together (300,000 pages: 33M words,
     +1.3 GB).
     """
-    blocks: list[tuple[np.ndarray, np.ndarray] | None] = []
-    counts = []
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # distinct, inverse, counts
     for start in range(0, len(rows), _CODE_BLOCK):
         words = word_hashes(texts.gather(rows[start : start + _CODE_BLOCK]))
-        counts.append(words.list.len().fill_null(0).to_numpy().astype(np.int64))
+        count = words.list.len().fill_null(0).to_numpy().astype(np.int64)
         distinct, inverse = np.unique(words.explode().drop_nulls().to_numpy(), return_inverse=True)
-        blocks.append((distinct, inverse.astype(np.min_scalar_type(max(len(distinct) - 1, 0)))))
+        inverse = inverse.astype(np.min_scalar_type(max(len(distinct) - 1, 0)))
+        blocks.append((distinct, inverse, count))
         del words  # before the next block's are made
-    everyone = sorted_unique(np.concatenate([b[0] for b in blocks if b is not None]))
+    everyone = sorted_unique(np.concatenate([distinct for distinct, _, _ in blocks]))
+    counts = [count for _, _, count in blocks]
     out: list = []
-    for k, count in enumerate(counts):
-        block = blocks[k]
-        assert block is not None
-        distinct, inverse = block
-        # free the block's indices once coded (a view of them, even empty, would keep them)
-        blocks[k] = block = None
+    blocks.reverse()
+    while blocks:
+        # taken off the list: a block's arrays are freed once coded
+        distinct, inverse, count = blocks.pop()
         codes = np.searchsorted(everyone, distinct)[inverse]
         ends = np.cumsum(count)
         if len(everyone) > _CODE_POINTS:
