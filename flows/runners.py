@@ -19,9 +19,11 @@ from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTa
 
 from flows import tasks
 from flows.core.settings import RunnerConfig, Settings
+from flows.io import workers
 from flows.io.ingest import file_sizes, file_uri
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress
+from flows.io.shard_jobs import CLAIMS_MODULES
 from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 
 
@@ -162,16 +164,34 @@ def signatures(pool: ShardPool, docs: pl.DataFrame, settings: Settings) -> Gathe
 
 
 def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id: str) -> Gathered:
-    """Extract the claims of the canonical articles in shards of articles."""
-    paths = sharded(
-        pool,
-        tasks.claims_shard,
-        tasks.claim_inputs(documents),
-        settings.runner.shard_articles,
-        {"extractor": settings.claims.extractor, "run_id": run_id},
-        "claims",
-    )
+    """Extract the claims of the canonical articles in shards of articles.
+
+    Under the threads runner the shards run in worker processes (`flows/io/workers.py`): the
+    rule extractor is Python that holds the GIL, so threads alone use one core.
+    """
+    articles = tasks.claim_inputs(documents)
+    shards = -(-articles.height // settings.runner.shard_articles)
+    with workers.worker_processes(process_workers(settings.runner), shards, CLAIMS_MODULES):
+        paths = sharded(
+            pool,
+            tasks.claims_shard,
+            articles,
+            settings.runner.shard_articles,
+            {"extractor": settings.claims.extractor, "run_id": run_id},
+            "claims",
+        )
     return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
+
+
+def process_workers(config: RunnerConfig) -> int:
+    """Return the worker processes a shard stage may open for its GIL-bound work.
+
+    Only under the threads runner (the other runners' tasks are processes already):
+    `worker_processes`, or one a usable core when it is 0.
+    """
+    if config.kind != "threads":
+        return 0
+    return config.worker_processes or usable_cpus()
 
 
 def sharded(

@@ -24,7 +24,6 @@ from flows.core.boilerplate import (
     passage_banding,
     passage_index_chunks,
 )
-from flows.core.claims import extract_claims
 from flows.core.dedup import (
     BUCKET_ROWS,
     dedup_banding,
@@ -40,6 +39,7 @@ from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.core.text import normalise_documents
 from flows.core.titles import document_titles
+from flows.io import workers
 from flows.io.claim_tables import (
     CLAIM_FILES,
     ExternalClaims,
@@ -60,6 +60,7 @@ from flows.io.index import (
 )
 from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
 from flows.io.page_model import page_model_for
+from flows.io.shard_jobs import claims_job
 from flows.io.shards import Chunked, ShardStats, read_shards, write_shard
 from flows.io.store import Store
 
@@ -298,9 +299,10 @@ def claim_inputs(documents: pl.DataFrame) -> pl.DataFrame:
 
 @task(name="claims-shard", **STAGE)
 def claims_shard(src: str, dest: str, extractor: str, run_id: str) -> str:
-    """Extract the claims of one shard of articles; return the Parquet path written."""
-    found = extract_claims(pl.read_parquet(src), extractor=extractor, run_id=run_id)
-    return write_shard(found.select(list(CLAIMS)), dest, "claims")
+    """Extract the claims of one shard of articles (in a worker process when the stage opened
+    a pool); return the Parquet path written.
+    """
+    return workers.run(claims_job, src, dest, extractor, run_id)
 
 
 def gather_claims(paths: list[str]) -> pl.DataFrame:

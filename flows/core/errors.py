@@ -61,6 +61,12 @@ class ServeError(NewsdqError):
     exit_code = 9
 
 
+class WorkerError(NewsdqError):
+    """Raise when a worker process running shard work died (killed, out of memory)."""
+
+    exit_code = 14
+
+
 class FileSystemError(NewsdqError):
     """Base of the file-system failures below: the kind is named first in the message.
 
@@ -73,6 +79,18 @@ class FileSystemError(NewsdqError):
         super().__init__(message)
         self.errno = errno
         self.path = path
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # keyword-only arguments: the default pickling (`cls(*args)`) would lose them, and a
+        # failure raised in a worker process comes back to the flow pickled
+        return (_rebuild, (type(self), str(self), self.errno, self.path))
+
+
+def _rebuild(
+    cls: type[FileSystemError], message: str, errno: int, path: str | None
+) -> FileSystemError:
+    """Return a `FileSystemError` unpickled (see `FileSystemError.__reduce__`)."""
+    return cls(message, errno=errno, path=path)
 
 
 class DiskFullError(FileSystemError):

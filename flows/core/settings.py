@@ -422,6 +422,10 @@ class RunnerConfig:
     # Threads (or processes) of the thread (process) runner; 0: one thread a usable core (more
     # threads than cores only queue for the GIL), or Prefect's default number of processes.
     max_workers: int = 0
+    # Under the threads runner, the claims shards run in this many spawned worker processes
+    # (`flows/io/workers.py`), since the rule extractor holds the GIL; 0: one a usable core,
+    # 1: none (in the shard threads). A stage of one shard opens none.
+    worker_processes: int = 0
     # A running Dask scheduler ("tcp://host:8786"); empty: start a LocalCluster for the run.
     dask_address: str = ""
     # LocalCluster size: one process per core, one thread each, since the shard work is CPU-bound
@@ -456,8 +460,9 @@ class RunnerConfig:
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"[runner] {key} must be >= 1, not {getattr(self, key)}")
-        if self.max_workers < 0:
-            raise ConfigError(f"[runner] max_workers must be >= 0, not {self.max_workers}")
+        for key in ("max_workers", "worker_processes"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"[runner] {key} must be >= 0, not {getattr(self, key)}")
 
 
 @dataclass(frozen=True)

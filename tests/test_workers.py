@@ -1,0 +1,88 @@
+"""Worker processes for GIL-bound shard work (`flows/io/workers.py`)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import pickle
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from flows.core.errors import DiskFullError, WorkerError
+from flows.core.schema import CLAIMS
+from flows.core.settings import RunnerConfig, settings_from_dict
+from flows.io import workers
+from flows.io.shard_jobs import claims_job
+from flows.runners import process_workers
+
+# The jobs below are functions of the standard library: a job of this module would make each
+# worker import it, and Prefect with it (seconds).
+
+
+def test_run_without_a_pool_runs_here() -> None:
+    assert workers.run(os.getpid) == os.getpid()
+
+
+def test_file_system_errors_survive_pickling() -> None:
+    error = DiskFullError("disk full: /out/x.parquet", errno=errno.ENOSPC, path="/out/x.parquet")
+    back = pickle.loads(pickle.dumps(error))
+    assert type(back) is DiskFullError and str(back) == str(error)
+    assert (back.errno, back.path) == (errno.ENOSPC, "/out/x.parquet")
+
+
+def test_one_shard_or_one_worker_opens_no_pool() -> None:
+    for size, shards in ((1, 5), (4, 1), (0, 3)):
+        with workers.worker_processes(size, shards) as opened:
+            assert opened == 0
+            assert workers.run(os.getpid) == os.getpid()
+
+
+def test_jobs_run_in_worker_processes_and_errors_come_back_whole() -> None:
+    with workers.worker_processes(2, 10, ("polars",)) as opened:
+        assert opened == 2
+        pids = {workers.run(os.getpid) for _ in range(4)}
+        assert os.getpid() not in pids and 1 <= len(pids) <= 2
+        # an OSError keeps its errno and file across the process boundary (`errno_of` reads
+        # them to name a full or read-only disk)
+        with pytest.raises(FileNotFoundError) as caught:
+            workers.run(os.stat, "/no/such/file")
+        assert caught.value.errno == errno.ENOENT and caught.value.filename == "/no/such/file"
+    assert workers.run(os.getpid) == os.getpid()  # closed with the block
+
+
+def test_a_worker_that_dies_is_a_clear_error() -> None:
+    with (
+        pytest.raises(WorkerError, match="worker process died while running _exit"),
+        workers.worker_processes(2, 2),
+    ):
+        workers.run(os._exit, 3)
+
+
+def test_claims_job_in_a_worker_equals_the_job_here(tmp_path: Path) -> None:
+    articles = pl.DataFrame(
+        {
+            "doc_id": ["a", "b"],
+            "clean_text": [
+                "Police said 3,000 people marched through the city on Sunday.",
+                "The ministry said about 120 schools would close next week.",
+            ],
+        }
+    )
+    src = tmp_path / "in.parquet"
+    articles.write_parquet(src)
+    here = pl.read_parquet(claims_job(str(src), str(tmp_path / "here"), "rules-v1", "r1"))
+    with workers.worker_processes(2, 2):
+        path = workers.run(claims_job, str(src), str(tmp_path / "there"), "rules-v1", "r1")
+    there = pl.read_parquet(path)
+    assert there.schema == CLAIMS and there.height == 2
+    assert there.equals(here)
+
+
+def test_process_workers_follow_the_runner() -> None:
+    assert process_workers(RunnerConfig(worker_processes=3)) == 3
+    assert process_workers(RunnerConfig()) == len(os.sched_getaffinity(0))
+    assert process_workers(RunnerConfig(kind="processes", worker_processes=3)) == 0
+    with pytest.raises(Exception, match="worker_processes must be >= 0"):
+        settings_from_dict({"runner": {"worker_processes": -1}})
