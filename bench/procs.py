@@ -6,6 +6,7 @@ not add to the memory a child measures.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -27,6 +28,42 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreePeak:
+    """Sample the summed RSS of this process and its descendants (worker processes) in a thread.
+
+    `peak_mb` is the largest sum seen, every `every` seconds; a worker's memory counts while
+    it lives. Sampling can miss a spike between two samples: report it with `peak_rss_mb`,
+    which cannot (for this process alone).
+    """
+
+    def __init__(self, every: float = 0.1) -> None:
+        import threading
+
+        self.every = every
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> TreePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.wait(self.every):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):  # ended since it was listed
+                    total += proc.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 2**20)
 
 
 def start_server(
