@@ -28,8 +28,8 @@ only. The script prints the load average at the start and at the end. Without
    it and its worker processes (the claims shards') sampled every 0.1 s, whichever is larger)
    with PREFECT_API_URL set and a fresh OUT. The child's wall time (interpreter start and
    imports included) is compared with the baseline child's wall time; the CLI call after
-   imports (flow-run set-up, stages, publishing, artifacts) and the flow's `duration_seconds` (summary.json: up to publishing, which writes
-   it) with the baseline's timed part. Per stage: `stages_seconds` and documents/s per core.
+   imports (flow-run set-up, stages, publishing, artifacts) and the flow's `duration_seconds`
+   (summary.json: up to publishing, which writes it) with the baseline's timed part. Per stage: `stages_seconds` and documents/s per core.
    Before the timed runs both sides run once, untimed, on the first 200 pages: numba compiles
    newsdq's kernels into its cache on the first run of a checkout, and a scheduled run finds it
    warm.
