@@ -23,16 +23,16 @@ only. The script prints the load average at the start and at the end. Without
    and not counted. Peak memory is the child's VmHWM.
 3. **newsdq.** One Prefect server is started (a temporary PREFECT_HOME; its start-up is not
    timed, as a scheduled run finds it running), then `newsdq run --inbox DIR --out OUT
-   --no-progress` runs as a child process (flows.cli.main, the `newsdq` entry point, in a
-   fresh interpreter that prints its peak memory at the end: its VmHWM, or the summed RSS of
-   it and its worker processes (the claims shards') sampled every 0.1 s, whichever is larger)
-   with PREFECT_API_URL set and a fresh OUT. The child's wall time (interpreter start and
-   imports included) is compared with the baseline child's wall time; the CLI call after
-   imports (flow-run set-up, stages, publishing, artifacts) and the flow's `duration_seconds`
-   (summary.json: up to publishing, which writes it) with the baseline's timed part. Per stage: `stages_seconds` and documents/s per core.
-   Before the timed runs both sides run once, untimed, on the first 200 pages: numba compiles
-   newsdq's kernels into its cache on the first run of a checkout, and a scheduled run finds it
-   warm.
+   --no-progress` runs as a child process (flows.cli.main, the `newsdq` entry point, in a fresh
+   interpreter that prints its peak memory at the end: its VmHWM, or the summed RSS of it and
+   its worker processes (the claims shards') sampled every 0.1 s, whichever is larger) with
+   PREFECT_API_URL set and a fresh OUT. The child's wall time (interpreter start and imports
+   included) is compared with the baseline child's wall time; the CLI call after imports
+   (flow-run set-up, stages, publishing, artifacts) and the flow's `duration_seconds`
+   (summary.json: up to publishing, which writes it) with the baseline's timed part. Per stage:
+   `stages_seconds` and documents/s per core. Before the timed runs both sides run once,
+   untimed, on the first 200 pages: numba compiles newsdq's kernels into its cache on the first
+   run of a checkout, and a scheduled run finds it warm.
 4. **Scaling** (`--scale A,B,...`): newsdq on the first A, B, ... documents of one ordered
    page list (one run each, fresh OUT), time per document and peak memory per size.
 
