@@ -44,11 +44,12 @@ import polars as pl
 import xxhash
 
 from flows.core.boilerplate import (
-    PASSAGE_INDEX,
     BoilerplateHistory,
     boilerplate_stage,
     frame_lookup,
+    passage_banding,
     passage_index_rows,
+    passage_keys_schema,
     remove_boilerplate,
 )
 from flows.core.dedup import deduplicate, doc_signatures
@@ -890,7 +891,8 @@ def scheduled_removal(
                 if sum(f["doc_id"].n_unique() for f in recent) >= window:
                     break
                 recent.append(frame)
-            earlier = pl.concat([pl.DataFrame(schema=PASSAGE_INDEX), *recent])
+            stored = passage_keys_schema(passage_banding(mh, bp).bands)
+            earlier = pl.concat([pl.DataFrame(schema=stored), *recent])
             history = BoilerplateHistory(frame_lookup(earlier, bp.history_bucket_cap), known)
             result = boilerplate_stage(docs[run], mh, bp, history, page_model_for(bp))
             found = result.passages.filter(pl.col("is_boilerplate"))

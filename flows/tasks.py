@@ -18,11 +18,11 @@ from checks.quarantine import split_valid
 from checks.summary import RunSummary, run_summary
 from checks.validate import ClaimHistory, ValidateResult, validate_stage
 from flows.core.boilerplate import (
-    PASSAGE_INDEX,
     BoilerplateResult,
     boilerplate_stage,
     passage_banding,
     passage_index_chunks,
+    passage_keys_schema,
 )
 from flows.core.dedup import (
     BUCKET_ROWS,
@@ -393,9 +393,10 @@ def index_tables(
         BOILERPLATE_INDEX: boilerplate_rows(
             passages, settings.minhash, pl.col("signal") == "recurrence"
         ),
-        # 25 rows per passage (14.3M on the 34,173-page inbox): built and written by chunks
+        # a row per passage and its 25 band hashes (571k on the 34,173-page inbox): built and
+        # written by chunks
         passages_table(passage_banding(settings.minhash, settings.boilerplate)): Chunked(
-            PASSAGE_INDEX,
+            passage_keys_schema(passage_banding(settings.minhash, settings.boilerplate).bands),
             lambda: passage_index_chunks(
                 passages, documents, settings.minhash, settings.boilerplate
             ),

@@ -10,10 +10,13 @@ import polars as pl
 
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
+    PASSAGE_KEY_COLUMNS,
     BoilerplateHistory,
     BoilerplateResult,
     BoilerplateStats,
+    band_column,
     boilerplate_stage,
+    bucket_rows,
     find_boilerplate,
     frame_lookup,
     min_shared_bands,
@@ -21,6 +24,7 @@ from flows.core.boilerplate import (
     passage_buckets,
     passage_index_chunks,
     passage_index_rows,
+    passage_keys_schema,
     passage_signatures,
     remove_boilerplate,
 )
@@ -247,7 +251,7 @@ def _runs(
     pages: list[list[str]], clusters: list[list[str]] | None = None
 ) -> list[tuple[pl.DataFrame, pl.DataFrame]]:
     """Process each list of pages as one run against the index of the runs before it."""
-    index = pl.DataFrame(schema=PASSAGE_INDEX)
+    index = pl.DataFrame(schema=passage_keys_schema(passage_banding(MH, BP).bands))
     results = []
     for r, texts in enumerate(pages):
         docs = _docs(texts).with_columns(doc_id=pl.format("run{}-{}", pl.lit(r), "doc_id"))
@@ -269,16 +273,21 @@ def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
     published = out.filter(pl.col("doc_id") != "d2").with_columns(cluster_id=pl.lit("s"))
     banding = passage_banding(MH, BP)
     whole = passage_index_rows(passages, published, MH, BP)
-    # one row per (passage, band) of the published documents' passages, in passage order
+    # one row per passage of the published documents, in passage order, its band hashes in
+    # columns: those `passage_buckets` makes of its signature
     kept = passages.filter(pl.col("doc_id") != "d2")
     keys = passage_buckets(passage_signatures(kept["text"], MH), banding)
-    assert whole.schema == PASSAGE_INDEX and whole.height == kept.height * banding.bands
-    assert whole.select("band", "band_hash").equals(keys.select("band", "band_hash"))
-    expected = kept.select("doc_id", "passage", "figures").gather(keys["id"])
-    assert whole.select("doc_id", "passage", "figures").equals(expected)
+    schema = passage_keys_schema(banding.bands)
+    assert whole.schema == schema and whole.height == kept.height
+    by_band = keys.pivot(on="band", index="id", values="band_hash").sort("id")
+    for band in range(banding.bands):
+        assert whole[band_column(band)].to_list() == by_band[str(band)].to_list()
+    assert whole.select("doc_id", "passage", "figures").equals(
+        kept.select("doc_id", "passage", "figures")
+    )
     for size in (1, 2, 5, kept.height, kept.height + 1):
         chunks = list(passage_index_chunks(passages, published, MH, BP, size=size))
-        assert [c.height for c in chunks[:-1]] == [size * banding.bands] * (len(chunks) - 1)
+        assert [c.height for c in chunks[:-1]] == [size] * (len(chunks) - 1)
         assert pl.concat(chunks).equals(whole)
     # the same rows from a scan (the flow sets the passages aside on disk)
     assert pl.concat(passage_index_chunks(passages.lazy(), published, MH, BP)).equals(whole)
@@ -289,7 +298,47 @@ def test_the_passage_index_is_built_a_chunk_of_passages_at_a_time() -> None:
     assert list(passage_index_chunks(few, published, MH, BP)) == []
     assert list(passage_index_chunks(few.lazy(), published, MH, BP)) == []
     assert list(passage_index_chunks(passages, published.clear(), MH, BP)) == []
-    assert passage_index_rows(passages, published.clear(), MH, BP).schema == PASSAGE_INDEX
+    assert passage_index_rows(passages, published.clear(), MH, BP).schema == schema
+
+
+def _per_band(index: pl.DataFrame, bands: int) -> pl.DataFrame:
+    """Return a stored passage index as a row per (passage, band), as a lookup answers."""
+    return pl.concat(
+        [
+            index.select(
+                *PASSAGE_KEY_COLUMNS, band=pl.lit(b, pl.UInt16), band_hash=band_column(b)
+            ).select(list(PASSAGE_INDEX))
+            for b in range(bands)
+        ]
+    )
+
+
+def test_bucket_rows_answer_as_a_join_on_every_band() -> None:
+    kit = "\n\n".join(APPEAL)
+    docs = _docs([_page(kit, r) for r in range(4)])
+    out, passages = find_boilerplate(docs, MH, BP)
+    index = passage_index_rows(passages, out.with_columns(cluster_id="doc_id"), MH, BP)
+    bands = passage_banding(MH, BP).bands
+    rows = _per_band(index, bands)
+    order = ["doc_id", "passage", "band"]
+    for keys in (
+        rows.select("band", "band_hash"),  # every bucket
+        rows.filter(pl.col("passage") == 0).select("band", "band_hash"),  # the kit's first line
+        rows.filter(pl.col("band") == 3).head(2).select("band", "band_hash"),  # one band
+        pl.DataFrame(
+            {"band": [0, 1], "band_hash": [1, 2]},
+            schema={"band": pl.UInt16, "band_hash": pl.UInt64},
+        ),  # nothing
+    ):
+        got = bucket_rows(index.lazy(), keys, bands).collect()
+        want = rows.join(keys.unique(), on=["band", "band_hash"], how="semi")
+        assert got.schema == PASSAGE_INDEX
+        assert got.sort(order).equals(want.sort(order))
+    # a band among the keys that the index does not have finds nothing in it
+    wrong = pl.DataFrame({"band": [bands]}, schema={"band": pl.UInt16}).with_columns(
+        band_hash=pl.lit(index[band_column(0)][0], pl.UInt64)
+    )
+    assert bucket_rows(index.lazy(), wrong, bands).collect().height == 0
 
 
 def test_enough_shared_bands_estimate_the_threshold() -> None:

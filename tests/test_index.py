@@ -9,6 +9,9 @@ from pathlib import Path
 import polars as pl
 
 from flows.core.boilerplate import (
+    PASSAGE_INDEX,
+    PASSAGE_KEY_COLUMNS,
+    band_column,
     find_boilerplate,
     passage_banding,
     passage_buckets,
@@ -32,6 +35,7 @@ from flows.core.dedup_stage import (
 from flows.core.passages import PASSAGES
 from flows.core.settings import Settings
 from flows.io.index import (
+    legacy_passages_table,
     match_history,
     passage_history,
     passages_table,
@@ -230,6 +234,55 @@ def test_the_passage_index_returns_earlier_passages_sharing_a_bucket(tmp_path: P
     other = dataclasses.replace(bp, passage_threshold=0.8)
     assert passage_banding(mh, other) != banding
     assert snapshot_history(store.current, mh, other).passages is None
+
+
+def test_a_passage_index_of_the_legacy_layout_is_still_read(tmp_path: Path) -> None:
+    # outputs written before the passage index held a row per passage kept a row per
+    # (passage, band) in index/passages-<b>x<r>: their runs still count towards support
+    kit = "Support independent reporting from the river towns and the capital, every day."
+    store = Store(tmp_path)
+    mh, bp = S.minhash, S.boilerplate
+    banding = passage_banding(mh, bp)
+    for r in range(2):
+        docs = pl.DataFrame(
+            {
+                "doc_id": [f"r{r}d{i}" for i in range(2)],
+                "text": [f"{kit}\n\nStory {r}-{i} about the harbour vote." for i in range(2)],
+                "title_hint": [None] * 2,
+            },
+            schema_overrides={"title_hint": pl.String},
+        )
+        out, passages = find_boilerplate(docs, mh, bp)
+        rows = passage_index_rows(passages, out.with_columns(cluster_id="doc_id"), mh, bp)
+        if r == 0:  # the old layout: the same passages, a row per band
+            rows = pl.concat(
+                [
+                    rows.select(
+                        *PASSAGE_KEY_COLUMNS,
+                        band=pl.lit(b, pl.UInt16),
+                        band_hash=band_column(b),
+                    ).select(list(PASSAGE_INDEX))
+                    for b in range(banding.bands)
+                ]
+            )
+        table = legacy_passages_table(banding) if r == 0 else passages_table(banding)
+        run_dir = store.staging_dir(f"r{r}") / "run"
+        run_dir.mkdir()
+        store.publish(f"r{r}", {table: rows}, run_dir)
+        if r == 0:  # an output holding the legacy table alone has a passage history
+            assert snapshot_history(store.current, mh, bp).passages is not None
+    keys = passage_buckets(
+        passage_signatures(passages.filter(pl.col("passage") == 0)["text"], mh), banding
+    )
+    both = passage_history(store.current, banding, keys, cap=64, documents=10_000)
+    assert sorted(both["doc_id"].unique()) == ["r0d0", "r0d1", "r1d0", "r1d1"]
+    assert both.schema == PASSAGE_INDEX and (both["passage"] == 0).all()
+    # the same rows per document from either layout
+    per_doc = both.group_by("doc_id").agg(pl.len())["len"]
+    assert per_doc.n_unique() == 1 and per_doc[0] > 0
+    # the window counts the newest runs first: the current layout's, then the legacy ones
+    newest = passage_history(store.current, banding, keys, cap=64, documents=2)
+    assert sorted(newest["doc_id"].unique()) == ["r1d0", "r1d1"]
 
 
 def test_an_index_of_other_shingles_is_rebuilt_from_the_published_documents(

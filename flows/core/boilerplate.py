@@ -26,16 +26,18 @@ from flows.core.titles import document_title, first_title_lines
 # thousands of pages): `flows.core.lsh.band_pairs`, as `candidate_pairs` did for passages.
 PASSAGE_FULL_BUCKET = 32
 
-# Passages per chunk of `passage_index_chunks`: 5,000 passages are 125,000 index rows with 25
-# bands (about 12 MB), near the row groups polars writes (123,131 rows for 14.3M).
-PASSAGE_INDEX_CHUNK = 5_000
+# Passages per chunk of `passage_index_chunks`: 50,000 rows of 25 band hashes are about 15 MB;
+# a smaller row group made the file slower to write (5,000: 1.40 s against 0.85 s for the
+# 571k passages of the 34,173-page inbox) and larger.
+PASSAGE_INDEX_CHUNK = 50_000
 
 # Distinct passage texts whose word 3-grams `absorb_contained` holds at a time (about 2M grams,
 # 100 MB of temporaries, for 50,000 texts of the syndication inbox).
 ABSORB_CHUNK_TEXTS = 50_000
 
-# One row per (passage, band) of every document a run published: the history that boilerplate
-# support is counted over. `story` is the document's cluster (near-copies count once), `storied`
+# One row per (passage, band) of earlier runs' documents, as a lookup of the passage index
+# returns them: the history that boilerplate support is counted over. `story` is the
+# document's cluster (near-copies count once), `storied`
 # whether the document carried text of its own, `chars` the passage's and `doc_chars` all its
 # passages' length (to tell a copy of a whole story from a page sharing a kit).
 PASSAGE_INDEX = pl.Schema(
@@ -51,6 +53,69 @@ PASSAGE_INDEX = pl.Schema(
         "figures": pl.String,  # `numbers_key` of the passage (null in older index files)
     }
 )
+
+# The passage index as it is stored: one row per passage of every document a run published,
+# the passage's band hashes in columns `band_00`, `band_01`, ... (`passage_keys_schema`). One
+# row per (passage, band), as `PASSAGE_INDEX`, repeated the passage's strings 25 times: writing
+# the 34,173-page inbox's 14.3M rows took 3.05 s, its 571k wide rows 0.85 s, and a lookup of
+# 200,000 keys read 0.61 s against 0.17 s.
+PASSAGE_KEY_COLUMNS = pl.Schema(
+    {name: dtype for name, dtype in PASSAGE_INDEX.items() if name not in ("band", "band_hash")}
+)
+
+
+def band_column(band: int) -> str:
+    """Return the name of the passage index column holding band `band`'s hashes."""
+    return f"band_{band:02d}"
+
+
+def passage_keys_schema(bands: int) -> pl.Schema:
+    """Return the schema of the stored passage index for a banding of `bands` bands."""
+    schema = pl.Schema(PASSAGE_KEY_COLUMNS)
+    for band in range(bands):
+        schema[band_column(band)] = pl.UInt64
+    return schema
+
+
+def bucket_rows(index: pl.LazyFrame, keys: pl.DataFrame, bands: int) -> pl.LazyFrame:
+    """Return the `PASSAGE_INDEX` rows of a stored passage index sharing a bucket with `keys`.
+
+    Parameters
+    ----------
+    index
+        Rows of `passage_keys_schema(bands)`: a scan of the stored files or a frame.
+    keys
+        Bucket keys (`band`, `band_hash`) to look up.
+    bands
+        The banding's bands.
+
+    Returns
+    -------
+    pl.LazyFrame
+        One row per (passage, band) whose band hash is among that band's keys, the passages in
+        index order, band after band. The wide rows are filtered first with one `is_in` per
+        band column (a predicate the Parquet reader applies before decoding the rest).
+    """
+    wanted = {
+        band: group.get_column("band_hash").unique()
+        for (band,), group in keys.select("band", "band_hash").group_by("band")
+    }
+    columns = [b for b in range(bands) if b in wanted]
+    if not columns:
+        return pl.LazyFrame(schema=PASSAGE_INDEX)
+    hit = {b: pl.col(band_column(b)).is_in(wanted[b].implode()) for b in columns}
+    matched = index.filter(pl.any_horizontal(list(hit.values())))
+    return pl.concat(
+        [
+            matched.filter(hit[b]).select(
+                *PASSAGE_KEY_COLUMNS,
+                band=pl.lit(b, dtype=pl.UInt16),
+                band_hash=pl.col(band_column(b)),
+            )
+            for b in columns
+        ]
+    ).select(list(PASSAGE_INDEX))
+
 
 # History passages linked to this run's passages: `id` (row of the run's passages), the history
 # passage (`h_doc`, `h_passage`, `h_chars`, `h_doc_chars`) and its document's `story`, `storied`.
@@ -175,12 +240,14 @@ def within_bucket_cap(cap: int) -> pl.Expr:
 def frame_lookup(index: pl.DataFrame, cap: int) -> PassageLookup:
     """Return a lookup of passages in an in-memory passage index (runs simulated in memory).
 
-    It answers as `flows/io/index.passage_history` does over the stored index: the rows
-    sharing a bucket with the keys, the first `cap` documents of a bucket.
+    `index` holds `passage_index_rows` of earlier runs. The lookup answers as
+    `flows/io/index.passage_history` does over the stored index: the rows sharing a bucket
+    with the keys, the first `cap` documents of a bucket.
     """
+    bands = sum(1 for name in index.columns if name.startswith("band_"))
 
     def lookup(keys: pl.DataFrame) -> pl.DataFrame:
-        return index.join(keys, on=["band", "band_hash"], how="semi").filter(within_bucket_cap(cap))
+        return bucket_rows(index.lazy(), keys, bands).collect().filter(within_bucket_cap(cap))
 
     return lookup
 
@@ -284,14 +351,14 @@ def passage_index_rows(
     minhash: MinHashConfig,
     config: BoilerplateConfig,
 ) -> pl.DataFrame:
-    """Return the `PASSAGE_INDEX` rows of the published documents' passages, all at once.
+    """Return the passage index rows of the published documents' passages, all at once.
 
     The chunks of `passage_index_chunks` concatenated: for small runs and tests. A run writes
-    the chunks one at a time instead (14.3M rows, 1.4 GB, on the 34,173-page inbox).
+    the chunks one at a time instead.
     """
     chunks = list(passage_index_chunks(passages, documents, minhash, config))
     if not chunks:
-        return pl.DataFrame(schema=PASSAGE_INDEX)
+        return pl.DataFrame(schema=passage_keys_schema(passage_banding(minhash, config).bands))
     return pl.concat(chunks, how="vertical", rechunk=False)
 
 
@@ -302,12 +369,11 @@ def passage_index_chunks(
     config: BoilerplateConfig,
     size: int = PASSAGE_INDEX_CHUNK,
 ) -> Iterator[pl.DataFrame]:
-    """Yield the `PASSAGE_INDEX` rows of the published documents' passages, `size` at a time.
+    """Yield the passage index rows of the published documents' passages, `size` at a time.
 
-    One row per (passage, band), passage after passage in the order of `passages`, each
-    passage's bands in order; each chunk holds the rows of `size` passages (the last fewer),
-    and nothing is yielded when there are no rows. Only one chunk's rows (and band hashes)
-    exist at a time: the whole table repeats each passage's strings once per band.
+    One row per passage (`passage_keys_schema`: its document's fields and its band hashes),
+    in the order of `passages`; each chunk holds `size` passages (the last fewer), and
+    nothing is yielded when there are no rows. Only one chunk's band hashes exist at a time.
 
     Parameters
     ----------
@@ -356,10 +422,9 @@ def passage_index_chunks(
     )
     del rows
     banding = passage_banding(minhash, config)
-    bands = np.arange(banding.bands, dtype=np.uint16)
+    schema = passage_keys_schema(banding.bands)
     for start in range(0, kept.height, size):
         part = kept.slice(start, size)
-        n = part.height
         # Signed again here, a chunk's distinct texts at a time, rather than kept from the
         # stage: a signature per passage of a 300,000-page run is gigabytes.
         chunk = texts.gather(part["doc_row"]).str.slice(part["start"], part["chars"])
@@ -367,14 +432,15 @@ def passage_index_chunks(
         signed = passage_signatures(chunk.filter(pl.Series(first)), minhash)
         # (n, bands), as `passage_buckets` hashes them
         hashes = band_hashes(signed, banding)[number]
-        # gathered, not joined (a join of 14M rows built its hash table on top of the result)
         own = part.drop("doc_row", "start")
         yield (
             pl.concat([meta.gather(part["doc_row"]), own], how="horizontal")
-            .gather(pl.Series(np.repeat(np.arange(n, dtype=np.int64), banding.bands)))
-            .with_columns(band=pl.Series(np.tile(bands, n)), band_hash=pl.Series(hashes.ravel()))
-            .select(list(PASSAGE_INDEX))
-            .cast(PASSAGE_INDEX)
+            .with_columns(
+                pl.Series(band_column(b), hashes[:, b], dtype=pl.UInt64)
+                for b in range(banding.bands)
+            )
+            .select(list(schema))
+            .cast(schema)
         )
 
 

@@ -308,8 +308,8 @@ class BoilerplateConfig:
     containment: float = 0.8
     # Documents whose boilerplate share exceeds this are flagged is_boilerplate_heavy.
     heavy_ratio: float = 0.6
-    # Support also counts the passages of earlier runs (index/passages-<b>x<r>): a passage of this
-    # run and one of history are near-copies when they share enough bands of the passage banding
+    # Support also counts the passages of earlier runs (index/passage-keys-<b>x<r>): a passage of
+    # this run and one of history are near-copies when they share enough bands of the banding
     # that (shared / bands) ** (1 / rows) reaches passage_threshold (2 of 25 bands at 0.6; history
     # keeps band hashes, not signatures, so this estimate is all there is to verify with). A
     # bucket's history rows are read up to this many documents: support needs only min_support,

@@ -19,7 +19,9 @@ import polars as pl
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
     BoilerplateHistory,
+    bucket_rows,
     passage_banding,
+    passage_keys_schema,
     passage_signatures,
     within_bucket_cap,
 )
@@ -75,7 +77,16 @@ def boilerplate_rows(
 
 
 def passages_table(banding: Banding) -> str:
-    """Return the table name of the passage band index for a passage banding."""
+    """Return the table name of the passage index for a passage banding.
+
+    One row per passage, its band hashes in columns (`passage_keys_schema`). Outputs written
+    before that layout hold a row per (passage, band) in `legacy_passages_table`: still read.
+    """
+    return f"index/passage-keys-{banding.bands}x{banding.rows}"
+
+
+def legacy_passages_table(banding: Banding) -> str:
+    """Return the table name of the passage index of a row per (passage, band) (until 2026-12)."""
     return f"index/passages-{banding.bands}x{banding.rows}"
 
 
@@ -120,15 +131,34 @@ def passage_history(
     """
     if keys.height == 0:
         return pl.DataFrame(schema=PASSAGE_INDEX)
+    # the newest runs first: those of the current layout, then older ones of the legacy layout
     files = recent_files(table_files(snapshot, passages_table(banding)), documents)
-    if not files:
+    legacy = table_files(snapshot, legacy_passages_table(banding))
+    if legacy and documents > 0:
+        legacy = recent_files(legacy, documents - _documents_in(files))
+    else:
+        legacy = []
+    found = []
+    if files:
+        schema = passage_keys_schema(banding.bands)
+        found.append(bucket_rows(pl.scan_parquet(files, schema=schema), keys, banding.bands))
+    if legacy:
+        found.append(lookup(legacy, keys, ["band_hash", "band"], schema=PASSAGE_INDEX))
+    if not found:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     return (
-        lookup(files, keys, ["band_hash", "band"], schema=PASSAGE_INDEX)
+        pl.concat(found)
         .collect(engine="streaming")
         .filter(within_bucket_cap(cap))
         .select(list(PASSAGE_INDEX))
         .cast(PASSAGE_INDEX)
+    )
+
+
+def _documents_in(files: list[Path]) -> int:
+    """Return the distinct documents of each file, summed (as `recent_files` counts them)."""
+    return sum(
+        pl.scan_parquet(path).select(pl.col("doc_id").n_unique()).collect().item() for path in files
     )
 
 
@@ -149,7 +179,10 @@ def snapshot_history(
         )
 
     # Without an index under this banding there is nothing to look up (and no keys to make).
-    indexed = bool(table_files(snapshot, passages_table(banding)))
+    indexed = bool(
+        table_files(snapshot, passages_table(banding))
+        or table_files(snapshot, legacy_passages_table(banding))
+    )
     return BoilerplateHistory(
         passages=passages if indexed else None, known=known_boilerplate(snapshot)
     )
