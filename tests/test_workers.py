@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -16,6 +18,8 @@ from flows.core.settings import RunnerConfig, settings_from_dict
 from flows.io import workers
 from flows.io.shard_jobs import claims_job
 from flows.runners import process_workers
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # The jobs below are functions of the standard library: a job of this module would make each
 # worker import it, and Prefect with it (seconds).
@@ -86,3 +90,25 @@ def test_process_workers_follow_the_runner() -> None:
     assert process_workers(RunnerConfig(kind="processes", worker_processes=3)) == 0
     with pytest.raises(Exception, match="worker_processes must be >= 0"):
         settings_from_dict({"runner": {"worker_processes": -1}})
+
+
+def test_workers_do_not_run_the_parents_main_script_again(tmp_path: Path) -> None:
+    # multiprocessing's spawn runs the parent's script again in each child (as __mp_main__):
+    # a user's script without an `if __name__ == "__main__":` guard would run once per worker
+    marks = tmp_path / "marks.txt"
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import os\n"
+        "from flows.io import workers\n"
+        f"with open({str(marks)!r}, 'a') as f:\n"
+        "    f.write('ran\\n')\n"
+        "with workers.worker_processes(2, 2):\n"
+        "    pids = {workers.run(os.getpid) for _ in range(4)}\n"
+        "assert os.getpid() not in pids\n",
+        "utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert marks.read_text("utf-8") == "ran\n"

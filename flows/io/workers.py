@@ -11,24 +11,59 @@ processes and Dask runners, whose tasks are processes already.
 
 Spawned, not forked: the flow process runs threads (Prefect's, polars'), and a fork copies
 their locks in whatever state they are. A spawned worker imports only what its job needs
-(polars and `flows.core`, not Prefect), about 0.4 s, once for the stage.
+(polars and `flows.core`, not Prefect), about 0.4 s, once for the stage. It does not run the
+parent's `__main__` again, as multiprocessing's spawn does by default (so that functions
+defined there can be unpickled): the jobs live in `flows`, and a user's script that calls
+the flow without an `if __name__ == "__main__":` guard would otherwise run again in every
+worker (`_SpawnContext`).
 """
 
 from __future__ import annotations
 
 import importlib
-import multiprocessing
+import sys
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
+from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import ParamSpec, TypeVar
 
 from flows.core.errors import WorkerError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+@contextmanager
+def _main_left_alone() -> Iterator[None]:
+    """Start processes as if `__main__` were blank: spawn then imports nothing for it.
+
+    multiprocessing reads `sys.modules["__main__"]` (its `__spec__`, `__file__`) while it starts
+    a process, to import the same main module in the child. The swap lasts that start.
+    """
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main
+
+
+class _SpawnProcess(SpawnProcess):
+    """A spawned process that does not import the parent's `__main__`."""
+
+    def start(self) -> None:
+        with _main_left_alone():
+            super().start()
+
+
+class _SpawnContext(SpawnContext):
+    """The spawn context, with processes that leave the parent's `__main__` alone."""
+
+    Process = _SpawnProcess
+
 
 # The open pool of the stage running in this context (Prefect's thread runner copies the
 # context into each task's thread, so the stage's shard tasks see it).
@@ -54,7 +89,7 @@ def worker_processes(workers: int, shards: int, warm: tuple[str, ...] = ()) -> I
     if size < 2:
         yield 0
         return
-    pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(size, mp_context=_SpawnContext())
     # one job each, submitted before any waits: the pool starts a process per job it cannot
     # give to an idle one, so all `size` start now
     for _ in range(size):
