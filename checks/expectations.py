@@ -15,7 +15,7 @@ import re
 import tempfile
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,19 +166,25 @@ def preload() -> threading.Thread:
     validate 2.5-3.0 s -> 0.7-1.2 s). Python's import locks make the later
     `import great_expectations` wait for it to finish.
     """
-    thread = threading.Thread(target=_import_gx, name="newsdq-gx-import", daemon=True)
+    thread = threading.Thread(
+        target=import_great_expectations, name="newsdq-gx-import", daemon=True
+    )
     thread.start()
     return thread
 
 
-def _import_gx() -> None:
+def import_great_expectations() -> None:
+    """Import great-expectations (and its expectations), its logger quiet meanwhile.
+
+    Errors pass: `run_checkpoint` imports it again and says why.
+    """
     # No `_quiet` here: warning filters are process-wide, and this thread overlaps the run; a
     # logger's level may be set from any thread.
     logger = logging.getLogger("great_expectations")
     previous = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with contextlib.suppress(Exception):  # the stage imports it again and says why
+        with contextlib.suppress(Exception):
             import great_expectations
             import great_expectations.expectations  # noqa: F401
     finally:
@@ -227,6 +233,18 @@ def _read_columns(suite: Suite) -> pl.DataFrame:
             )
             cut.append(pl.col(column).str.slice(0, bound))
     return suite.frame.select(columns).with_columns(cut)
+
+
+# Runs the suites as a checkpoint: `run_checkpoint` itself, or it in a worker process.
+CheckpointRunner = Callable[[Sequence[Suite], Path], CheckpointResult]
+
+
+def slim_suites(suites: Sequence[Suite]) -> list[Suite]:
+    """Return the suites with only the columns their expectations read (see `_read_columns`).
+
+    What a checkpoint in another process is sent: the whole documents table is every text.
+    """
+    return [dataclasses.replace(one, frame=_read_columns(one)) for one in suites]
 
 
 def run_checkpoint(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:

@@ -19,9 +19,11 @@ import polars as pl
 from checks.expectations import (
     DOCUMENTS_EXPECTATIONS,
     CheckpointResult,
+    CheckpointRunner,
     Suite,
     claims_expectations,
     run_checkpoint,
+    slim_suites,
     with_severities,
 )
 from checks.grounding import claim_id, ground_claims, resolve_doc_ids
@@ -126,6 +128,7 @@ def validate_stage(
     data_docs: Path,
     run_id: str,
     history: ClaimHistory = NO_CLAIM_HISTORY,
+    checkpoint: CheckpointRunner = run_checkpoint,
 ) -> ValidateResult:
     """Validate every table the run publishes; failing rows are quarantined, not dropped.
 
@@ -148,6 +151,9 @@ def validate_stage(
         Stamped on external claim rows and on the timeline.
     history
         The published articles and timeline rows this run's claims refer to; none by default.
+    checkpoint
+        Runs the great-expectations suites (`run_checkpoint`, by default here); it is given
+        only the columns they read (`slim_suites`).
     """
     mode: InvariantMode = "raise" if config.invariants == "raise" else "repair"
     checked = split_rows(
@@ -188,7 +194,7 @@ def validate_stage(
         suites = with_severities(suites, config.warn, config.block)
     except ValueError as exc:
         raise ConfigError(f"[validation] {exc}") from exc
-    checkpoint = run_checkpoint(suites, data_docs)
+    outcome = checkpoint(slim_suites(suites), data_docs)
     days = (
         claims.valid.join(claims.dates, on="doc_id", how="left")
         .select(topic=topic_of(pl.col("unit")), published_date="published_date")
@@ -207,7 +213,7 @@ def validate_stage(
     failed = [bad_docs, bad_articles, claims.quarantine, spans.quarantine]
     return ValidateResult(
         tables=tables,
-        checkpoint=checkpoint,
+        checkpoint=outcome,
         quarantine=pl.concat([empty(QUARANTINE), *(q.cast(QUARANTINE) for q in failed)]),
         broken=checked.broken + split.broken + claims.broken + spans.broken,
         repaired=checked.repaired,

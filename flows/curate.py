@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from prefect import flow
 
+from checks.expectations import import_great_expectations
 from checks.expectations import preload as preload_expectations
 from flows import endings, runners, tasks
 from flows.core.errors import (
@@ -22,6 +23,7 @@ from flows.core.errors import (
 )
 from flows.core.run import RunState, StageResult
 from flows.core.settings import Settings, settings_to_dict, with_runner
+from flows.io import workers
 from flows.io.config import load_settings
 from flows.io.faults import crash_point
 from flows.io.memory import release_memory
@@ -126,57 +128,72 @@ def _curate(
     staging = store.staging_dir(run_id).absolute()
     history = tasks.read_history(store)
     runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
-    with runner:
-        pool = runners.ShardPool(runner, staging, bars)
-        ingested = _stage(state, "ingest", runners.ingest, pool, inbox, settings, history)
-        preload_expectations()
-        external = _stage(state, "external_claims", tasks.external_claims, inbox, settings, history)
-        crash_point("stage:ingest")
-        fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
-        # A stage's documents are dropped once the next stage has made its own (`del`,
-        # `without_documents`), so that a copy of the texts lives only while a stage reads it.
-        ingested = ingested.without_documents()
-        with bars.stage("boilerplate"):
-            cleaned = _stage(
-                state, "boilerplate", tasks.boilerplate, fresh.documents, settings, history, run_id
+    # the great-expectations checkpoint's worker process, started by ingest for a large inbox
+    with workers.StandingWorker(import_great_expectations) as checker:
+        with runner:
+            pool = runners.ShardPool(runner, staging, bars, checker)
+            ingested = _stage(state, "ingest", runners.ingest, pool, inbox, settings, history)
+            if not checker.started:
+                preload_expectations()  # in a thread of this process
+            external = _stage(
+                state, "external_claims", tasks.external_claims, inbox, settings, history
             )
-        del fresh
-        crash_point("stage:boilerplate")
-        # Validation and publishing read the passages again; until then they wait on disk.
-        passages = spill(cleaned.passages, staging / "passages.parquet")
-        cleaned = cleaned.without_passages()
-        signed = _stage(state, "signatures", runners.signatures, pool, cleaned.documents, settings)
-        with bars.stage("dedup"):
-            deduped = _stage(
+            crash_point("stage:ingest")
+            fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
+            # A stage's documents are dropped once the next stage has made its own (`del`,
+            # `without_documents`), so that a copy of the texts lives only while a stage
+            # reads it.
+            ingested = ingested.without_documents()
+            with bars.stage("boilerplate"):
+                cleaned = _stage(
+                    state,
+                    "boilerplate",
+                    tasks.boilerplate,
+                    fresh.documents,
+                    settings,
+                    history,
+                    run_id,
+                )
+            del fresh
+            crash_point("stage:boilerplate")
+            # Validation and publishing read the passages again; until then they wait on disk.
+            passages = spill(cleaned.passages, staging / "passages.parquet")
+            cleaned = cleaned.without_passages()
+            signed = _stage(
+                state, "signatures", runners.signatures, pool, cleaned.documents, settings
+            )
+            with bars.stage("dedup"):
+                deduped = _stage(
+                    state,
+                    "dedup",
+                    tasks.dedup,
+                    cleaned.documents,
+                    signed.frame,
+                    settings,
+                    history,
+                    run_id,
+                )
+            del cleaned, signed
+            crash_point("stage:dedup")
+            found = _stage(
+                state, "claims", runners.claims, pool, deduped.documents, settings, run_id
+            ).frame
+            crash_point("stage:claims")
+        with bars.stage("validate"):
+            validated = _stage(
                 state,
-                "dedup",
-                tasks.dedup,
-                cleaned.documents,
-                signed.frame,
-                settings,
+                "validate",
+                tasks.validate,
+                deduped.documents,
+                found,
+                external,
+                passages,
+                run_dir,
                 history,
+                settings,
                 run_id,
+                checker,
             )
-        del cleaned, signed
-        crash_point("stage:dedup")
-        found = _stage(
-            state, "claims", runners.claims, pool, deduped.documents, settings, run_id
-        ).frame
-        crash_point("stage:claims")
-    with bars.stage("validate"):
-        validated = _stage(
-            state,
-            "validate",
-            tasks.validate,
-            deduped.documents,
-            found,
-            external,
-            passages,
-            run_dir,
-            history,
-            settings,
-            run_id,
-        )
     del found
     deduped = deduped.without_documents()  # the validated `documents` table replaces them
     crash_point("stage:validate")

@@ -23,7 +23,7 @@ from flows.io import workers
 from flows.io.ingest import file_sizes, file_uri
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress
-from flows.io.shard_jobs import CLAIMS_MODULES
+from flows.io.shard_jobs import ready as claims_ready
 from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 
 
@@ -104,11 +104,14 @@ def api_url() -> str | None:
 
 @dataclass(frozen=True)
 class ShardPool:
-    """Where a run's shard stages run: the started task runner, the staging folder, the bars."""
+    """Where a run's shard stages run: the started task runner, the staging folder, the bars,
+    and the worker process that the validate stage's checkpoint may run in (`checker`).
+    """
 
     runner: TaskRunner[Any]
     staging: Path  # absolute: shard tasks may run in processes with another working folder
     bars: StageProgress
+    checker: workers.StandingWorker | None = None
 
 
 def run_shards(
@@ -131,6 +134,10 @@ def ingest(
     runner = settings.runner
     sizes = file_sizes(inbox, names)
     shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
+    if pool.checker is not None and len(shards) >= 2 and process_workers(runner) >= 2:
+        # An inbox of several shards: the checkpoint's worker imports great-expectations
+        # beside ingest, which leaves a core idle (1.2 cores busy on the 34k inbox).
+        pool.checker.start()
     seen = history.files
     where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
     parameters = [
@@ -171,7 +178,7 @@ def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id:
     """
     articles = tasks.claim_inputs(documents)
     shards = -(-articles.height // settings.runner.shard_articles)
-    with workers.worker_processes(process_workers(settings.runner), shards, CLAIMS_MODULES):
+    with workers.worker_processes(process_workers(settings.runner), shards, claims_ready):
         paths = sharded(
             pool,
             tasks.claims_shard,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -13,6 +14,7 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
+from checks.expectations import CheckpointResult, Suite, run_checkpoint
 from checks.models import NormalisedDocModel
 from checks.quarantine import split_valid
 from checks.summary import RunSummary, run_summary
@@ -320,8 +322,18 @@ def validate(
     history: History,
     settings: Settings,
     run_id: str,
+    checker: workers.StandingWorker | None = None,
 ) -> ValidateResult:
-    """Validate every published table; failing rows are quarantined, not dropped."""
+    """Validate every published table; failing rows are quarantined, not dropped.
+
+    The great-expectations checkpoint runs in `checker`'s worker process when it was started.
+    """
+
+    def checkpoint(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:
+        if checker is None:
+            return run_checkpoint(suites, docs_dir)
+        return checker.run(run_checkpoint, suites, docs_dir)
+
     return warn_broken(
         validate_stage(
             documents,
@@ -335,6 +347,7 @@ def validate(
                 partial(history_articles, history.snapshot),
                 partial(history_timeline, history.snapshot),
             ),
+            checkpoint,
         )
     )
 

@@ -6,11 +6,20 @@ Texts and figures are invented.
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from checks.expectations import (
+    CheckpointResult,
+    CheckpointRunner,
+    Suite,
+    import_great_expectations,
+    run_checkpoint,
+)
 from checks.summary import run_summary
 from checks.validate import (
     ARTICLE_COLUMNS,
@@ -24,6 +33,7 @@ from flows.core.drops import KnownResult, KnownStats
 from flows.core.run import RunState
 from flows.core.schema import EXTERNAL, QUARANTINE
 from flows.core.settings import Settings
+from flows.io.workers import StandingWorker
 from tests.test_invariants import documents_stage
 
 S = Settings()
@@ -73,6 +83,7 @@ def _validate(
     tmp_path: Path,
     external: pl.DataFrame,
     history: ClaimHistory = NO_CLAIM_HISTORY,
+    checkpoint: CheckpointRunner = run_checkpoint,
 ) -> ValidateResult:
     documents, found = inputs
     passages = pl.DataFrame(
@@ -88,8 +99,39 @@ def _validate(
         }
     )
     return validate_stage(
-        documents, found, external, passages, S.validation, tmp_path / "dd", "run-1", history
+        documents,
+        found,
+        external,
+        passages,
+        S.validation,
+        tmp_path / "dd",
+        "run-1",
+        history,
+        checkpoint,
     )
+
+
+def test_the_checkpoint_in_a_worker_process_gives_the_same_outcomes(
+    inputs: tuple[pl.DataFrame, pl.DataFrame], tmp_path: Path
+) -> None:
+    here = _validate(inputs, tmp_path / "here", _external())
+    pids: list[int] = []
+
+    def in_worker(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:
+        # what the flow's validate task does with a started worker (flows/tasks.py)
+        pids.append(checker.run(os.getpid))
+        return checker.run(run_checkpoint, suites, docs_dir)
+
+    with StandingWorker(import_great_expectations) as checker:
+        checker.start()
+        there = _validate(inputs, tmp_path / "there", _external(), checkpoint=in_worker)
+    assert pids and pids[0] != os.getpid()
+    assert there.checkpoint.outcomes == here.checkpoint.outcomes
+    assert there.checkpoint.success == here.checkpoint.success
+    assert there.checkpoint.data_docs_index == tmp_path / "there" / "dd" / "index.html"
+    assert there.checkpoint.data_docs_index.is_file()
+    for name, table in here.tables.items():
+        assert there.tables[name].equals(table)
 
 
 def test_the_stage_returns_its_tables_and_figures_and_changes_nothing(

@@ -112,3 +112,14 @@ def test_workers_do_not_run_the_parents_main_script_again(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert marks.read_text("utf-8") == "ran\n"
+
+
+def test_a_standing_worker_runs_jobs_here_until_started() -> None:
+    with workers.StandingWorker() as worker:
+        assert not worker.started and worker.run(os.getpid) == os.getpid()
+        worker.start()
+        worker.start()  # once
+        assert worker.started
+        first = worker.run(os.getpid)
+        assert first != os.getpid() and worker.run(os.getpid) == first  # one process
+    assert not worker.started and worker.run(os.getpid) == os.getpid()

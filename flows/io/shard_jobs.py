@@ -13,11 +13,12 @@ from flows.core.claims import extract_claims
 from flows.core.schema import CLAIMS
 from flows.io.shards import write_shard
 
-# What a claims worker imports when it starts (`worker_processes(warm=...)`).
-CLAIMS_MODULES = (__name__,)
-
 
 def claims_job(src: str, dest: str, extractor: str, run_id: str) -> str:
     """Extract the claims of the articles in `src`; write them under `dest`, return the path."""
     found = extract_claims(pl.read_parquet(src), extractor=extractor, run_id=run_id)
     return write_shard(found.select(list(CLAIMS)), dest, "claims")
+
+
+def ready() -> None:
+    """Do nothing: a claims worker's warm-up job (unpickling it imports this module)."""

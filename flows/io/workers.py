@@ -20,7 +20,6 @@ worker (`_SpawnContext`).
 
 from __future__ import annotations
 
-import importlib
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from flows.core.errors import WorkerError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
 
 @contextmanager
 def _main_left_alone() -> Iterator[None]:
@@ -70,20 +70,21 @@ class _SpawnContext(SpawnContext):
 _POOL: ContextVar[ProcessPoolExecutor | None] = ContextVar("newsdq_worker_pool", default=None)
 
 
-def _import(modules: tuple[str, ...]) -> None:
-    """Import `modules` in a worker, so that its first job does not wait for them."""
-    for name in modules:
-        importlib.import_module(name)
+def ready() -> None:
+    """Do nothing: a warm-up job (a job's module is imported in the worker to unpickle it)."""
 
 
 @contextmanager
-def worker_processes(workers: int, shards: int, warm: tuple[str, ...] = ()) -> Iterator[int]:
+def worker_processes(
+    workers: int, shards: int, warm: Callable[[], object] = ready
+) -> Iterator[int]:
     """Open a pool of `min(workers, shards)` spawned processes for the shard tasks run inside.
 
     Yields the number of processes opened: 0 when fewer than two would work at once (one
-    worker would only add its start-up to work the calling thread can do). The workers import
-    `warm` as soon as they start, while the stage writes its shards. Leaving the block stops
-    them, after their running jobs (queued ones are cancelled when the stage failed).
+    worker would only add its start-up to work the calling thread can do). Each worker runs
+    `warm` (a module-level function: its module is imported to unpickle it) as soon as it
+    starts, while the stage writes its shards. Leaving the block stops them, after their
+    running jobs (queued ones are cancelled when the stage failed).
     """
     size = min(workers, shards)
     if size < 2:
@@ -93,7 +94,7 @@ def worker_processes(workers: int, shards: int, warm: tuple[str, ...] = ()) -> I
     # one job each, submitted before any waits: the pool starts a process per job it cannot
     # give to an idle one, so all `size` start now
     for _ in range(size):
-        pool.submit(_import, warm)
+        pool.submit(warm)
     token = _POOL.set(pool)
     failed = True
     try:
@@ -114,10 +115,54 @@ def run(job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     pool = _POOL.get()
     if pool is None:
         return job(*args, **kwargs)
+    return _run_in(pool, job, *args, **kwargs)
+
+
+def _run_in(pool: ProcessPoolExecutor, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run `job` in a worker of `pool`; return its result (see `run`)."""
     try:
         return pool.submit(job, *args, **kwargs).result()
     except BrokenProcessPool as exc:
         raise WorkerError(
             f"a worker process died while running {job.__qualname__} (killed, or out of "
-            "memory?); set [runner] worker_processes = 1 to run shard work in the flow process"
+            "memory?); set [runner] worker_processes = 1 to run that work in the flow process"
         ) from exc
+
+
+class StandingWorker:
+    """One worker process that a run may start early and give work to later.
+
+    The great-expectations checkpoint of the validate stage runs in one: its import is about
+    4 s of Python (280 MB) that, in the flow process, held the GIL against the boilerplate
+    stage; a worker started with the run imports it on the core that ingest leaves idle.
+    Until `start` is called (and after the block) `run` runs the job in the calling thread.
+    """
+
+    def __init__(self, warm: Callable[[], object] = ready) -> None:
+        self._warm = warm
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> StandingWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def started(self) -> bool:
+        """Return whether the worker process was started."""
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Start the worker (once): it runs `warm` at once."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=_SpawnContext())
+            self._pool.submit(self._warm)
+
+    def run(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `job` in the worker when it was started, else here; return its result."""
+        if self._pool is None:
+            return job(*args, **kwargs)
+        return _run_in(self._pool, job, *args, **kwargs)
