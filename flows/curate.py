@@ -162,22 +162,23 @@ def _curate(
             signed = _stage(
                 state, "signatures", runners.signatures, pool, cleaned.documents, settings
             )
-            with bars.stage("dedup"):
-                deduped = _stage(
-                    state,
-                    "dedup",
-                    tasks.dedup,
-                    cleaned.documents,
-                    signed.frame,
-                    settings,
-                    history,
-                    run_id,
-                )
-            del cleaned, signed
-            crash_point("stage:dedup")
-            found = _stage(
-                state, "claims", runners.claims, pool, deduped.documents, settings, run_id
-            ).frame
+            with runners.claims_workers(settings, cleaned.documents.height):
+                with bars.stage("dedup"):
+                    deduped = _stage(
+                        state,
+                        "dedup",
+                        tasks.dedup,
+                        cleaned.documents,
+                        signed.frame,
+                        settings,
+                        history,
+                        run_id,
+                    )
+                del cleaned, signed
+                crash_point("stage:dedup")
+                found = _stage(
+                    state, "claims", runners.claims, pool, deduped.documents, settings, run_id
+                ).frame
             crash_point("stage:claims")
         with bars.stage("validate"):
             validated = _stage(

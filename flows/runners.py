@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,17 @@ def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id:
             "claims",
         )
     return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
+
+
+def claims_workers(settings: Settings, documents: int) -> AbstractContextManager[int]:
+    """Open the claims stage's worker processes ahead of it, for a run of `documents`.
+
+    Opened before the dedup stage, which keeps about one core busy, the processes start and
+    import beside it instead of at the start of the claims stage; `claims` then uses them.
+    The shards are counted as if every document were an article (an upper bound).
+    """
+    shards = -(-documents // settings.runner.shard_articles)
+    return workers.worker_processes(process_workers(settings.runner), shards, claims_ready)
 
 
 def process_workers(config: RunnerConfig) -> int:

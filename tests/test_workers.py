@@ -123,3 +123,15 @@ def test_a_standing_worker_runs_jobs_here_until_started() -> None:
         first = worker.run(os.getpid)
         assert first != os.getpid() and worker.run(os.getpid) == first  # one process
     assert not worker.started and worker.run(os.getpid) == os.getpid()
+
+
+def test_a_stage_inside_an_open_pool_uses_it() -> None:
+    # the flow opens the claims pool before the dedup stage; the claims stage's own block
+    # then opens nothing and its jobs go to those processes
+    with workers.worker_processes(2, 10) as outer:
+        first = {workers.run(os.getpid) for _ in range(4)}
+        with workers.worker_processes(2, 1) as inner:  # one shard: alone it opens none
+            assert inner == outer == 2
+            again = {workers.run(os.getpid) for _ in range(4)}
+        assert os.getpid() not in again and os.getpid() not in first
+        assert workers.run(os.getpid) != os.getpid()  # the outer pool is still open

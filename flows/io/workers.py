@@ -67,7 +67,10 @@ class _SpawnContext(SpawnContext):
 
 # The open pool of the stage running in this context (Prefect's thread runner copies the
 # context into each task's thread, so the stage's shard tasks see it).
-_POOL: ContextVar[ProcessPoolExecutor | None] = ContextVar("newsdq_worker_pool", default=None)
+# (the pool, its size)
+_POOL: ContextVar[tuple[ProcessPoolExecutor, int] | None] = ContextVar(
+    "newsdq_worker_pool", default=None
+)
 
 
 def ready() -> None:
@@ -84,8 +87,14 @@ def worker_processes(
     worker would only add its start-up to work the calling thread can do). Each worker runs
     `warm` (a module-level function: its module is imported to unpickle it) as soon as it
     starts, while the stage writes its shards. Leaving the block stops them, after their
-    running jobs (queued ones are cancelled when the stage failed).
+    running jobs (queued ones are cancelled when the stage failed). Inside a block that
+    opened a pool already (the flow opens the claims pool before the dedup stage, so that
+    its processes start meanwhile), nothing is opened and that pool's size is yielded.
     """
+    outer = _POOL.get()
+    if outer is not None:
+        yield outer[1]
+        return
     size = min(workers, shards)
     if size < 2:
         yield 0
@@ -95,7 +104,7 @@ def worker_processes(
     # give to an idle one, so all `size` start now
     for _ in range(size):
         pool.submit(warm)
-    token = _POOL.set(pool)
+    token = _POOL.set((pool, size))
     failed = True
     try:
         yield size
@@ -112,10 +121,10 @@ def run(job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     data (paths, frames, dataclasses). An exception the job raises is raised here; a worker
     that died (killed, out of memory) raises `WorkerError`.
     """
-    pool = _POOL.get()
-    if pool is None:
+    opened = _POOL.get()
+    if opened is None:
         return job(*args, **kwargs)
-    return _run_in(pool, job, *args, **kwargs)
+    return _run_in(opened[0], job, *args, **kwargs)
 
 
 def _run_in(pool: ProcessPoolExecutor, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
