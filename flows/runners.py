@@ -105,14 +105,11 @@ def api_url() -> str | None:
 
 @dataclass(frozen=True)
 class ShardPool:
-    """Where a run's shard stages run: the started task runner, the staging folder, the bars,
-    and the worker process that the validate stage's checkpoint may run in (`checker`).
-    """
+    """Where a run's shard stages run: the started task runner, the staging folder, the bars."""
 
     runner: TaskRunner[Any]
     staging: Path  # absolute: shard tasks may run in processes with another working folder
     bars: StageProgress
-    checker: workers.StandingWorker | None = None
 
 
 def run_shards(
@@ -135,10 +132,6 @@ def ingest(
     runner = settings.runner
     sizes = file_sizes(inbox, names)
     shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
-    if pool.checker is not None and len(shards) >= 2 and process_workers(runner) >= 2:
-        # An inbox of several shards: the checkpoint's worker imports great-expectations
-        # beside ingest, which leaves a core idle (1.2 cores busy on the 34k inbox).
-        pool.checker.start()
     seen = history.files
     where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
     parameters = [
@@ -200,6 +193,16 @@ def claims_workers(settings: Settings, documents: int) -> AbstractContextManager
     """
     shards = -(-documents // settings.runner.shard_articles)
     return workers.worker_processes(process_workers(settings.runner), shards, claims_ready)
+
+
+def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
+    """Return whether the validate stage's checkpoint should run in a worker process.
+
+    For an inbox of two ingest shards or more, under the threads runner on two cores or
+    more: great-expectations' import (about 4 s of Python) then runs beside the stages that
+    leave a core idle instead of holding the flow process's GIL.
+    """
+    return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
 
 
 def process_workers(config: RunnerConfig) -> int:

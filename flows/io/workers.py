@@ -4,10 +4,12 @@ The threads runner runs shard tasks as threads of the flow process. numba and po
 the GIL for their heavy parts, but the rule-based claim extractor is Python from end to end:
 a second thread only queued for the GIL, and the claims stage used one core of two (8.6 s of
 a 28 s run on the 34,173-page syndication inbox). `worker_processes` opens a pool of spawned
-processes for the length of one stage; a shard task's body (a plain function of Parquet paths,
-`flows/io/shard_jobs.py`) runs there through `run`, and in the calling thread when no pool is
-open: a stage of one shard, a one-core machine, `[runner] worker_processes = 1`, and the
-processes and Dask runners, whose tasks are processes already.
+processes (the flow opens the claims pool before the dedup stage, so that it starts beside
+it); a shard task's body (a plain function of Parquet paths, `flows/io/shard_jobs.py`) runs
+there through `run`, and in the calling thread when no pool is open: a stage of one shard, a
+one-core machine, `[runner] worker_processes = 1`, and the processes and Dask runners, whose
+tasks are processes already. `StandingWorker` is one process that a run starts when it
+chooses and gives work to later (the great-expectations checkpoint).
 
 Spawned, not forked: the flow process runs threads (Prefect's, polars'), and a fork copies
 their locks in whatever state they are. A spawned worker imports only what its job needs
@@ -65,9 +67,8 @@ class _SpawnContext(SpawnContext):
     Process = _SpawnProcess
 
 
-# The open pool of the stage running in this context (Prefect's thread runner copies the
-# context into each task's thread, so the stage's shard tasks see it).
-# (the pool, its size)
+# The open pool of the stage running in this context, and its size (Prefect's thread runner
+# copies the context into each task's thread, so the stage's shard tasks see it).
 _POOL: ContextVar[tuple[ProcessPoolExecutor, int] | None] = ContextVar(
     "newsdq_worker_pool", default=None
 )
@@ -143,7 +144,7 @@ class StandingWorker:
 
     The great-expectations checkpoint of the validate stage runs in one: its import is about
     4 s of Python (280 MB) that, in the flow process, held the GIL against the boilerplate
-    stage; a worker started with the run imports it on the core that ingest leaves idle.
+    stage; a worker started after that stage imports it on a core the next stages leave idle.
     Until `start` is called (and after the block) `run` runs the job in the calling thread.
     """
 
