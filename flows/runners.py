@@ -171,8 +171,7 @@ def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id:
     rule extractor is Python that holds the GIL, so threads alone use one core.
     """
     articles = tasks.claim_inputs(documents)
-    shards = -(-articles.height // settings.runner.shard_articles)
-    with workers.worker_processes(process_workers(settings.runner), shards, claims_ready):
+    with claims_workers(settings, articles.height):
         paths = sharded(
             pool,
             tasks.claims_shard,
@@ -184,14 +183,14 @@ def claims(pool: ShardPool, documents: pl.DataFrame, settings: Settings, run_id:
     return Gathered(tasks.gather_claims(paths), ShardStats(len(paths)))
 
 
-def claims_workers(settings: Settings, documents: int) -> AbstractContextManager[int]:
-    """Open the claims stage's worker processes ahead of it, for a run of `documents`.
+def claims_workers(settings: Settings, articles: int) -> AbstractContextManager[int]:
+    """Open the claims stage's worker processes for up to `articles` articles.
 
-    Opened before the dedup stage, which keeps about one core busy, the processes start and
-    import beside it instead of at the start of the claims stage; `claims` then uses them.
-    The shards are counted as if every document were an article (an upper bound).
+    The flow opens them before the dedup stage, which keeps about one core busy, counting
+    every document as an article (an upper bound): the processes start and import beside
+    dedup instead of at the start of the claims stage, and `claims` then uses them.
     """
-    shards = -(-documents // settings.runner.shard_articles)
+    shards = -(-articles // settings.runner.shard_articles)
     return workers.worker_processes(process_workers(settings.runner), shards, claims_ready)
 
 

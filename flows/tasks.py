@@ -394,6 +394,7 @@ def index_tables(
             "doc_id", keep="last", maintain_order=True
         )
     banding = dedup_banding(settings.minhash, settings.dedup)
+    passage_bands = passage_banding(settings.minhash, settings.boilerplate)
     return {
         signatures_table(settings.minhash): rows,
         # a row per band of each document (7.7M on the 100,000-page inbox): built and written
@@ -408,8 +409,8 @@ def index_tables(
         ),
         # a row per passage and its 25 band hashes (571k on the 34,173-page inbox): built and
         # written by chunks
-        passages_table(passage_banding(settings.minhash, settings.boilerplate)): Chunked(
-            passage_keys_schema(passage_banding(settings.minhash, settings.boilerplate).bands),
+        passages_table(passage_bands): Chunked(
+            passage_keys_schema(passage_bands.bands),
             lambda: passage_index_chunks(
                 passages, documents, settings.minhash, settings.boilerplate
             ),

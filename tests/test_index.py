@@ -10,8 +10,6 @@ import polars as pl
 
 from flows.core.boilerplate import (
     PASSAGE_INDEX,
-    PASSAGE_KEY_COLUMNS,
-    band_column,
     find_boilerplate,
     passage_banding,
     passage_buckets,
@@ -45,6 +43,7 @@ from flows.io.index import (
 )
 from flows.io.store import Store
 from flows.tasks import index_tables
+from tests.test_boilerplate import _per_band
 from tests.test_dedup import OTHER, STORY, _docs
 
 S = Settings()
@@ -255,16 +254,7 @@ def test_a_passage_index_of_the_legacy_layout_is_still_read(tmp_path: Path) -> N
         out, passages = find_boilerplate(docs, mh, bp)
         rows = passage_index_rows(passages, out.with_columns(cluster_id="doc_id"), mh, bp)
         if r == 0:  # the old layout: the same passages, a row per band
-            rows = pl.concat(
-                [
-                    rows.select(
-                        *PASSAGE_KEY_COLUMNS,
-                        band=pl.lit(b, pl.UInt16),
-                        band_hash=band_column(b),
-                    ).select(list(PASSAGE_INDEX))
-                    for b in range(banding.bands)
-                ]
-            )
+            rows = _per_band(rows, banding.bands)
         table = legacy_passages_table(banding) if r == 0 else passages_table(banding)
         run_dir = store.staging_dir(f"r{r}") / "run"
         run_dir.mkdir()

@@ -98,6 +98,11 @@ def recent_files(files: list[Path], documents: int) -> list[Path]:
     shift the window, nothing else). Each file's distinct `doc_id`s are counted (a document in
     two runs counts twice), reading that column only of the files returned.
     """
+    return _recent_counted(files, documents)[0]
+
+
+def _recent_counted(files: list[Path], documents: int) -> tuple[list[Path], int]:
+    """Return `recent_files(files, documents)` and the documents they hold, counted once."""
     chosen: list[Path] = []
     seen = 0
     for path in reversed(files):
@@ -105,7 +110,7 @@ def recent_files(files: list[Path], documents: int) -> list[Path]:
             break
         chosen.append(path)
         seen += pl.scan_parquet(path).select(pl.col("doc_id").n_unique()).collect().item()
-    return chosen[::-1]
+    return chosen[::-1], seen
 
 
 def passage_history(
@@ -132,12 +137,8 @@ def passage_history(
     if keys.height == 0:
         return pl.DataFrame(schema=PASSAGE_INDEX)
     # the newest runs first: those of the current layout, then older ones of the legacy layout
-    files = recent_files(table_files(snapshot, passages_table(banding)), documents)
-    legacy = table_files(snapshot, legacy_passages_table(banding))
-    if legacy and documents > 0:
-        legacy = recent_files(legacy, documents - _documents_in(files))
-    else:
-        legacy = []
+    files, seen = _recent_counted(table_files(snapshot, passages_table(banding)), documents)
+    legacy = recent_files(table_files(snapshot, legacy_passages_table(banding)), documents - seen)
     found = []
     if files:
         schema = passage_keys_schema(banding.bands)
@@ -152,13 +153,6 @@ def passage_history(
         .filter(within_bucket_cap(cap))
         .select(list(PASSAGE_INDEX))
         .cast(PASSAGE_INDEX)
-    )
-
-
-def _documents_in(files: list[Path]) -> int:
-    """Return the distinct documents of each file, summed (as `recent_files` counts them)."""
-    return sum(
-        pl.scan_parquet(path).select(pl.col("doc_id").n_unique()).collect().item() for path in files
     )
 
 
