@@ -1,11 +1,14 @@
 """Time the ingest stage alone on an inbox: its shard tasks on threads, as a run has them.
 
-    .venv/bin/python bench/ingest_speed.py --inbox INBOX [--workers N] [--out DIR]
+    .venv/bin/python bench/ingest_speed.py --inbox INBOX [--workers N] [--processes P] [--out DIR]
 
 Lists the inbox, shards it as `flows/runners.ingest` does and runs each shard's task function
 (`flows/tasks.ingest_shard`, without Prefect: no task runs reported) on a thread pool of one
 thread a shard (Prefect's ThreadPoolTaskRunner without `max_workers`), then gathers the
-shards. Prints wall and CPU seconds (user + sys of the process, all threads) and the load
+shards. `--processes P` runs the shards' bodies in P worker processes, as a run does under the
+threads runner (`[runner] worker_processes`; 0, the default, as the run's default: one a usable
+core; 1: none), their start included in the time. Prints wall and CPU seconds (user + sys of
+the process, all threads, and of the worker processes) and the load
 average at start and end; `--out` writes the gathered frames (docs, files, quarantine,
 rejected) as Parquet, to compare two commits row for row.
 """
@@ -22,14 +25,17 @@ from pathlib import Path
 
 from flows import tasks
 from flows.core.settings import Settings
+from flows.io import workers
 from flows.io.ingest import file_sizes
+from flows.io.ingest.shard import ready
 from flows.io.shards import sized_slices
 
 
 def _cpu() -> float:
     """Return the CPU seconds (user + sys) this process has used."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)  # the worker processes, once stopped
+    return own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
 
 
 def main() -> None:
@@ -37,6 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inbox", required=True)
     parser.add_argument("--workers", type=int, default=0, help="threads (0: one a shard)")
+    parser.add_argument(
+        "--processes", type=int, default=0, help="worker processes (0: one a core; 1: none)"
+    )
     parser.add_argument("--out", type=Path, help="write the gathered frames here")
     args = parser.parse_args()
     settings = Settings()
@@ -48,7 +57,11 @@ def main() -> None:
         runner = settings.runner
         shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
         shard = tasks.ingest_shard.fn
-        with ThreadPoolExecutor(max_workers=args.workers or len(shards)) as pool:
+        processes = args.processes or len(os.sched_getaffinity(0))
+        with (
+            workers.worker_processes(processes, len(shards), ready),
+            ThreadPoolExecutor(max_workers=args.workers or len(shards)) as pool,
+        ):
             futures = [
                 pool.submit(shard, args.inbox, part, settings.ingest, None, f"{staging}/{i:05d}")
                 for i, part in enumerate(shards)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -126,109 +127,121 @@ def _curate(
     run_dir = store.staging_dir(run_id) / "run"
     # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
     staging = store.staging_dir(run_id).absolute()
-    history = tasks.read_history(store)
-    runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
-    # the great-expectations checkpoint's worker process (started below for a large inbox)
-    with workers.StandingWorker(import_great_expectations) as checker:
-        with runner:
-            pool = runners.ShardPool(runner, staging, bars)
-            ingested = _stage(state, "ingest", runners.ingest, pool, inbox, settings, history)
-            large = runners.checkpoint_worker(settings, ingested)
-            if not large:
-                preload_expectations()  # in a thread of this process
-            external = _stage(
-                state, "external_claims", tasks.external_claims, inbox, settings, history
-            )
-            crash_point("stage:ingest")
-            fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
-            # A stage's documents are dropped once the next stage has made its own (`del`,
-            # `without_documents`), so that a copy of the texts lives only while a stage
-            # reads it.
-            ingested = ingested.without_documents()
-            with bars.stage("boilerplate"):
-                cleaned = _stage(
-                    state,
-                    "boilerplate",
-                    tasks.boilerplate,
-                    fresh.documents,
-                    settings,
-                    history,
-                    run_id,
+    plan = _stage(state, "list", runners.plan_ingest, inbox, settings)
+    # `later`: what runs beside the stages from where it is entered to the run's end
+    with ExitStack() as ingest_workers, ExitStack() as later:
+        # open now: the processes import while the history is read and the runner set up;
+        # closed after the ingest stage, so that they hold no memory through the later ones
+        ingest_workers.enter_context(runners.ingest_workers(settings, plan))
+        history = tasks.read_history(store)
+        runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
+        # the great-expectations checkpoint's worker process (started below for a large inbox)
+        with workers.StandingWorker(import_great_expectations) as checker:
+            with runner:
+                pool = runners.ShardPool(runner, staging, bars)
+                ingested = _stage(state, "ingest", runners.ingest, pool, plan, settings, history)
+                ingest_workers.close()
+                large = runners.checkpoint_worker(settings, ingested)
+                if not large:
+                    preload_expectations()  # in a thread of this process
+                external = _stage(
+                    state, "external_claims", tasks.external_claims, inbox, settings, history
                 )
-            del fresh
-            crash_point("stage:boilerplate")
-            if large:
-                # after the boilerplate stage, the run's memory peak: the worker's 280 MB of
-                # imports stay off it (300,000 pages: 4,035 MB with it started before ingest)
-                checker.start()
-            # Validation and publishing read the passages again; until then they wait on disk.
-            passages = spill(cleaned.passages, staging / "passages.parquet")
-            cleaned = cleaned.without_passages()
-            signed = _stage(
-                state, "signatures", runners.signatures, pool, cleaned.documents, settings
-            )
-            with runners.claims_workers(settings, cleaned.documents.height):
-                with bars.stage("dedup"):
-                    deduped = _stage(
+                crash_point("stage:ingest")
+                fresh = _stage(state, "normalise", tasks.normalise, ingested, history)
+                # A stage's documents are dropped once the next stage has made its own (`del`,
+                # `without_documents`), so that a copy of the texts lives only while a stage
+                # reads it.
+                ingested = ingested.without_documents()
+                with bars.stage("boilerplate"):
+                    cleaned = _stage(
                         state,
-                        "dedup",
-                        tasks.dedup,
-                        cleaned.documents,
-                        signed.frame,
+                        "boilerplate",
+                        tasks.boilerplate,
+                        fresh.documents,
                         settings,
                         history,
                         run_id,
                     )
-                del cleaned, signed
-                crash_point("stage:dedup")
-                found = _stage(
-                    state, "claims", runners.claims, pool, deduped.documents, settings, run_id
-                ).frame
-            crash_point("stage:claims")
-        with bars.stage("validate"):
-            validated = _stage(
-                state,
-                "validate",
-                tasks.validate,
-                deduped.documents,
-                found,
-                external,
+                del fresh
+                crash_point("stage:boilerplate")
+                if large:
+                    # after the boilerplate stage, the run's memory peak: the worker's 280 MB of
+                    # imports stay off it (300,000 pages: 4,035 MB with it started before ingest)
+                    checker.start()
+                # Validation and publishing read the passages again; until then they wait on disk.
+                passages = spill(cleaned.passages, staging / "passages.parquet")
+                cleaned = cleaned.without_passages()
+                signed = _stage(
+                    state, "signatures", runners.signatures, pool, cleaned.documents, settings
+                )
+                with runners.claims_workers(settings, cleaned.documents.height):
+                    with bars.stage("dedup"):
+                        deduped = _stage(
+                            state,
+                            "dedup",
+                            tasks.dedup,
+                            cleaned.documents,
+                            signed.frame,
+                            settings,
+                            history,
+                            run_id,
+                        )
+                    del cleaned, signed
+                    crash_point("stage:dedup")
+                    found = _stage(
+                        state, "claims", runners.claims, pool, deduped.documents, settings, run_id
+                    ).frame
+                crash_point("stage:claims")
+            # the index tables are written while the run validates and sums up
+            ahead = later.enter_context(
+                endings.index_ahead(deduped, passages, settings, staging / "index")
+            )
+            with bars.stage("validate"):
+                validated = _stage(
+                    state,
+                    "validate",
+                    tasks.validate,
+                    deduped.documents,
+                    found,
+                    external,
+                    passages,
+                    run_dir,
+                    history,
+                    settings,
+                    run_id,
+                    checker,
+                )
+        del found
+        deduped = deduped.without_documents()  # the validated `documents` table replaces them
+        crash_point("stage:validate")
+        context = {
+            "inbox": str(inbox),
+            "out": str(out),
+            "started_at": started_at,
+            "settings": settings_to_dict(settings),
+        }
+        run = tasks.summarise(state, history, ingested, validated, context)
+        run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+        if run.blocked:
+            raise ValidationBlockedError(
+                endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
+            )
+        with bars.stage("publish"):
+            return endings.publish(
+                store,
+                remote,
+                run,
+                validated,
+                deduped,
                 passages,
-                run_dir,
+                ingested,
+                external,
                 history,
                 settings,
-                run_id,
-                checker,
+                run_dir,
+                ahead,
             )
-    del found
-    deduped = deduped.without_documents()  # the validated `documents` table replaces them
-    crash_point("stage:validate")
-    context = {
-        "inbox": str(inbox),
-        "out": str(out),
-        "started_at": started_at,
-        "settings": settings_to_dict(settings),
-    }
-    run = tasks.summarise(state, history, ingested, validated, context)
-    run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-    if run.blocked:
-        raise ValidationBlockedError(
-            endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
-        )
-    with bars.stage("publish"):
-        return endings.publish(
-            store,
-            remote,
-            run,
-            validated,
-            deduped,
-            passages,
-            ingested,
-            external,
-            history,
-            settings,
-            run_dir,
-        )
 
 
 def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:

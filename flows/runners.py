@@ -19,27 +19,22 @@ from prefect.context import FlowRunContext
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from flows import tasks
+from flows.core.schema import QUARANTINE, empty
 from flows.core.settings import RunnerConfig, Settings
 from flows.io import workers
 from flows.io.ingest import file_sizes, file_uri
+from flows.io.ingest.shard import ready as ingest_ready
 from flows.io.location import is_local, local_path
 from flows.io.progress import StageProgress
 from flows.io.shard_jobs import ready as claims_ready
 from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
+from flows.io.workers import process_workers, usable_cpus
 
 
 def _use_api(api_url: str | None) -> None:
     """Point this worker process at the flow's Prefect API."""
     if api_url:
         os.environ["PREFECT_API_URL"] = api_url
-
-
-def usable_cpus() -> int:
-    """Return the CPUs this process may run on (its affinity, where the platform tells it)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on every platform
-        return os.cpu_count() or 1
 
 
 def shard_runner(config: RunnerConfig, scratch: Path, api_url: str | None) -> TaskRunner[Any]:
@@ -124,14 +119,56 @@ def run_shards(
         return [future.result() for future in futures]
 
 
-def ingest(
-    pool: ShardPool, inbox: str, settings: Settings, history: tasks.History
-) -> tasks.Ingested:
-    """Read and normalise the inbox in shards of files; return them gathered."""
+@dataclass(frozen=True)
+class IngestPlan:
+    """The inbox's input files in shards, listed before the ingest stage: the list stage's result.
+
+    Listed first so that the flow knows how many shards there are, and opens the ingest
+    workers (`ingest_workers`) before it reads the history and sets the task runner up.
+    """
+
+    inbox: str
+    shards: list[list[str]]  # inbox-relative names, sorted, in contiguous slices
+
+    @property
+    def quarantine(self) -> pl.DataFrame:
+        """Return no rows: listing quarantines nothing."""
+        return empty(QUARANTINE)
+
+    @property
+    def stats(self) -> ShardStats:
+        """Return the shard count (not noted: the ingest stage notes it)."""
+        return ShardStats(len(self.shards))
+
+
+def plan_ingest(inbox: str, settings: Settings) -> IngestPlan:
+    """List the inbox and cut its files into shards by bytes and count (`[runner]`)."""
     names = tasks.list_inbox(inbox, settings)
     runner = settings.runner
     sizes = file_sizes(inbox, names)
-    shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
+    return IngestPlan(
+        inbox, sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]
+    )
+
+
+def ingest_workers(settings: Settings, plan: IngestPlan) -> AbstractContextManager[int]:
+    """Open the ingest stage's worker processes for the shards of `plan`.
+
+    Reading, decoding and normalising a file is Python that holds the GIL for much of its
+    work, so the shard threads used about one core. The flow opens the pool as soon as the
+    inbox is listed: the processes start and import (about 1 s each) while it reads the
+    history and sets the task runner up, and `ingest` then uses them.
+    """
+    return workers.worker_processes(
+        process_workers(settings.runner), len(plan.shards), ingest_ready
+    )
+
+
+def ingest(
+    pool: ShardPool, plan: IngestPlan, settings: Settings, history: tasks.History
+) -> tasks.Ingested:
+    """Read and normalise the inbox's files in the shards of `plan`; return them gathered."""
+    inbox = plan.inbox
     seen = history.files
     where = str(local_path(inbox).absolute()) if is_local(inbox) else inbox
     parameters = [
@@ -145,9 +182,10 @@ def ingest(
             else seen.filter(pl.col("source_uri").is_in([file_uri(n) for n in shard])),
             "dest": str(pool.staging / "ingest" / f"{i:05d}"),
         }
-        for i, shard in enumerate(shards)
+        for i, shard in enumerate(plan.shards)
     ]
-    results = run_shards(pool, tasks.ingest_shard, parameters, "ingest")
+    with ingest_workers(settings, plan):  # the pool the flow opened, or one opened here
+        results = run_shards(pool, tasks.ingest_shard, parameters, "ingest")
     return tasks.gather_ingest(results)
 
 
@@ -202,17 +240,6 @@ def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
     leave a core idle instead of holding the flow process's GIL.
     """
     return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
-
-
-def process_workers(config: RunnerConfig) -> int:
-    """Return the worker processes a shard stage may open for its GIL-bound work.
-
-    Only under the threads runner (the other runners' tasks are processes already):
-    `worker_processes`, or one a usable core when it is 0.
-    """
-    if config.kind != "threads":
-        return 0
-    return config.worker_processes or usable_cpus()
 
 
 def sharded(

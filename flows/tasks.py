@@ -15,8 +15,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from checks.expectations import CheckpointResult, Suite, run_checkpoint
-from checks.models import NormalisedDocModel
-from checks.quarantine import split_valid
 from checks.summary import RunSummary, run_summary
 from checks.validate import ClaimHistory, ValidateResult, validate_stage
 from flows.core.boilerplate import (
@@ -34,13 +32,11 @@ from flows.core.dedup import (
     searchable,
 )
 from flows.core.dedup_stage import DedupResult, dedup_stage, index_rows
-from flows.core.drops import KnownResult, drop_where, set_aside_known
+from flows.core.drops import KnownResult, set_aside_known
 from flows.core.errors import NewsdqError, errno_of
 from flows.core.run import RunState
 from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
-from flows.core.text import normalise_documents
-from flows.core.titles import document_titles
 from flows.io import workers
 from flows.io.claim_tables import (
     CLAIM_FILES,
@@ -60,7 +56,8 @@ from flows.io.index import (
     snapshot_dedup_history,
     snapshot_history,
 )
-from flows.io.ingest import FILES_LEDGER, inbox_files, read_files
+from flows.io.ingest import FILES_LEDGER, inbox_files
+from flows.io.ingest.shard import IngestShard, ingest_job
 from flows.io.page_model import page_model_for
 from flows.io.shard_jobs import claims_job
 from flows.io.shards import Chunked, ShardStats, read_shards, write_shard
@@ -128,19 +125,6 @@ def list_inbox(inbox: str, settings: Settings) -> list[str]:
     return inbox_files(inbox, settings.ingest)
 
 
-@dataclass(frozen=True)
-class IngestShard:
-    """What one ingest shard task wrote (Parquet paths) and counted."""
-
-    docs: str  # normalised, valid documents (known ones included)
-    quarantine: str  # unreadable records (stage ingest)
-    empties: str  # records empty after normalisation
-    invalid: str  # records failing the normalised-document contract
-    files: str  # the FILES_LEDGER rows of the shard's files
-    records_read: int  # records of the files read: documents + ingest quarantine
-    already_seen_records: int  # records of files skipped as read by an earlier run
-
-
 @task(name="ingest-shard", **READS)
 def ingest_shard(
     inbox: str,
@@ -149,39 +133,10 @@ def ingest_shard(
     seen: pl.DataFrame | None,
     dest: str,
 ) -> IngestShard:
-    """Read and normalise one shard of the inbox's files; write the frames under `dest`."""
-    result = read_files(inbox, names, config, seen=seen)
-    docs, empties, invalid = normalise_raw(result.docs)
-    return IngestShard(
-        # Nothing after normalisation reads `raw_text`: carried along, it was a second copy of
-        # every text through the boilerplate stage.
-        docs=write_shard(docs.drop("raw_text"), dest, "docs"),
-        quarantine=write_shard(result.quarantine, dest, "quarantine"),
-        empties=write_shard(empties, dest, "empties"),
-        invalid=write_shard(invalid, dest, "invalid"),
-        files=write_shard(result.files, dest, "files"),
-        records_read=result.docs.height + result.quarantine.height,
-        already_seen_records=result.already_seen_records,
-    )
-
-
-def normalise_raw(raw: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """Normalise raw documents; return them, those empty after it, and those failing the contract.
-
-    Row by row: a shard's result is the rows of the whole inbox's result.
+    """Read and normalise one shard of the inbox's files (in a worker process when the stage
+    opened a pool); write the frames under `dest`.
     """
-    # The metadata title stands until the boilerplate stage finds the first real headline.
-    docs = normalise_documents(raw.lazy()).collect()
-    docs = docs.with_columns(document_titles(docs))
-    docs, empties = drop_where(
-        docs,
-        pl.col("text").str.len_chars() == 0,
-        stage="normalise",
-        reason="empty_after_cleaning",
-        detail=pl.lit("no text left after unicode and white-space normalisation"),
-    )
-    docs, invalid = split_valid(docs, NormalisedDocModel, stage="normalise")
-    return docs, empties, invalid
+    return workers.run(ingest_job, inbox, names, config, seen, dest)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from flows.core.dedup import doc_signatures
 from flows.core.dedup_stage import dedup_stage
 from flows.core.schema import RAW_DOCS
 from flows.core.settings import Settings
+from flows.io.ingest.shard import normalise_raw
 from tests.test_containment import WORDS
 
 S = Settings()
@@ -109,7 +110,7 @@ def _raw(pages: list[tuple[str, dt.date | None]]) -> pl.DataFrame:
 
 def documents_stage(pages: list[tuple[str, dt.date | None]]) -> pl.DataFrame:
     """The documents table of one run over `pages`, through the flow's core functions."""
-    docs, _, _ = tasks.normalise_raw(_raw(pages))
+    docs, _, _ = normalise_raw(_raw(pages))
     docs = boilerplate_stage(docs, S.minhash, S.boilerplate).documents
     sigs = doc_signatures(tasks.signature_inputs(docs), S.minhash, S.dedup.short_tokens)
     result = dedup_stage(docs, sigs, S.minhash, S.dedup, S.containment)

@@ -23,6 +23,7 @@ from flows.core.settings import (
 )
 from flows.io.claim_tables import read_claim_tables
 from flows.io.ingest import inbox_files, read_inbox
+from flows.io.ingest.shard import normalise_raw
 from flows.io.remote import open_output
 from flows.io.shards import (
     Gathered,
@@ -91,7 +92,7 @@ def test_sized_slices_close_at_the_byte_or_file_limit() -> None:
 def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) -> None:
     settings = Settings()
     whole = read_inbox(inbox, settings.ingest)
-    docs, empties, _ = tasks.normalise_raw(whole.docs)
+    docs, empties, _ = normalise_raw(whole.docs)
     assert empties.height >= 1 and whole.quarantine.height >= 3  # both kinds are exercised
     names = inbox_files(inbox, settings.ingest)
     seen = whole.files.head(2)  # two files "read by an earlier run"
@@ -102,7 +103,7 @@ def test_ingest_shards_concatenated_equal_one_pass(inbox: Path, tmp_path: Path) 
     assert len(shards) > 3
     gathered = tasks.gather_ingest(shards)
     once = read_inbox(inbox, settings.ingest, seen=seen)
-    once_docs, once_empties, once_invalid = tasks.normalise_raw(once.docs)
+    once_docs, once_empties, once_invalid = normalise_raw(once.docs)
     assert gathered.docs.equals(once_docs.drop("raw_text"))  # nothing after ingest reads it
     assert gathered.quarantine.equals(once.quarantine)
     assert gathered.rejected.equals(pl.concat([once_empties, once_invalid]))

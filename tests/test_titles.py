@@ -23,7 +23,7 @@ from flows.core.titles import (
     strip_site_name,
 )
 from flows.io.ingest import read_inbox
-from flows.tasks import normalise_raw
+from flows.io.ingest.shard import normalise_raw
 
 S = Settings()
 

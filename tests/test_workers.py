@@ -44,7 +44,7 @@ def test_one_shard_or_one_worker_opens_no_pool() -> None:
 
 
 def test_jobs_run_in_worker_processes_and_errors_come_back_whole() -> None:
-    with workers.worker_processes(2, 10, ("polars",)) as opened:
+    with workers.worker_processes(2, 10) as opened:
         assert opened == 2
         pids = {workers.run(os.getpid) for _ in range(4)}
         assert os.getpid() not in pids and 1 <= len(pids) <= 2
@@ -135,3 +135,69 @@ def test_a_stage_inside_an_open_pool_uses_it() -> None:
             again = {workers.run(os.getpid) for _ in range(4)}
         assert os.getpid() not in again and os.getpid() not in first
         assert workers.run(os.getpid) != os.getpid()  # the outer pool is still open
+
+
+def test_a_pool_started_ahead_is_taken_by_the_stage_of_its_module() -> None:
+    # `newsdq run` starts the ingest workers before it imports Prefect; the ingest stage's
+    # block takes those processes instead of starting its own
+    import multiprocessing
+
+    with workers.started_ahead(2, "flows.io.workers"):
+        ahead = set(multiprocessing.active_children())
+        assert len(ahead) == 2
+        with workers.worker_processes(2, 10, workers.ready) as opened:
+            assert opened == 2
+            pids = {workers.run(os.getpid) for _ in range(6)}
+            assert pids <= {p.pid for p in ahead}  # no process of its own
+        assert workers.run(os.getpid) == os.getpid()  # stopped with the stage
+        assert not workers._AHEAD  # taken once
+        with workers.worker_processes(2, 10, workers.ready):  # a later stage starts its own
+            assert not {workers.run(os.getpid) for _ in range(2)} & {p.pid for p in ahead}
+
+
+def test_a_pool_started_ahead_and_not_taken_is_stopped() -> None:
+    import multiprocessing
+
+    with workers.started_ahead(2, "flows.io.workers"):
+        with workers.worker_processes(2, 1, workers.ready) as opened:  # one shard: no pool
+            assert opened == 0
+        with workers.started_ahead(2, "polars"):
+            pass  # no stage of that module
+    for process in multiprocessing.active_children():
+        process.join(10)
+    assert not multiprocessing.active_children()
+    with workers.started_ahead(1, "flows.io.workers"):  # fewer than two: nothing started
+        assert not workers._AHEAD
+
+
+def test_estimated_shards_stops_at_most(tmp_path: Path) -> None:
+    from flows.io.ingest import estimated_shards
+
+    (tmp_path / ".hidden").write_bytes(b"x" * 5000)
+    (tmp_path / "claims").mkdir()
+    (tmp_path / "claims" / "c.csv").write_bytes(b"x" * 5000)  # not an input: not counted
+    (tmp_path / "a").mkdir()
+    for i in range(5):
+        (tmp_path / "a" / f"{i}.txt").write_bytes(b"x" * 1000)
+    assert estimated_shards(tmp_path, 10_000, 100, 8) == 1
+    assert estimated_shards(tmp_path, 2_000, 100, 8) == 3  # 5,000 bytes
+    assert estimated_shards(tmp_path, 10_000, 2, 8) == 3  # 5 files
+    assert estimated_shards(tmp_path, 100, 100, 2) == 2  # stops at `most`
+    assert estimated_shards(tmp_path / "missing", 100, 100, 2) == 0
+
+
+def test_the_cli_starts_the_ingest_workers_that_the_ingest_stage_takes(tmp_path: Path) -> None:
+    from flows.cli import _ingest_workers_ahead
+    from flows.runners import IngestPlan, ingest_workers
+
+    for i in range(4):
+        (tmp_path / f"{i}.txt").write_text("words " * 100, "utf-8")
+    settings = settings_from_dict({"runner": {"shard_bytes": 1000, "worker_processes": 2}})
+    with _ingest_workers_ahead(str(tmp_path), settings):
+        assert len(workers._AHEAD) == 1
+        plan = IngestPlan(str(tmp_path), [["0.txt", "1.txt"], ["2.txt", "3.txt"]])
+        with ingest_workers(settings, plan) as opened:
+            assert opened == 2 and not workers._AHEAD  # taken, not started again
+    small = settings_from_dict({"runner": {"worker_processes": 2}})  # one shard of 2.4 kB
+    with _ingest_workers_ahead(str(tmp_path), small):
+        assert not workers._AHEAD

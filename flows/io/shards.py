@@ -190,6 +190,24 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
     return rows
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A table written ahead of publishing: one Parquet file that `Store.publish` moves in."""
+
+    path: Path
+    rows: int
+    schema: pl.Schema
+
+
+def stage_table(table: pl.DataFrame | Chunked, path: Path) -> Staged:
+    """Write a table (a frame, or `Chunked` frames) to `path` for publishing later."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(table, Chunked):
+        return Staged(path, write_parquet_chunks(table, table.schema, path), table.schema)
+    write_parquet(table, path)
+    return Staged(path, table.height, table.schema)
+
+
 def write_shard(frame: pl.DataFrame, folder: Path | str, name: str) -> str:
     """Write one shard file (creating its folder) and return its path."""
     path = Path(folder) / f"{name}.parquet"

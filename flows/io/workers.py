@@ -3,17 +3,22 @@
 The threads runner runs shard tasks as threads of the flow process. numba and polars release
 the GIL for their heavy parts, but the rule-based claim extractor is Python from end to end:
 a second thread only queued for the GIL, and the claims stage used one core of two (8.6 s of
-a 28 s run on the 34,173-page syndication inbox). `worker_processes` opens a pool of spawned
-processes (the flow opens the claims pool before the dedup stage, so that it starts beside
-it); a shard task's body (a plain function of Parquet paths, `flows/io/shard_jobs.py`) runs
+a 28 s run on the 34,173-page syndication inbox), and so did the ingest shards' reading and
+decoding of files. `worker_processes` opens a pool of spawned processes (the flow opens the
+claims pool before the dedup stage, so that it starts beside it); a shard task's body (a
+plain function of paths, `flows/io/shard_jobs.py`, `flows/io/ingest/shard.py`) runs
 there through `run`, and in the calling thread when no pool is open: a stage of one shard, a
 one-core machine, `[runner] worker_processes = 1`, and the processes and Dask runners, whose
 tasks are processes already. `StandingWorker` is one process that a run starts when it
-chooses and gives work to later (the great-expectations checkpoint).
+chooses and gives work to later (the great-expectations checkpoint). `started_ahead` starts a
+stage's pool before the flow does, for `worker_processes` to take when the stage opens it:
+`newsdq run` starts the ingest workers before it imports Prefect, so that they import on the
+core that Prefect's import leaves idle.
 
 Spawned, not forked: the flow process runs threads (Prefect's, polars'), and a fork copies
 their locks in whatever state they are. A spawned worker imports only what its job needs
-(polars and `flows.core`, not Prefect), about 0.4 s, once for the stage. It does not run the
+(polars and `flows.core`, not Prefect; pandera for the ingest shards), about 0.3 s (claims)
+or 1.1 s (ingest), once for the stage. It does not run the
 parent's `__main__` again, as multiprocessing's spawn does by default (so that functions
 defined there can be unpickled): the jobs live in `flows`, and a user's script that calls
 the flow without an `if __name__ == "__main__":` guard would otherwise run again in every
@@ -22,6 +27,8 @@ worker (`_SpawnContext`).
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -33,6 +40,7 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from typing import ParamSpec, TypeVar
 
 from flows.core.errors import WorkerError
+from flows.core.settings import RunnerConfig
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -74,8 +82,64 @@ _POOL: ContextVar[tuple[ProcessPoolExecutor, int] | None] = ContextVar(
 )
 
 
+# Pools started before their stage (`started_ahead`), by the module of the stage's warm-up
+# job, with their sizes.
+_AHEAD: dict[str, tuple[ProcessPoolExecutor, int]] = {}
+
+
 def ready() -> None:
     """Do nothing: a warm-up job (a job's module is imported in the worker to unpickle it)."""
+
+
+def usable_cpus() -> int:
+    """Return the CPUs this process may run on (its affinity, where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
+
+
+def process_workers(config: RunnerConfig) -> int:
+    """Return the worker processes a shard stage may open for its GIL-bound work.
+
+    Only under the threads runner (the other runners' tasks are processes already):
+    `worker_processes`, or one a usable core when it is 0.
+    """
+    if config.kind != "threads":
+        return 0
+    return config.worker_processes or usable_cpus()
+
+
+def _started(size: int, warm: Callable[..., object], *args: object) -> ProcessPoolExecutor:
+    """Start a pool of `size` spawned processes, each running `warm(*args)` at once."""
+    pool = ProcessPoolExecutor(size, mp_context=_SpawnContext())
+    # one job each, submitted before any waits: the pool starts a process per job it cannot
+    # give to an idle one, so all `size` start now
+    for _ in range(size):
+        pool.submit(warm, *args)
+    return pool
+
+
+@contextmanager
+def started_ahead(workers: int, module: str) -> Iterator[None]:
+    """Start `workers` processes importing `module` now, for the stage inside that opens them.
+
+    `worker_processes(..., warm)` inside the block, with a `warm` job of that module, takes
+    the pool instead of starting one (and stops it when its stage ends); a pool no stage took
+    is stopped when the block ends. Nothing is started for fewer than two workers. By the
+    module's name, so that the caller need not import it: the point is to import it on
+    another core while this process does other things.
+    """
+    if workers < 2:
+        yield
+        return
+    _AHEAD[module] = (_started(workers, importlib.import_module, module), workers)
+    try:
+        yield
+    finally:
+        left = _AHEAD.pop(module, None)
+        if left is not None:
+            left[0].shutdown(wait=True, cancel_futures=True)
 
 
 @contextmanager
@@ -90,21 +154,21 @@ def worker_processes(
     starts, while the stage writes its shards. Leaving the block stops them, after their
     running jobs (queued ones are cancelled when the stage failed). Inside a block that
     opened a pool already (the flow opens the claims pool before the dedup stage, so that
-    its processes start meanwhile), nothing is opened and that pool's size is yielded.
+    its processes start meanwhile), nothing is opened and that pool's size is yielded. A
+    pool `started_ahead` with the same `warm` is taken instead of starting one.
     """
     outer = _POOL.get()
     if outer is not None:
         yield outer[1]
         return
     size = min(workers, shards)
+    ahead = _AHEAD.pop(warm.__module__, None)
     if size < 2:
+        if ahead is not None:  # the stage has one shard: its work is done here
+            ahead[0].shutdown(wait=False, cancel_futures=True)
         yield 0
         return
-    pool = ProcessPoolExecutor(size, mp_context=_SpawnContext())
-    # one job each, submitted before any waits: the pool starts a process per job it cannot
-    # give to an idle one, so all `size` start now
-    for _ in range(size):
-        pool.submit(warm)
+    pool, size = ahead if ahead is not None else (_started(size, warm), size)
     token = _POOL.set((pool, size))
     failed = True
     try:

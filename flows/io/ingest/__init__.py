@@ -8,6 +8,7 @@ files are opened read-only and never modified, moved or deleted.
 from flows.io.ingest.ledger import FILES_LEDGER, ledger_updates
 from flows.io.ingest.listing import (
     RESERVED_DIRS,
+    estimated_shards,
     file_sizes,
     file_uri,
     inbox_files,
@@ -71,6 +72,7 @@ __all__ = [
     "URL_FIELDS",
     "IngestResult",
     "Row",
+    "estimated_shards",
     "file_sizes",
     "file_uri",
     "hash_file",

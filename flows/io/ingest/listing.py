@@ -69,6 +69,45 @@ def _local_names(inbox: Path) -> list[str]:
     return found
 
 
+def estimated_shards(inbox: Path, shard_bytes: int, shard_files: int, most: int) -> int:
+    """Estimate the ingest shards of a local inbox, up to `most`, by a walk that stops there.
+
+    Counts the files `list_inbox` would list and their bytes: a shard holds up to
+    `shard_bytes` bytes or `shard_files` files (`[runner]`). For deciding early whether worker
+    processes will have work (`newsdq run` starts them before Prefect's import): the flow cuts
+    the real shards from its own listing. 0 for a folder that cannot be read.
+    """
+    files = size = 0
+
+    def shards() -> int:
+        return max(-(-size // shard_bytes), -(-files // shard_files))
+
+    def walk(folder: str, at_top: bool) -> bool:
+        nonlocal files, size
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return False
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not (at_top and entry.name in RESERVED_DIRS) and walk(entry.path, False):
+                        return True
+                    continue
+                files += 1
+                size += entry.stat().st_size
+            except OSError:  # gone or unreadable: reading it will say so
+                continue
+            if shards() >= most:
+                return True
+        return False
+
+    walk(os.fspath(inbox), True)
+    return min(shards(), most)
+
+
 def inbox_files(inbox: Path | str, config: IngestConfig) -> list[str]:
     """List an inbox's input files as inbox-relative POSIX paths, sorted (see `list_inbox`).
 
