@@ -128,8 +128,7 @@ def _curate(
     # Absolute: shard tasks may run in processes (Dask workers) with another working folder.
     staging = store.staging_dir(run_id).absolute()
     plan = _stage(state, "list", runners.plan_ingest, inbox, settings)
-    # `later`: what runs beside the stages from where it is entered to the run's end
-    with ExitStack() as ingest_workers, ExitStack() as later:
+    with ExitStack() as ingest_workers:
         # open now: the processes import while the history is read and the runner set up;
         # closed after the ingest stage, so that they hold no memory through the later ones
         ingest_workers.enter_context(runners.ingest_workers(settings, plan))
@@ -193,10 +192,6 @@ def _curate(
                         state, "claims", runners.claims, pool, deduped.documents, settings, run_id
                     ).frame
                 crash_point("stage:claims")
-            # the index tables are written while the run validates and sums up
-            ahead = later.enter_context(
-                endings.index_ahead(deduped, passages, settings, staging / "index")
-            )
             with bars.stage("validate"):
                 validated = _stage(
                     state,
@@ -212,36 +207,35 @@ def _curate(
                     run_id,
                     checker,
                 )
-        del found
-        deduped = deduped.without_documents()  # the validated `documents` table replaces them
-        crash_point("stage:validate")
-        context = {
-            "inbox": str(inbox),
-            "out": str(out),
-            "started_at": started_at,
-            "settings": settings_to_dict(settings),
-        }
-        run = tasks.summarise(state, history, ingested, validated, context)
-        run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
-        if run.blocked:
-            raise ValidationBlockedError(
-                endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
-            )
-        with bars.stage("publish"):
-            return endings.publish(
-                store,
-                remote,
-                run,
-                validated,
-                deduped,
-                passages,
-                ingested,
-                external,
-                history,
-                settings,
-                run_dir,
-                ahead,
-            )
+    del found
+    deduped = deduped.without_documents()  # the validated `documents` table replaces them
+    crash_point("stage:validate")
+    context = {
+        "inbox": str(inbox),
+        "out": str(out),
+        "started_at": started_at,
+        "settings": settings_to_dict(settings),
+    }
+    run = tasks.summarise(state, history, ingested, validated, context)
+    run.summary["duration_seconds"] = round(time.perf_counter() - started, 3)
+    if run.blocked:
+        raise ValidationBlockedError(
+            endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
+        )
+    with bars.stage("publish"):
+        return endings.publish(
+            store,
+            remote,
+            run,
+            validated,
+            deduped,
+            passages,
+            ingested,
+            external,
+            history,
+            settings,
+            run_dir,
+        )
 
 
 def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from checks.summary import RunSummary
 from checks.validate import ValidateResult
 from flows import tasks
-from flows.core.dedup_stage import DedupResult, index_inputs
+from flows.core.dedup_stage import DedupResult
 from flows.core.errors import OutputError, PublishError, file_system_error
 from flows.core.settings import Settings
 from flows.io.claim_tables import CLAIM_FILES, ExternalClaims
@@ -30,61 +27,7 @@ from flows.io.report import (
     stage_rows,
     write_run_files,
 )
-from flows.io.shards import Chunked, Staged, stage_table
 from flows.io.store import Store, remove_quietly
-
-
-class IndexAhead:
-    """This run's index tables, written in the staging folder by a thread while it validates.
-
-    The index tables (the band table and the passage index: 3.4 s of publishing the
-    34,173-page syndication inbox, about 1.6 cores) are built from the dedup stage's documents,
-    which validation almost always keeps as they are: validation and the summary, which leave
-    a core idle (the checkpoint runs in its worker), overlap with writing them. Publishing
-    takes them when the documents it publishes read as those (`index_inputs`), and builds
-    the tables again otherwise.
-    """
-
-    def __init__(self, written: Future[dict[str, Staged]], inputs: pl.DataFrame) -> None:
-        self._written = written
-        self._inputs = inputs
-
-    def tables(self, documents: pl.DataFrame) -> dict[str, Staged] | None:
-        """Wait for the tables; return them if they index `documents`, else None."""
-        staged = self._written.result()
-        if index_inputs(documents).equals(self._inputs):
-            return staged
-        for table in staged.values():
-            table.path.unlink(missing_ok=True)
-        return None
-
-
-@contextmanager
-def index_ahead(
-    deduped: DedupResult,
-    passages: pl.DataFrame | pl.LazyFrame,
-    settings: Settings,
-    folder: Path,
-) -> Iterator[IndexAhead]:
-    """Write the index tables of the dedup stage's documents under `folder`, in a thread.
-
-    The block waits for the thread when it ends (on an error too, so that nothing writes
-    into a staging folder being removed).
-    """
-    inputs = index_inputs(deduped.documents)
-
-    def write() -> dict[str, Staged]:
-        tables = tasks.index_tables(
-            deduped.documents, deduped.signatures, passages, settings, deduped.rebuilt
-        )
-        staged = {
-            name: stage_table(table, folder / f"{i:02d}.parquet")
-            for i, (name, table) in enumerate(tables.items())
-        }
-        return staged
-
-    with ThreadPoolExecutor(1, thread_name_prefix="newsdq-index") as pool:
-        yield IndexAhead(pool.submit(write), inputs)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -100,25 +43,18 @@ def publish(
     history: tasks.History,
     settings: Settings,
     run_dir: Path,
-    ahead: IndexAhead | None = None,
 ) -> dict[str, Any]:
     """Write the run's tables, index rows and run folder, and commit them atomically.
 
-    The index tables `ahead` wrote are taken when they index the validated documents. The
-    snapshot is then uploaded to the remote output, if any. Returns the summary as written
-    (with the report's additions).
+    The snapshot is then uploaded to the remote output, if any. Returns the summary as
+    written (with the report's additions).
     """
     run_id = run.summary["run_id"]
     stamp = pl.lit(run_id)
     tables: dict[str, Any] = {**validated.tables, "quarantine": run.quarantine}
-    index: dict[str, pl.DataFrame | Chunked | Staged] | None = None
-    if ahead is not None:
-        index = ahead.tables(tables["documents"])
-    if index is None:
-        index = tasks.index_tables(
-            tables["documents"], deduped.signatures, passages, settings, deduped.rebuilt
-        )
-    tables |= index
+    tables |= tasks.index_tables(
+        tables["documents"], deduped.signatures, passages, settings, deduped.rebuilt
+    )
     tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(run_id=stamp)
     tables[CLAIM_FILES] = external.files.with_columns(run_id=stamp)
     summary = write_run_files(

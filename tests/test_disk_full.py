@@ -95,7 +95,7 @@ def test_a_failed_parquet_write_names_its_file_and_leaves_nothing(
 ) -> None:
     path = tmp_path / "part-0.parquet"
 
-    def full(self: pl.DataFrame, file: Path) -> None:
+    def full(self: pl.DataFrame, file: Path, **options: object) -> None:
         Path(file).write_bytes(b"PAR1 half a file")
         raise pl.exceptions.ComputeError(
             "underlying IO error: No space left on device (os error 28)"

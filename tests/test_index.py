@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -335,40 +334,3 @@ def test_history_texts_let_aligned_words_find_a_copy_published_earlier(tmp_path:
     blind = match.documents.drop("clean_text")
     out, _, _ = deduplicate(docs, S.minhash, aligned.dedup, blind, match.buckets, sigs)
     assert out["duplicate_of"].to_list() == [None]
-
-
-def test_index_tables_written_ahead_are_published_when_validation_kept_the_documents(
-    tmp_path: Path,
-) -> None:
-    from flows.endings import index_ahead
-
-    docs = _docs([STORY, OTHER, BRIEF], [dt.date(2025, 3, 1), None, None], ids=["a", "o", "b"])
-    result = _dedup(Store(tmp_path / "none"), docs.with_columns(text="clean_text"), S)
-    passages = _no_passages(S)
-    expected = index_tables(result.documents, result.signatures, passages, S)
-
-    def published(tables: dict[str, Any], name: str) -> dict[str, pl.DataFrame]:
-        store = Store(tmp_path / name)
-        run_dir = store.staging_dir("r1") / "run"
-        run_dir.mkdir(parents=True)
-        snapshot = store.publish("r1", tables, run_dir)
-        return {t: pl.read_parquet(snapshot / t / "r1" / "part-0.parquet") for t in tables}
-
-    want = published(expected, "direct")
-    with index_ahead(result, passages, S, tmp_path / "staging-a") as ahead:
-        staged = ahead.tables(result.documents)
-    assert staged is not None and set(staged) == set(expected)
-    got = published(dict(staged), "ahead")
-    for name in expected:
-        assert got[name].equals(want[name]), name
-    assert not any((tmp_path / "staging-a").iterdir())  # moved in, not copied
-
-    # documents that validation changed (a repaired cluster, a quarantined one) are indexed
-    # again: the tables written ahead are dropped
-    repaired = result.documents.with_columns(
-        cluster_id=pl.when(pl.col("doc_id") == "b").then(pl.lit("other")).otherwise("cluster_id")
-    )
-    for documents in (repaired, result.documents.filter(pl.col("doc_id") != "o")):
-        with index_ahead(result, passages, S, tmp_path / "staging-b") as ahead:
-            assert ahead.tables(documents) is None
-        assert not any((tmp_path / "staging-b").iterdir())

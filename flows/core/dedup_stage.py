@@ -88,20 +88,6 @@ def index_rows(documents: pl.DataFrame, sigs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def index_inputs(documents: pl.DataFrame) -> pl.DataFrame:
-    """Return what the index tables read of `documents`: a row per `doc_id`, texts by hash.
-
-    Documents with equal `index_inputs` give the same index tables (`index_rows` and the
-    passage index, with the same signatures and passages): publishing checks that the
-    documents validation kept are those the tables were written from ahead of it.
-    """
-    return documents.unique("doc_id", keep="first", maintain_order=True).select(
-        *INDEX_COLUMNS,
-        text=pl.col("text").hash(),
-        clean_text=pl.col("clean_text").hash(),
-    )
-
-
 def frame_index(index: pl.DataFrame, minhash: MinHashConfig, config: DedupConfig) -> IndexLookup:
     """Return a lookup of documents in an in-memory index (runs simulated in memory).
 

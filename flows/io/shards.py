@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Literal, TypeVar, cast
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -65,7 +65,15 @@ def frame_slices(frame: pl.DataFrame, size: int) -> list[pl.DataFrame]:
     return [frame.slice(i, size) for i in range(0, frame.height, size)]
 
 
-def write_parquet(frame: pl.DataFrame, path: Path) -> None:
+# Compression of the files a run writes for itself and reads back (shards, spilled frames):
+# lz4 writes the 26 MB of clean texts of the 34,173-page inbox in 0.09 s of CPU against 0.21 s
+# for zstd (published tables keep zstd: 10 MB against 17 MB there).
+STAGING_COMPRESSION: Literal["lz4"] = "lz4"
+
+
+def write_parquet(
+    frame: pl.DataFrame, path: Path, compression: Literal["zstd", "lz4"] = "zstd"
+) -> None:
     """Write a Parquet file; a failed write removes what it wrote and raises an OSError.
 
     polars reports a failed write as a ComputeError that keeps only the text of the OSError
@@ -73,7 +81,7 @@ def write_parquet(frame: pl.DataFrame, path: Path) -> None:
     callers and the CLI can say which file on which disk failed.
     """
     try:
-        frame.write_parquet(path)
+        frame.write_parquet(path, compression=compression)
     except pl.exceptions.PolarsError as exc:
         error = _failed_write(path, exc)
         if error is None:
@@ -91,7 +99,7 @@ def spill(frame: pl.DataFrame, path: Path) -> pl.LazyFrame:
     at 300,000 pages, read by validation and publishing): held on disk meanwhile, not in memory.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(frame, path)
+    write_parquet(frame, path, STAGING_COMPRESSION)
     return pl.scan_parquet(path)
 
 
@@ -190,29 +198,11 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
     return rows
 
 
-@dataclass(frozen=True)
-class Staged:
-    """A table written ahead of publishing: one Parquet file that `Store.publish` moves in."""
-
-    path: Path
-    rows: int
-    schema: pl.Schema
-
-
-def stage_table(table: pl.DataFrame | Chunked, path: Path) -> Staged:
-    """Write a table (a frame, or `Chunked` frames) to `path` for publishing later."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(table, Chunked):
-        return Staged(path, write_parquet_chunks(table, table.schema, path), table.schema)
-    write_parquet(table, path)
-    return Staged(path, table.height, table.schema)
-
-
 def write_shard(frame: pl.DataFrame, folder: Path | str, name: str) -> str:
     """Write one shard file (creating its folder) and return its path."""
     path = Path(folder) / f"{name}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_parquet(frame, path)
+    write_parquet(frame, path, STAGING_COMPRESSION)
     return str(path)
 
 

@@ -43,7 +43,7 @@ from flows.core.errors import (
     file_system_error,
 )
 from flows.io.faults import crash_point
-from flows.io.shards import Chunked, Staged, write_parquet, write_parquet_chunks
+from flows.io.shards import Chunked, write_parquet, write_parquet_chunks
 
 TABLES = ("documents", "articles", "claims", "claim_timeline", "quarantine", "boilerplate")
 LINKED = (*TABLES, "index", "runs", "manifest.json")
@@ -236,7 +236,7 @@ class Store:
         return data
 
     def publish(
-        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked | Staged], run_dir: Path
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
     ) -> Path:
         """Commit a run: its tables and run folder become visible together, or not at all.
 
@@ -246,8 +246,7 @@ class Store:
             The run's id; names the partition folder of each table.
         tables
             Table name (a folder path under the snapshot) to this run's rows: a frame, or
-            `Chunked` frames written one at a time (the passage index), or a `Staged` file
-            written ahead in the run's staging folder, moved in.
+            `Chunked` frames written one at a time (the passage index).
         run_dir
             The staged `runs/<run_id>` folder (summary, report, data docs), moved in.
 
@@ -314,7 +313,7 @@ class Store:
         self._swap_current(snapshot)
 
     def _publish(
-        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked | Staged], run_dir: Path
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
     ) -> Path:
         previous = self.current
         snapshot = self._new_snapshot(run_id)
@@ -329,15 +328,12 @@ class Store:
         for i, (name, frame) in enumerate(sorted(tables.items())):
             # nothing new: an empty file is written only to fix a new table's schema
             earlier = any((snapshot / name).glob("*/*.parquet"))
-            if isinstance(frame, pl.DataFrame | Staged) and _rows(frame) == 0 and earlier:
+            if isinstance(frame, pl.DataFrame) and frame.height == 0 and earlier:
                 continue
             part = snapshot / name / run_id
             part.mkdir(parents=True, exist_ok=True)
             path = part / "part-0.parquet"
-            if isinstance(frame, Staged):  # written ahead in the run's staging folder
-                shutil.move(frame.path, path)
-                rows = frame.rows
-            elif isinstance(frame, Chunked):  # written a frame at a time, never concatenated
+            if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
                 rows = write_parquet_chunks(frame, frame.schema, path)
                 if rows == 0 and earlier:
                     path.unlink()
@@ -454,8 +450,3 @@ def _fsync_tree(root: Path) -> None:
         for name in filenames:
             _fsync(Path(dirpath) / name)
         _fsync(Path(dirpath))
-
-
-def _rows(table: pl.DataFrame | Staged) -> int:
-    """Return the rows of a frame or of a staged table."""
-    return table.height if isinstance(table, pl.DataFrame) else table.rows
