@@ -64,7 +64,7 @@ CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
 # or a column's name (every column-level check of that column), or `<column>.<check>` (one
 # check of a column the input also feeds). Checks not listed test the input.
 _DOCUMENT_INVARIANTS: dict[str, tuple[str, ...]] = {
-    # clustering (flows/core/dedup.py) and the status derived from it
+    # clustering (flows/core/dedup/clusters.py) and the status derived from it
     "one_canonical_per_cluster": DEDUP_COLUMNS,
     "one_canonical_per_doc_id": DEDUP_COLUMNS,
     "duplicate_of_null_iff_canonical": DEDUP_COLUMNS,
@@ -76,7 +76,7 @@ _DOCUMENT_INVARIANTS: dict[str, tuple[str, ...]] = {
     # containment (flows/core/containment.py)
     "contained_in_only_on_published_rows": CONTAINMENT_COLUMNS,
     **{column: CONTAINMENT_COLUMNS for column in CONTAINMENT_COLUMNS},
-    # boilerplate removal (flows/core/boilerplate.py): no document is left without clean text
+    # boilerplate removal (flows/core/boilerplate/): no document is left without clean text
     "clean_text": ("clean_text",),
     "n_chars": ("n_chars",),
     "boilerplate_ratio": ("boilerplate_ratio",),

@@ -584,7 +584,7 @@ def _draw_pairs(
 def test_aligned_words_are_the_longest_common_word_subsequence(
     texts: list[str | None], data: st.DataObject
 ) -> None:
-    from flows.core import dedup
+    from flows.core.dedup import alignment as dedup
 
     pairs, left, right = _draw_pairs(data, len(texts))
     got = dedup.align_words(pl.Series(texts, dtype=pl.String), left, right)

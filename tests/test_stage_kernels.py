@@ -11,10 +11,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from flows.core import boilerplate as boilerplate_module
 from flows.core import containment as containment_module
 from flows.core import passages as passages_module
 from flows.core.boilerplate import absorb_contained, clean_texts
+from flows.core.boilerplate import clean as boilerplate_module
 from flows.core.containment import containment_candidates, shared_grams
 from flows.core.dedup import names_key, numbers_key
 from flows.core.kernel import pair_agreement, shared_values

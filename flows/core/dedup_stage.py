@@ -1,6 +1,6 @@
 """The dedup stage: documents against each other and earlier runs' index, then containers.
 
-`flows/core/dedup.py` decides which documents are copies (signatures, buckets, verification,
+`flows/core/dedup/` decides which documents are copies (signatures, buckets, verification,
 clusters) and `flows/core/containment.py` which texts lie inside longer ones; this module
 assembles them into the stage the flow, the tests and the benchmarks call alike, with the
 history it needs (earlier runs' index rows, looked up by this run's buckets) injected.
