@@ -179,6 +179,7 @@ def test_estimated_shards_stops_at_most(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     for i in range(5):
         (tmp_path / "a" / f"{i}.txt").write_bytes(b"x" * 1000)
+    (tmp_path / "link").symlink_to(tmp_path / "a")  # not entered, as the listing does not
     assert estimated_shards(tmp_path, 10_000, 100, 8) == 1
     assert estimated_shards(tmp_path, 2_000, 100, 8) == 3  # 5,000 bytes
     assert estimated_shards(tmp_path, 10_000, 2, 8) == 3  # 5 files

@@ -232,8 +232,7 @@ class StandingWorker:
     def start(self) -> None:
         """Start the worker (once): it runs `warm` at once."""
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=_SpawnContext())
-            self._pool.submit(self._warm)
+            self._pool = _started(1, self._warm)
 
     def run(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `job` in the worker when it was started, else here; return its result."""

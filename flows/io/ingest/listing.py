@@ -60,13 +60,21 @@ def _local_names(inbox: Path) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(top, onerror=fail):
         at_top = dirpath == top
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and not (at_top and d in RESERVED_DIRS)
-        )
+        dirnames[:] = sorted(d for d in dirnames if _listed(d, at_top, folder=True))
         prefix = "" if at_top else Path(dirpath).relative_to(inbox).as_posix() + "/"
-        found.extend(prefix + name for name in filenames if not name.startswith("."))
+        found.extend(prefix + name for name in filenames if _listed(name, at_top, folder=False))
     found.sort()
     return found
+
+
+def _listed(name: str, at_top: bool, *, folder: bool) -> bool:
+    """Return whether a listing goes into (a folder) or lists (a file) an entry of the inbox.
+
+    Hidden names are skipped, and so are the reserved folders at the inbox's top.
+    """
+    if name.startswith("."):
+        return False
+    return not (folder and at_top and name in RESERVED_DIRS)
 
 
 def estimated_shards(inbox: Path, shard_bytes: int, shard_files: int, most: int) -> int:
@@ -89,12 +97,17 @@ def estimated_shards(inbox: Path, shard_bytes: int, shard_files: int, most: int)
         except OSError:
             return False
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if not (at_top and entry.name in RESERVED_DIRS) and walk(entry.path, False):
+                # as os.walk in `list_inbox`: a link to a folder is neither listed nor entered
+                if entry.is_dir():
+                    if (
+                        not entry.is_symlink()
+                        and _listed(entry.name, at_top, folder=True)
+                        and walk(entry.path, False)
+                    ):
                         return True
+                    continue
+                if not _listed(entry.name, at_top, folder=False):
                     continue
                 files += 1
                 size += entry.stat().st_size
