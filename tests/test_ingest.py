@@ -527,7 +527,9 @@ def test_html_parser_exception_is_quarantined(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("lxml blew up\nsecond line")
 
-    monkeypatch.setattr(readers.trafilatura, "bare_extraction", explode)
+    import trafilatura  # the readers import it on the first page
+
+    monkeypatch.setattr(trafilatura, "bare_extraction", explode)
     row = only_quarantine(read_one(tmp_path, "page.html", HTML_PAGE))
     assert row["reason"] == "unreadable:html_parse_error"
     assert row["detail"] == "HTML parser failed: RuntimeError: lxml blew up"

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from datasketch.lsh import _optimal_param
 
 from flows.core.kernel import fnv_band_hashes
 
@@ -65,8 +64,11 @@ def _optimal_banding(
     """Return datasketch's optimal banding, integrated once a process per set of arguments.
 
     The integration takes 15 ms, and the boilerplate stage alone asked for the same banding
-    a dozen times (0.2 s of the 34,173-page inbox's stage).
+    a dozen times (0.2 s of the 34,173-page inbox's stage). datasketch is imported here, not
+    with the module: its package imports scipy.integrate and redis (0.5 s of a run's start).
     """
+    from datasketch.lsh import _optimal_param
+
     b, r = _optimal_param(threshold, num_perm, false_positive_weight, false_negative_weight)
     return Banding(int(b), int(r))
 

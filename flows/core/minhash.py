@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 import xxhash
-from datasketch import LeanMinHash, MinHash
 from numba import njit
 
 from flows.core import kernel
 from flows.core.settings import MinHashConfig
 from flows.core.text import fold_series, prefold_series, utf8_buffers
+
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 
 def hashfunc(data: bytes) -> int:
@@ -155,6 +158,10 @@ SHARD_TEXTS = 100_000
 @functools.cache
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Return datasketch's affine32 permutation parameters (a, b) for num_perm and seed."""
+    # imported on first use, not with the module: datasketch's package imports scipy.integrate
+    # and redis (0.5 s of a run's start, in every process that imports this module)
+    from datasketch import MinHash
+
     a, b = MinHash(num_perm=num_perm, seed=seed).permutations
     return np.ascontiguousarray(a, dtype=np.uint32), np.ascontiguousarray(b, dtype=np.uint32)
 
@@ -239,6 +246,8 @@ def signatures(
     out = np.empty((len(shingle_sets), config.num_perm), dtype=np.uint32)
     if not shingle_sets:
         return out
+    from datasketch import MinHash
+
     minhashes = MinHash.bulk(
         [list(s) for s in shingle_sets],
         num_perm=config.num_perm,
@@ -252,6 +261,8 @@ def signatures(
 
 def as_lean_minhash(signature: np.ndarray, seed: int) -> LeanMinHash:
     """Wrap a stored signature as a datasketch `LeanMinHash` (for MinHashLSH and friends)."""
+    from datasketch import LeanMinHash
+
     return LeanMinHash(
         seed=seed, hashvalues=np.asarray(signature, dtype=np.uint64), scheme="affine32"
     )

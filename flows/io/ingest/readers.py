@@ -10,7 +10,6 @@ from html import unescape
 from typing import Any
 
 import polars as pl
-import trafilatura
 from polars.exceptions import PanicException
 
 from flows.io.charsets import marked_bytes, mend
@@ -153,6 +152,10 @@ def _extract_html(html: str) -> dict[str, Any] | None:
 
 def _bare_extraction(html: str) -> dict[str, Any] | None:
     """Return trafilatura's main text and metadata fields, or None when it finds nothing."""
+    # imported on the first page, not with the module: the flow process imports the readers
+    # (claim tables, the inbox listing) but reads no page when the ingest workers do (0.2 s)
+    import trafilatura
+
     result = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, deduplicate=False
     )
