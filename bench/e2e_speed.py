@@ -852,5 +852,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child-newsdq":
-        sys.exit(child_newsdq(sys.argv[2:]))
+        from flows.cli import finish
+
+        finish(child_newsdq(sys.argv[2:]))  # ends the process as the `newsdq` command does
     sys.exit(main())

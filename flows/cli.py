@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from flows.core.errors import FileSystemError, InboxError, NewsdqError, errno_in_text, errno_of
 
@@ -304,5 +306,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """Run the command line and end the process with its exit code (the `newsdq` command)."""
+    finish(main())
+
+
+def finish(code: int) -> NoReturn:
+    """End the process as a normal exit would, without freeing its objects one by one.
+
+    Done in a normal exit's order: wait for the threads that are not daemons (and the thread
+    pools' exit hooks), run the atexit handlers (logging's flush and close, Prefect's drains of
+    its log and event services), flush the standard streams. The interpreter's teardown after
+    that, freeing the heap of a run object by object, took about 0.7 s at the end of a
+    34,173-page run for a process that is about to end. Any failure of these steps falls back
+    to the normal exit.
+    """
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]  # what the interpreter calls first
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BaseException:  # the normal exit then does it all again, safely
+        sys.exit(code)
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -249,3 +249,27 @@ def test_the_checkpoint_worker_starts_early_for_small_inboxes_only() -> None:
     assert runners.checkpoint_start(settings, one_shard) == "in_flow"
     alone = settings_from_dict({"runner": {"worker_processes": 1}})
     assert runners.checkpoint_start(alone, ingested) == "in_flow"
+
+
+def test_finish_waits_for_threads_runs_exit_handlers_and_flushes(tmp_path: Path) -> None:
+    """`flows.cli.finish` ends the process as a normal exit does, minus the teardown."""
+    script = f"""
+import atexit, sys, threading, time
+from pathlib import Path
+from flows.cli import finish
+out = Path({str(tmp_path)!r})
+def late() -> None:
+    time.sleep(0.3)
+    (out / "thread").write_text("joined")
+threading.Thread(target=late).start()  # not a daemon: a normal exit waits for it
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+sys.stdout.write("buffered line")  # a pipe: block-buffered until flushed
+finish(7)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 7, done.stderr
+    assert done.stdout == "buffered line"
+    assert (tmp_path / "thread").read_text() == "joined"
+    assert (tmp_path / "atexit").read_text() == "ran"
