@@ -131,7 +131,7 @@ def _curate(
     with ExitStack() as ingest_workers:
         # open now: the processes import while the history is read and the runner set up;
         # closed after the ingest stage, so that they hold no memory through the later ones
-        ingest_workers.enter_context(runners.ingest_workers(settings, plan, warm=True))
+        ingest_workers.enter_context(runners.ingest_workers(settings, plan))
         history = tasks.read_history(store)
         runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
         # the great-expectations checkpoint's worker process (started below for a large inbox)
@@ -140,11 +140,9 @@ def _curate(
                 pool = runners.ShardPool(runner, staging, bars)
                 ingested = _stage(state, "ingest", runners.ingest, pool, plan, settings, history)
                 ingest_workers.close()
-                checkpoint_at = runners.checkpoint_start(settings, ingested)
-                if checkpoint_at == "in_flow":
+                large = runners.checkpoint_worker(settings, ingested)
+                if not large:
                     preload_expectations()  # in a thread of this process
-                elif checkpoint_at == "before_boilerplate":
-                    checker.start()
                 external = _stage(
                     state, "external_claims", tasks.external_claims, inbox, settings, history
                 )
@@ -166,7 +164,7 @@ def _curate(
                     )
                 del fresh
                 crash_point("stage:boilerplate")
-                if checkpoint_at == "after_boilerplate":
+                if large:
                     # after the boilerplate stage, the run's memory peak: the worker's 280 MB of
                     # imports stay off it (300,000 pages: 4,035 MB with it started before ingest)
                     checker.start()

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
 from prefect.context import FlowRunContext
@@ -31,9 +29,6 @@ from flows.io.progress import StageProgress
 from flows.io.shard_jobs import ready as claims_ready
 from flows.io.shards import Gathered, ShardStats, sized_slices, write_slices
 from flows.io.workers import process_workers, usable_cpus
-
-# Where the checkpoint runs, and when its worker process starts (`checkpoint_start`).
-CheckpointStart = Literal["in_flow", "before_boilerplate", "after_boilerplate"]
 
 
 def _use_api(api_url: str | None) -> None:
@@ -156,39 +151,17 @@ def plan_ingest(inbox: str, settings: Settings) -> IngestPlan:
     )
 
 
-@contextmanager
-def ingest_workers(settings: Settings, plan: IngestPlan, warm: bool = False) -> Iterator[int]:
-    """Open the ingest stage's worker processes for the shards of `plan`; yield how many.
+def ingest_workers(settings: Settings, plan: IngestPlan) -> AbstractContextManager[int]:
+    """Open the ingest stage's worker processes for the shards of `plan`.
 
     Reading, decoding and normalising a file is Python that holds the GIL for much of its
     work, so the shard threads used about one core. The flow opens the pool as soon as the
     inbox is listed: the processes start and import (about 1 s each) while it reads the
-    history and sets the task runner up, and `ingest` then uses them. With `warm`, when the
-    pool opened, a thread of the flow process meanwhile loads what the later stages load on
-    first use (`tasks.warm_up`); leaving the block waits for it.
+    history and sets the task runner up, and `ingest` then uses them.
     """
-    with workers.worker_processes(
+    return workers.worker_processes(
         process_workers(settings.runner), len(plan.shards), ingest_ready
-    ) as opened:
-        if not (warm and opened):
-            yield opened
-            return
-        thread = threading.Thread(
-            target=_warm_up, args=(settings,), name="newsdq-warm-up", daemon=True
-        )
-        thread.start()
-        try:
-            yield opened
-        finally:
-            thread.join()
-
-
-def _warm_up(settings: Settings) -> None:
-    """Run `tasks.warm_up`; a failure is logged only (the stage it warms fails for itself)."""
-    try:
-        tasks.warm_up(settings)
-    except Exception:  # an optimisation must not end the run
-        logging.getLogger(__name__).debug("warm-up failed", exc_info=True)
+    )
 
 
 def ingest(
@@ -259,21 +232,14 @@ def claims_workers(settings: Settings, articles: int) -> AbstractContextManager[
     return workers.worker_processes(process_workers(settings.runner), shards, claims_ready)
 
 
-def checkpoint_start(settings: Settings, ingested: tasks.Ingested) -> CheckpointStart:
-    """Return where the validate stage's checkpoint runs and when its worker starts.
+def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
+    """Return whether the validate stage's checkpoint should run in a worker process.
 
-    For an inbox of two ingest shards or more, under the threads runner on two cores or more,
-    it runs in a worker process: great-expectations' import (about 4 s of Python) then runs
-    beside the stages instead of holding the flow process's GIL. The worker starts before the
-    boilerplate stage, which leaves about half a core idle, for up to
-    `[runner] checkpoint_early_docs` documents; for more, after it (the run's memory peak).
-    Otherwise the flow process imports it in a thread (`checks.expectations.preload`).
+    For an inbox of two ingest shards or more, under the threads runner on two cores or
+    more: great-expectations' import (about 4 s of Python) then runs beside the stages that
+    leave a core idle instead of holding the flow process's GIL.
     """
-    if ingested.stats.shards < 2 or process_workers(settings.runner) < 2:
-        return "in_flow"
-    if ingested.docs.height <= settings.runner.checkpoint_early_docs:
-        return "before_boilerplate"
-    return "after_boilerplate"
+    return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
 
 
 def sharded(

@@ -15,8 +15,6 @@ from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 
 from checks.expectations import CheckpointResult, Suite, run_checkpoint
-from checks.models import DocumentModel
-from checks.quarantine import split_rows
 from checks.summary import RunSummary, run_summary
 from checks.validate import ClaimHistory, ValidateResult, validate_stage
 from flows.core.boilerplate import (
@@ -37,7 +35,7 @@ from flows.core.dedup_stage import DedupResult, dedup_stage, index_rows
 from flows.core.drops import KnownResult, set_aside_known
 from flows.core.errors import NewsdqError, errno_of
 from flows.core.run import RunState
-from flows.core.schema import CLAIMS, DOCUMENTS, QUARANTINE, empty
+from flows.core.schema import CLAIMS, QUARANTINE
 from flows.core.settings import IngestConfig, MinHashConfig, Settings
 from flows.io import workers
 from flows.io.claim_tables import (
@@ -209,30 +207,6 @@ def boilerplate(
     earlier = snapshot_history(history.snapshot, mh, bp)
     result = boilerplate_stage(docs, mh, bp, earlier, page_model_for(bp))
     return replace(result, passages=result.passages.with_columns(run_id=pl.lit(run_id)))
-
-
-def warm_up(settings: Settings) -> None:
-    """Run the boilerplate stage, the signatures and the document checks on two made-up pages.
-
-    A process's first call of a compiled kernel loads numba's machinery (about 0.5 s of Python,
-    34,173-page inbox), and pandera's first validation registers its backends (importing
-    hypothesis, about 0.25 s). The flow runs this in a thread while the ingest stage waits on
-    its worker processes, so that the stages after it start with both loaded.
-    """
-    mh, bp = settings.minhash, settings.boilerplate
-    line = "A made-up line that both pages share, long enough to be a passage."
-    docs = pl.DataFrame(
-        {
-            "doc_id": ["warm-a", "warm-b"],
-            "source_uri": ["warm/a.txt", "warm/b.txt"],
-            "text": [f"First page of two.\n{line}", f"Second page of two.\n{line}"],
-            "title_hint": [None, None],
-        },
-        schema_overrides={"title_hint": pl.String},
-    )
-    cleaned = boilerplate_stage(docs, mh, bp, page_model=page_model_for(bp))
-    doc_signatures(signature_inputs(cleaned.documents), mh, settings.dedup.short_tokens)
-    split_rows(empty(DOCUMENTS), DocumentModel, stage="warm_up")
 
 
 def signature_inputs(docs: pl.DataFrame) -> pl.DataFrame:

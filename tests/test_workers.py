@@ -204,53 +204,6 @@ def test_the_cli_starts_the_ingest_workers_that_the_ingest_stage_takes(tmp_path:
         assert not workers._AHEAD
 
 
-def test_the_flow_warms_the_later_stages_up_only_while_ingest_workers_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from flows import tasks
-    from flows.runners import IngestPlan, ingest_workers
-
-    warmed: list[object] = []
-    monkeypatch.setattr(tasks, "warm_up", warmed.append)
-    settings = settings_from_dict({"runner": {"worker_processes": 2}})
-    one = IngestPlan(str(tmp_path), [["0.txt"]])
-    with ingest_workers(settings, one, warm=True) as opened:
-        assert opened == 0
-    assert warmed == []  # no workers: the flow process does the ingest work itself
-    two = IngestPlan(str(tmp_path), [["0.txt"], ["1.txt"]])
-    with ingest_workers(settings, two) as opened:
-        assert opened == 2
-    assert warmed == []  # not asked to
-    with ingest_workers(settings, two, warm=True) as opened:
-        assert opened == 2
-    assert warmed == [settings]  # and the block waited for it
-
-
-def test_warm_up_runs_the_stages_on_made_up_pages() -> None:
-    from flows import tasks
-    from flows.core.settings import Settings
-
-    tasks.warm_up(Settings())  # raises when a stage's input contract moved away from it
-
-
-def test_the_checkpoint_worker_starts_early_for_small_inboxes_only() -> None:
-    from dataclasses import replace
-
-    from flows import runners, tasks
-    from flows.io.shards import ShardStats
-
-    docs = pl.DataFrame({"doc_id": [f"d{i}" for i in range(10)]})
-    ingested = tasks.Ingested(docs, docs, 10, 0, docs, docs, ShardStats(2))
-    settings = settings_from_dict({"runner": {"worker_processes": 2}})
-    assert runners.checkpoint_start(settings, ingested) == "before_boilerplate"
-    few = settings_from_dict({"runner": {"worker_processes": 2, "checkpoint_early_docs": 9}})
-    assert runners.checkpoint_start(few, ingested) == "after_boilerplate"
-    one_shard = replace(ingested, stats=ShardStats(1))
-    assert runners.checkpoint_start(settings, one_shard) == "in_flow"
-    alone = settings_from_dict({"runner": {"worker_processes": 1}})
-    assert runners.checkpoint_start(alone, ingested) == "in_flow"
-
-
 def test_finish_waits_for_threads_runs_exit_handlers_and_flushes(tmp_path: Path) -> None:
     """`flows.cli.finish` ends the process as a normal exit does, minus the teardown."""
     script = f"""

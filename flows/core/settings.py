@@ -447,12 +447,6 @@ class RunnerConfig:
     shard_bytes: int = 16 * 1024 * 1024
     shard_docs: int = 20_000
     shard_articles: int = 1_000
-    # Up to this many ingested documents, the great-expectations checkpoint's worker process
-    # starts before the boilerplate stage, whose threads leave about half a core idle for its
-    # import (about 4 s of Python); above, after that stage: it is the run's memory peak, and
-    # the worker holds about 280 MB (300,000 pages: 4,035 MB at the peak with the worker
-    # started before ingest, 3,857 MB started after boilerplate; 10,000 pages: 1,397 MB).
-    checkpoint_early_docs: int = 100_000
 
     def __post_init__(self) -> None:
         if self.kind not in RUNNER_KINDS:
@@ -467,7 +461,7 @@ class RunnerConfig:
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"[runner] {key} must be >= 1, not {getattr(self, key)}")
-        for key in ("max_workers", "worker_processes", "checkpoint_early_docs"):
+        for key in ("max_workers", "worker_processes"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"[runner] {key} must be >= 0, not {getattr(self, key)}")
 
