@@ -43,6 +43,20 @@ def test_one_shard_or_one_worker_opens_no_pool() -> None:
             assert workers.run(os.getpid) == os.getpid()
 
 
+def test_a_pool_that_worked_is_stopped_and_its_processes_end_on_their_own() -> None:
+    import multiprocessing
+
+    earlier = set(multiprocessing.active_children())
+    with workers.worker_processes(2, 10) as opened:
+        assert opened == 2
+        pids = {workers.run(os.getpid) for _ in range(4)}
+        mine = {p for p in multiprocessing.active_children() if p.pid in pids} - earlier
+    assert workers.run(os.getpid) == os.getpid()  # closed with the block
+    for process in mine:
+        process.join(30)
+        assert process.exitcode == 0  # ended on its own, not killed
+
+
 def test_jobs_run_in_worker_processes_and_errors_come_back_whole() -> None:
     with workers.worker_processes(2, 10) as opened:
         assert opened == 2
@@ -142,8 +156,9 @@ def test_a_pool_started_ahead_is_taken_by_the_stage_of_its_module() -> None:
     # block takes those processes instead of starting its own
     import multiprocessing
 
+    earlier = set(multiprocessing.active_children())  # the pools above end in the background
     with workers.started_ahead(2, "flows.io.workers"):
-        ahead = set(multiprocessing.active_children())
+        ahead = set(multiprocessing.active_children()) - earlier
         assert len(ahead) == 2
         with workers.worker_processes(2, 10, workers.ready) as opened:
             assert opened == 2

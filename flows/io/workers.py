@@ -176,7 +176,20 @@ def worker_processes(
         failed = False
     finally:
         _POOL.reset(token)
-        pool.shutdown(wait=True, cancel_futures=failed)
+        _stop(pool, failed)
+
+
+def _stop(pool: ProcessPoolExecutor, failed: bool) -> None:
+    """Stop `pool`'s processes; wait for them to end only after a failure.
+
+    A spawned process ends with its interpreter's teardown, which frees its heap object by
+    object: 0.24 s for the ingest workers and 0.54 s for the checkpoint's worker (280 MB of
+    great-expectations) at the end of their stages of a 34,173-page run, which the flow
+    waited for. After a stage that worked, they end while the next one runs (jobs are all
+    done by then); after a failure, queued jobs are cancelled and the flow waits, so that no
+    worker outlives the run's error.
+    """
+    pool.shutdown(wait=failed, cancel_futures=failed)
 
 
 def run(job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -219,10 +232,10 @@ class StandingWorker:
     def __enter__(self) -> StandingWorker:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop(pool, failed=kind is not None)
 
     @property
     def started(self) -> bool:
