@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.core.dedup import deduplicate
-from flows.core.lsh import buckets, candidate_pairs, choose_banding
+from flows.core.lsh import buckets, candidate_pairs, choose_banding, stable_argsort
 from flows.core.minhash import (
     as_lean_minhash,
     fast_signatures,
@@ -781,3 +781,11 @@ def test_band_chunks_are_the_sorted_band_table_block_by_block(
     keys = doc_bucket_keys(frame, banding)
     assert keys.schema == whole.select("band", "band_hash").schema
     assert keys.equals(oracle.select("band", "band_hash").unique().sort(pl.all()))
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 3), max_size=300))
+def test_stable_argsort_is_numpys_stable_argsort(values: list[int]) -> None:
+    # many ties (0-3): equal band hashes must keep their rows' order, which `band_pairs` and
+    # `text_band_pairs` rely on (a large bucket is led by its smallest node)
+    array = np.array(values, dtype=np.uint64)
+    assert stable_argsort(array).tolist() == np.argsort(array, kind="stable").tolist()
