@@ -174,7 +174,7 @@ def write_parquet_chunks(frames: Iterable[pl.DataFrame], schema: pl.Schema, path
     The chunked tables are the run's indexes, of 64-bit band hashes: those columns are written
     without a dictionary (nearly every hash is distinct, so building one is wasted work) and
     the file with zstd level 1, not 3. The 34,173-page inbox's passage and band indexes: 1.06
-    s of CPU to write against 0.69 s, 82 against 77 MB (docs/measurements.md, 2026-12-07, session 8).
+    s of CPU to write against 0.69 s, 82 against 77 MB (docs/measurements.md, session 8).
     """
     arrow_schema = pl.DataFrame(schema=schema).to_arrow().schema
     dictionary = [name for name, kind in schema.items() if kind != pl.UInt64]
