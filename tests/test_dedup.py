@@ -13,7 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.core.dedup import deduplicate
-from flows.core.lsh import buckets, candidate_pairs, choose_banding, stable_argsort
+from flows.core.lsh import (
+    buckets,
+    candidate_pairs,
+    choose_banding,
+    stable_argsort,
+    unique_inverse,
+)
 from flows.core.minhash import (
     as_lean_minhash,
     fast_signatures,
@@ -789,3 +795,12 @@ def test_stable_argsort_is_numpys_stable_argsort(values: list[int]) -> None:
     # `text_band_pairs` rely on (a large bucket is led by its smallest node)
     array = np.array(values, dtype=np.uint64)
     assert stable_argsort(array).tolist() == np.argsort(array, kind="stable").tolist()
+
+
+@given(st.lists(st.integers(0, 2**64 - 1) | st.integers(0, 5), max_size=300))
+def test_unique_inverse_is_numpys_unique_with_inverse(values: list[int]) -> None:
+    array = np.array(values, dtype=np.uint64)
+    distinct, inverse = unique_inverse(array)
+    expected, expected_inverse = np.unique(array, return_inverse=True)
+    assert distinct.tolist() == expected.tolist()
+    assert inverse.tolist() == expected_inverse.tolist()

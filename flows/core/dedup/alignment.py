@@ -9,7 +9,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import LCSseq
 
-from flows.core.lsh import sorted_unique
+from flows.core.lsh import sorted_unique, unique_inverse
 from flows.core.text import fold_series
 
 
@@ -102,7 +102,7 @@ def _word_strings(
     for start in range(0, len(rows), _CODE_BLOCK):
         words = word_hashes(texts.gather(rows[start : start + _CODE_BLOCK]))
         count = words.list.len().fill_null(0).to_numpy().astype(np.int64)
-        distinct, inverse = np.unique(words.explode().drop_nulls().to_numpy(), return_inverse=True)
+        distinct, inverse = unique_inverse(words.explode().drop_nulls().to_numpy())
         inverse = inverse.astype(np.min_scalar_type(max(len(distinct) - 1, 0)))
         blocks.append((distinct, inverse, count))
         del words  # before the next block's are made
