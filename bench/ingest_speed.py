@@ -52,7 +52,7 @@ def main() -> None:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="ingest-speed-") as staging:
         started, cpu = time.perf_counter(), _cpu()
-        names = tasks.list_inbox.fn(args.inbox, settings)
+        names = tasks.list_inbox.fn(args.inbox, settings).names
         sizes = file_sizes(args.inbox, names)
         runner = settings.runner
         shards = sized_slices(names, sizes, runner.shard_bytes, runner.shard_files) or [[]]

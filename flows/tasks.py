@@ -119,10 +119,21 @@ def read_history(store: Store) -> History:
     )
 
 
+@dataclass(frozen=True)
+class Listing:
+    """The inbox's input files: the list-inbox task's result.
+
+    A dataclass, not the list itself: Prefect links each element of a task's list result to
+    its task run (34,173 names: 0.26 s of the list stage), and a dataclass by its fields.
+    """
+
+    names: list[str]  # inbox-relative, sorted
+
+
 @task(name="list-inbox", **READS)
-def list_inbox(inbox: str, settings: Settings) -> list[str]:
+def list_inbox(inbox: str, settings: Settings) -> Listing:
     """List the inbox's input files (inbox-relative names, sorted)."""
-    return inbox_files(inbox, settings.ingest)
+    return Listing(inbox_files(inbox, settings.ingest))
 
 
 @task(name="ingest-shard", **READS)
