@@ -67,11 +67,12 @@ def align_words(texts: pl.Series, left: np.ndarray, right: np.ndarray) -> Alignm
     at = np.searchsorted(rows, left), np.searchsorted(rows, right)
     common = np.empty(len(left), dtype=np.int64)
     # a block of pairs at a time: cpdist holds a wrapper of every string it is given (3.8M
-    # pairs of a 300,000-page run: +350 MB)
+    # pairs of a 300,000-page run: +350 MB). On every core (rapidfuzz's own threads): the
+    # 34,173-page inbox's 20,888 duplicate pairs 0.12 s -> 0.06 s of wall, the same CPU.
     for start in range(0, len(left), _ALIGN_BLOCK):
         a = [texts_as[k] for k in at[0][start : start + _ALIGN_BLOCK]]
         b = [texts_as[k] for k in at[1][start : start + _ALIGN_BLOCK]]
-        common[start : start + len(a)] = process.cpdist(a, b, scorer=LCSseq.similarity, workers=1)
+        common[start : start + len(a)] = process.cpdist(a, b, scorer=LCSseq.similarity, workers=-1)
     return Alignment(common, sizes[at[0]], sizes[at[1]])
 
 
