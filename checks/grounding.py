@@ -164,8 +164,7 @@ def _check(
         if not sentence.strip() or (piece != sentence and _squash(piece) != _squash(sentence)):
             return (
                 NOT_AT_SPAN,
-                f"text[{start}:{end}]={_clip(text[start:end])!r} is not "
-                f"sentence={_clip(sentence)!r}",
+                f"text[{start}:{end}]={_clip(piece)!r} is not sentence={_clip(sentence)!r}",
                 None,
                 None,
             )
