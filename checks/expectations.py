@@ -16,6 +16,7 @@ import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,8 +236,9 @@ def _read_columns(suite: Suite) -> pl.DataFrame:
     return suite.frame.select(columns).with_columns(cut)
 
 
-# Runs the suites as a checkpoint: `run_checkpoint` itself, or it in a worker process.
-CheckpointRunner = Callable[[Sequence[Suite], Path], CheckpointResult]
+# Runs the suites as a checkpoint: `run_checkpoint` itself, or it in a worker process, whose
+# future the validate stage hands on unresolved (the flow writes its tables meanwhile).
+CheckpointRunner = Callable[[Sequence[Suite], Path], "CheckpointResult | Future[CheckpointResult]"]
 
 
 def slim_suites(suites: Sequence[Suite]) -> list[Suite]:

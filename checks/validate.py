@@ -11,7 +11,8 @@ of this run refer to are the injected `ClaimHistory`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -98,8 +99,9 @@ class ValidateResult:
     tables : dict[str, pl.DataFrame]
         The checked tables to publish: `documents`, `articles`, `claims`, `claim_timeline`
         (stamped with the run id) and `boilerplate`.
-    checkpoint : CheckpointResult
-        The great-expectations outcomes (and the Data Docs written).
+    pending : Future[CheckpointResult]
+        The great-expectations checkpoint, which may still run in its worker process when
+        the stage returns (`checkpoint` waits for it).
     quarantine : pl.DataFrame
         `QUARANTINE` rows: documents, articles, claims (ungrounded, then invalid) and
         boilerplate spans that failed, in that order.
@@ -112,11 +114,30 @@ class ValidateResult:
     """
 
     tables: dict[str, pl.DataFrame]
-    checkpoint: CheckpointResult
+    pending: Future[CheckpointResult]
     quarantine: pl.DataFrame
     broken: tuple[BrokenInvariant, ...]
     repaired: int
     stats: ValidateStats
+
+    @property
+    def checkpoint(self) -> CheckpointResult:
+        """Return the great-expectations outcomes (and the Data Docs written), once known."""
+        return self.pending.result()
+
+
+@dataclass(frozen=True)
+class CheckpointStats(FieldNotes):
+    """No figures of its own: the checkpoint's outcomes are the summary's `expectations`."""
+
+
+@dataclass(frozen=True)
+class CheckpointStage:
+    """The great-expectations checkpoint's outcome, as a stage of the run records it."""
+
+    outcome: CheckpointResult
+    quarantine: pl.DataFrame = field(default_factory=lambda: empty(QUARANTINE))
+    stats: CheckpointStats = field(default_factory=CheckpointStats)
 
 
 def validate_stage(
@@ -153,7 +174,9 @@ def validate_stage(
         The published articles and timeline rows this run's claims refer to; none by default.
     checkpoint
         Runs the great-expectations suites (`run_checkpoint`, by default here); it is given
-        only the columns they read (`slim_suites`).
+        only the columns they read (`slim_suites`). It may return a future (the checkpoint
+        running in a worker process): the stage builds the timeline meanwhile and returns
+        without waiting for it (`ValidateResult.checkpoint` does).
     """
     mode: InvariantMode = "raise" if config.invariants == "raise" else "repair"
     checked = split_rows(
@@ -195,6 +218,8 @@ def validate_stage(
     except ValueError as exc:
         raise ConfigError(f"[validation] {exc}") from exc
     outcome = checkpoint(slim_suites(suites), data_docs)
+    if not isinstance(outcome, Future):
+        outcome = _done(outcome)
     days = (
         claims.valid.join(claims.dates, on="doc_id", how="left")
         .select(topic=topic_of(pl.col("unit")), published_date="published_date")
@@ -213,7 +238,7 @@ def validate_stage(
     failed = [bad_docs, bad_articles, claims.quarantine, spans.quarantine]
     return ValidateResult(
         tables=tables,
-        checkpoint=outcome,
+        pending=outcome,
         quarantine=pl.concat([empty(QUARANTINE), *(q.cast(QUARANTINE) for q in failed)]),
         broken=checked.broken + split.broken + claims.broken + spans.broken,
         repaired=checked.repaired,
@@ -222,6 +247,12 @@ def validate_stage(
             claim_conflicts=int(timeline["conflict"].sum()),
         ),
     )
+
+
+def _done(outcome: CheckpointResult) -> Future[CheckpointResult]:
+    done: Future[CheckpointResult] = Future()
+    done.set_result(outcome)
+    return done
 
 
 @dataclass(frozen=True)

@@ -207,9 +207,25 @@ def _curate(
                     run_id,
                     checker,
                 )
-    del found
+            del found
+            crash_point("stage:validate")
+            # The checkpoint runs on in its worker while the tables are written to the staging
+            # folder; the commit waits for its verdict (a blocked run's staging is removed).
+            staged = None
+            if runners.stage_ahead(settings, checker, deduped.documents.height):
+                staged = endings.stage_tables(
+                    store,
+                    run_id,
+                    validated,
+                    deduped,
+                    passages,
+                    ingested,
+                    external,
+                    history,
+                    settings,
+                )
+            _stage(state, "checkpoint", tasks.checkpoint, validated)
     deduped = deduped.without_documents()  # the validated `documents` table replaces them
-    crash_point("stage:validate")
     context = {
         "inbox": str(inbox),
         "out": str(out),
@@ -223,19 +239,11 @@ def _curate(
             endings.reject(store, remote, run, validated, deduped.pairs, run_dir)
         )
     with bars.stage("publish"):
-        return endings.publish(
-            store,
-            remote,
-            run,
-            validated,
-            deduped,
-            passages,
-            ingested,
-            external,
-            history,
-            settings,
-            run_dir,
-        )
+        if staged is None:
+            staged = endings.stage_tables(
+                store, run_id, validated, deduped, passages, ingested, external, history, settings
+            )
+        return endings.publish(store, remote, run, validated, deduped.pairs, staged, run_dir)
 
 
 def _stage(state: RunState, name: str, stage_task: Callable[..., R], *args: Any) -> R:

@@ -27,7 +27,35 @@ from flows.io.report import (
     stage_rows,
     write_run_files,
 )
-from flows.io.store import Store, remove_quietly
+from flows.io.store import Staged, Store, remove_quietly
+
+
+@task(name="stage-tables", cache_policy=NO_CACHE)
+def stage_tables(
+    store: Store,
+    run_id: str,
+    validated: ValidateResult,
+    deduped: DedupResult,
+    passages: pl.DataFrame | pl.LazyFrame,
+    ingested: tasks.Ingested,
+    external: ExternalClaims,
+    history: tasks.History,
+    settings: Settings,
+) -> dict[str, Staged]:
+    """Write the run's checked tables and index rows to its staging folder; return them.
+
+    Nothing is visible until `publish` commits them: a run blocked by its checkpoint, or
+    that fails, leaves them to be removed with its staging. The quarantine table, which the
+    summary completes, is written by `publish`.
+    """
+    stamp = pl.lit(run_id)
+    tables: dict[str, Any] = dict(validated.tables)
+    tables |= tasks.index_tables(
+        tables["documents"], deduped.signatures, passages, settings, deduped.rebuilt
+    )
+    tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(run_id=stamp)
+    tables[CLAIM_FILES] = external.files.with_columns(run_id=stamp)
+    return store.stage_tables(run_id, tables)
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -36,31 +64,26 @@ def publish(
     remote: RemoteOutput | None,
     run: RunSummary,
     validated: ValidateResult,
-    deduped: DedupResult,
-    passages: pl.DataFrame | pl.LazyFrame,
-    ingested: tasks.Ingested,
-    external: ExternalClaims,
-    history: tasks.History,
-    settings: Settings,
+    pairs: pl.DataFrame,
+    staged: dict[str, Staged],
     run_dir: Path,
 ) -> dict[str, Any]:
-    """Write the run's tables, index rows and run folder, and commit them atomically.
+    """Write the run folder, and commit it with the staged tables and the quarantine table.
 
     The snapshot is then uploaded to the remote output, if any. Returns the summary as
     written (with the report's additions).
     """
     run_id = run.summary["run_id"]
-    stamp = pl.lit(run_id)
-    tables: dict[str, Any] = {**validated.tables, "quarantine": run.quarantine}
-    tables |= tasks.index_tables(
-        tables["documents"], deduped.signatures, passages, settings, deduped.rebuilt
-    )
-    tables["index/files"] = ledger_updates(ingested.files, history.files).with_columns(run_id=stamp)
-    tables[CLAIM_FILES] = external.files.with_columns(run_id=stamp)
     summary = write_run_files(
-        run_dir, run.summary, tables, run.quarantine, pairs=deduped.pairs, out=store.root
+        run_dir,
+        run.summary,
+        {**validated.tables, "quarantine": run.quarantine},
+        run.quarantine,
+        pairs=pairs,
+        out=store.root,
     )
     crash_point("stage:publish")
+    tables: dict[str, Any] = {**staged, "quarantine": run.quarantine}
     snapshot = store.publish(run_id, tables, run_dir)
     if remote is not None:
         try:

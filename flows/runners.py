@@ -247,6 +247,16 @@ def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
     return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
 
 
+def stage_ahead(settings: Settings, checker: workers.StandingWorker, documents: int) -> bool:
+    """Return whether the run's tables are written while its checkpoint runs in the worker.
+
+    Only when the checkpoint has a worker process (else it has run already), and for up to
+    `[runner] stage_ahead_documents` documents: writing the tables needs memory beside the
+    worker's.
+    """
+    return checker.started and documents <= settings.runner.stage_ahead_documents
+
+
 def sharded(
     pool: ShardPool,
     shard_task: Any,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -16,7 +17,7 @@ from prefect.exceptions import MissingContextError
 
 from checks.expectations import CheckpointResult, Suite, run_checkpoint
 from checks.summary import RunSummary, run_summary
-from checks.validate import ClaimHistory, ValidateResult, validate_stage
+from checks.validate import CheckpointStage, ClaimHistory, ValidateResult, validate_stage
 from flows.core.boilerplate import (
     BoilerplateResult,
     boilerplate_stage,
@@ -292,13 +293,16 @@ def validate(
 ) -> ValidateResult:
     """Validate every published table; failing rows are quarantined, not dropped.
 
-    The great-expectations checkpoint runs in `checker`'s worker process when it was started.
+    The great-expectations checkpoint runs in `checker`'s worker process when it was started,
+    and may still run when this returns: `checkpoint` waits for it.
     """
 
-    def checkpoint(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:
+    def checkpoint(
+        suites: Sequence[Suite], docs_dir: Path
+    ) -> CheckpointResult | Future[CheckpointResult]:
         if checker is None:
             return run_checkpoint(suites, docs_dir)
-        return checker.run(run_checkpoint, suites, docs_dir)
+        return checker.submit(run_checkpoint, suites, docs_dir)
 
     return warn_broken(
         validate_stage(
@@ -316,6 +320,12 @@ def validate(
             checkpoint,
         )
     )
+
+
+@task(name="checkpoint", **STAGE)
+def checkpoint(validated: ValidateResult) -> CheckpointStage:
+    """Wait for the validate stage's great-expectations checkpoint; return its outcome."""
+    return CheckpointStage(validated.checkpoint)
 
 
 def warn_broken(result: ValidateResult) -> ValidateResult:

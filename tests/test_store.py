@@ -37,6 +37,49 @@ def test_snapshots_accumulate_and_readers_see_whole_runs(tmp_path: Path) -> None
     assert not (tmp_path / "_staging" / "r2").exists()
 
 
+def test_staged_tables_are_moved_into_the_snapshot_that_commits_them(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 2)
+    docs = pl.DataFrame({"doc_id": ["r2-0", "r2-1", "r2-2"]})
+    chunked = Chunked(
+        pl.Schema({"k": pl.UInt64}),
+        lambda: iter([pl.DataFrame({"k": [1, 2]}, schema={"k": pl.UInt64})]),
+    )
+    staged = store.stage_tables(
+        "r2", {"documents": docs, "index/keys": chunked, "articles": docs.clear()}
+    )
+    assert {name: s.rows for name, s in staged.items()} == {
+        "documents": 3,
+        "index/keys": 2,
+        "articles": 0,
+    }
+    assert all(s.path.is_relative_to(tmp_path / "_staging" / "r2") for s in staged.values())
+    # staged, nothing is visible yet
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 2
+    run_dir = store.staging_dir("r2") / "run"
+    run_dir.mkdir()
+    snapshot = store.publish("r2", {**staged, "quarantine": docs.clear()}, run_dir)
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet").height == 5
+    assert pl.read_parquet(snapshot / "index/keys/r2/part-0.parquet")["k"].to_list() == [1, 2]
+    # a new table's empty file fixes its schema; an existing table's empty rows add no file
+    assert (snapshot / "articles" / "r2" / "part-0.parquet").exists()
+    runs = {r["run_id"]: r["tables"] for r in store.manifest()["runs"]}
+    assert runs["r2"]["documents"]["rows"] == 3 and runs["r2"]["index/keys"]["rows"] == 2
+    assert store.manifest()["tables"]["documents"]["rows"] == 5
+    assert not (tmp_path / "_staging").exists()
+
+
+def test_a_staged_table_left_by_a_failed_run_is_never_published(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    _publish(store, "r1", 1)
+    store.stage_tables("r2", {"documents": pl.DataFrame({"doc_id": ["x"]})})
+    assert store.discard("r2") == []
+    assert not (tmp_path / "_staging").exists()
+    store.stage_tables("r3", {"documents": pl.DataFrame({"doc_id": ["y"]})})
+    assert store.recover() == ["_staging"]  # the next run's start, after a crash
+    assert pl.read_parquet(f"{tmp_path}/documents/**/*.parquet")["doc_id"].to_list() == ["r1-0"]
+
+
 def test_recover_removes_an_unfinished_snapshot(tmp_path: Path) -> None:
     store = Store(tmp_path)
     _publish(store, "r1", 1)

@@ -139,6 +139,31 @@ def test_a_standing_worker_runs_jobs_here_until_started() -> None:
     assert not worker.started and worker.run(os.getpid) == os.getpid()
 
 
+def test_a_standing_worker_runs_a_submitted_job_while_the_caller_goes_on(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    with workers.StandingWorker() as worker:
+        # not started: the job runs here, at once, and its future is done
+        here = worker.submit(os.getpid)
+        assert here.done() and here.result() == os.getpid()
+        failed = worker.submit(os.stat, str(gate))
+        assert failed.done() and isinstance(failed.exception(), FileNotFoundError)
+        worker.start()
+        # the job waits in the worker for a file the caller writes after submitting it
+        waiting = worker.submit(
+            subprocess.run, [sys.executable, "-c", WAIT_FOR, str(gate)], timeout=60, check=True
+        )
+        assert not waiting.done()
+        gate.write_text("go", "utf-8")
+        assert waiting.result(timeout=60).returncode == 0
+        died = worker.submit(os._exit, 3)
+        with pytest.raises(WorkerError, match="worker process died while running _exit"):
+            died.result(timeout=60)
+
+
+# A job that ends when the file named by its argument appears (the test's gate).
+WAIT_FOR = "import os, sys, time\nwhile not os.path.exists(sys.argv[1]):\n    time.sleep(0.02)\n"
+
+
 def test_a_stage_inside_an_open_pool_uses_it() -> None:
     # the flow opens the claims pool before the dedup stage; the claims stage's own block
     # then opens nothing and its jobs go to those processes

@@ -447,6 +447,11 @@ class RunnerConfig:
     shard_bytes: int = 16 * 1024 * 1024
     shard_docs: int = 20_000
     shard_articles: int = 1_000
+    # Up to this many documents, the run writes its tables (documents, claims, the indexes)
+    # to its staging folder while the great-expectations checkpoint runs in its worker
+    # process, and commits them once the checkpoint's verdict is known; above it, the tables
+    # wait for the verdict, so that their writing's memory does not add to the worker's.
+    stage_ahead_documents: int = 100_000
 
     def __post_init__(self) -> None:
         if self.kind not in RUNNER_KINDS:
@@ -461,7 +466,7 @@ class RunnerConfig:
         ):
             if getattr(self, key) < 1:
                 raise ConfigError(f"[runner] {key} must be >= 1, not {getattr(self, key)}")
-        for key in ("max_workers", "worker_processes"):
+        for key in ("max_workers", "worker_processes", "stage_ahead_documents"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"[runner] {key} must be >= 0, not {getattr(self, key)}")
 

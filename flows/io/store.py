@@ -117,6 +117,18 @@ def output_lock(out: Path) -> Iterator[None]:
         handle.close()
 
 
+@dataclass(frozen=True)
+class Staged:
+    """A table's rows of one run, written ahead to a Parquet file in the run's staging folder.
+
+    `Store.publish` moves the file into the snapshot instead of writing the rows then.
+    """
+
+    path: Path
+    rows: int
+    schema: pl.Schema
+
+
 @dataclass
 class Store:
     """The output folder of published runs."""
@@ -235,8 +247,30 @@ class Store:
         data: dict[str, Any] = json.loads((current / "manifest.json").read_text("utf-8"))
         return data
 
+    def stage_tables(
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked]
+    ) -> dict[str, Staged]:
+        """Write a run's tables to its staging folder, for `publish` to move into its snapshot.
+
+        Nothing becomes visible: the files wait under `_staging/<run_id>/tables/` (removed
+        with the rest of the staging when the run fails, or by the next run's `recover`). A
+        failed write raises the OSError naming its file, as a stage's staged writes do.
+        """
+        staged = {}
+        for name, frame in tables.items():
+            part = self.staging_dir(run_id) / "tables" / name
+            part.mkdir(parents=True, exist_ok=True)
+            path = part / "part-0.parquet"
+            if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
+                rows = write_parquet_chunks(frame, frame.schema, path)
+            else:
+                write_parquet(frame, path)
+                rows = frame.height
+            staged[name] = Staged(path, rows, frame.schema)
+        return staged
+
     def publish(
-        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked | Staged], run_dir: Path
     ) -> Path:
         """Commit a run: its tables and run folder become visible together, or not at all.
 
@@ -245,8 +279,9 @@ class Store:
         run_id
             The run's id; names the partition folder of each table.
         tables
-            Table name (a folder path under the snapshot) to this run's rows: a frame, or
-            `Chunked` frames written one at a time (the passage index).
+            Table name (a folder path under the snapshot) to this run's rows: a frame,
+            `Chunked` frames written one at a time (the passage index), or a file
+            `stage_tables` wrote, moved in.
         run_dir
             The staged `runs/<run_id>` folder (summary, report, data docs), moved in.
 
@@ -313,7 +348,7 @@ class Store:
         self._swap_current(snapshot)
 
     def _publish(
-        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked], run_dir: Path
+        self, run_id: str, tables: dict[str, pl.DataFrame | Chunked | Staged], run_dir: Path
     ) -> Path:
         previous = self.current
         snapshot = self._new_snapshot(run_id)
@@ -328,12 +363,15 @@ class Store:
         for i, (name, frame) in enumerate(sorted(tables.items())):
             # nothing new: an empty file is written only to fix a new table's schema
             earlier = any((snapshot / name).glob("*/*.parquet"))
-            if isinstance(frame, pl.DataFrame) and frame.height == 0 and earlier:
+            if isinstance(frame, pl.DataFrame | Staged) and _rows(frame) == 0 and earlier:
                 continue
             part = snapshot / name / run_id
             part.mkdir(parents=True, exist_ok=True)
             path = part / "part-0.parquet"
-            if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
+            if isinstance(frame, Staged):
+                os.replace(frame.path, path)  # both under the output folder: a rename
+                rows = frame.rows
+            elif isinstance(frame, Chunked):  # written a frame at a time, never concatenated
                 rows = write_parquet_chunks(frame, frame.schema, path)
                 if rows == 0 and earlier:
                     path.unlink()
@@ -392,6 +430,10 @@ class Store:
         for old in committed[:-KEEP_VERSIONS]:
             if old != keep:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _rows(frame: pl.DataFrame | Staged) -> int:
+    return frame.rows if isinstance(frame, Staged) else frame.height
 
 
 def table_files(snapshot: Path | None, table: str) -> list[Path]:

@@ -32,7 +32,7 @@ import os
 import sys
 import types
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -207,13 +207,50 @@ def run(job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
 
 def _run_in(pool: ProcessPoolExecutor, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run `job` in a worker of `pool`; return its result (see `run`)."""
+    return _submit_to(pool, job, *args, **kwargs).result()
+
+
+def _died(job: Callable[..., object], exc: BrokenProcessPool) -> WorkerError:
+    error = WorkerError(
+        f"a worker process died while running {job.__qualname__} (killed, or out of "
+        "memory?); set [runner] worker_processes = 1 to run that work in the flow process"
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _submit_to(
+    pool: ProcessPoolExecutor, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> Future[T]:
+    """Start `job` in a worker of `pool`; a worker that dies fails the future with WorkerError."""
+    outcome: Future[T] = Future()
+    outcome.set_running_or_notify_cancel()
     try:
-        return pool.submit(job, *args, **kwargs).result()
+        running = pool.submit(job, *args, **kwargs)
     except BrokenProcessPool as exc:
-        raise WorkerError(
-            f"a worker process died while running {job.__qualname__} (killed, or out of "
-            "memory?); set [runner] worker_processes = 1 to run that work in the flow process"
-        ) from exc
+        outcome.set_exception(_died(job, exc))
+        return outcome
+
+    def relay(done: Future[T]) -> None:
+        exc = done.exception()
+        if exc is None:
+            outcome.set_result(done.result())
+        else:
+            outcome.set_exception(_died(job, exc) if isinstance(exc, BrokenProcessPool) else exc)
+
+    running.add_done_callback(relay)
+    return outcome
+
+
+def finished(job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+    """Run `job` here, now; return a done future of its result (or of the exception it raised)."""
+    outcome: Future[T] = Future()
+    outcome.set_running_or_notify_cancel()
+    try:
+        outcome.set_result(job(*args, **kwargs))
+    except Exception as exc:  # the future carries it to whoever asks for the result
+        outcome.set_exception(exc)
+    return outcome
 
 
 class StandingWorker:
@@ -249,6 +286,15 @@ class StandingWorker:
 
     def run(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `job` in the worker when it was started, else here; return its result."""
+        return self.submit(job, *args, **kwargs).result()
+
+    def submit(self, job: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """Start `job` in the worker when it was started, else run it here; return its future.
+
+        The caller goes on while the worker runs the job; the future's `result()` waits for
+        it (a worker that died raises WorkerError). Leaving the block stops the worker after
+        the jobs it runs, so their futures still complete.
+        """
         if self._pool is None:
-            return job(*args, **kwargs)
-        return _run_in(self._pool, job, *args, **kwargs)
+            return finished(job, *args, **kwargs)
+        return _submit_to(self._pool, job, *args, **kwargs)
