@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 from prefect import flow
 
-from checks.expectations import import_great_expectations
 from checks.expectations import preload as preload_expectations
 from flows import endings, runners, tasks
 from flows.core.errors import (
@@ -134,8 +133,11 @@ def _curate(
         ingest_workers.enter_context(runners.ingest_workers(settings, plan))
         history = tasks.read_history(store)
         runner = runners.shard_runner(settings.runner, staging / "workers", runners.api_url())
-        # the great-expectations checkpoint's worker process (started below for a large inbox)
-        with workers.StandingWorker(import_great_expectations) as checker:
+        # the great-expectations checkpoint's worker process: started now, its import taking
+        # the CPU the stages leave idle, or after the boilerplate stage for a large inbox
+        with workers.StandingWorker(workers.checkpoint_ready) as checker:
+            if runners.early_checkpoint(settings, plan):
+                checker.start()
             with runner:
                 pool = runners.ShardPool(runner, staging, bars)
                 ingested = _stage(state, "ingest", runners.ingest, pool, plan, settings, history)
@@ -165,8 +167,8 @@ def _curate(
                 del fresh
                 crash_point("stage:boilerplate")
                 if large:
-                    # after the boilerplate stage, the run's memory peak: the worker's 280 MB of
-                    # imports stay off it (300,000 pages: 4,035 MB with it started before ingest)
+                    # (when not started yet) after the boilerplate stage, the run's memory peak:
+                    # the worker's 280 MB of imports stay off it
                     checker.start()
                 # Validation and publishing read the passages again; until then they wait on disk.
                 passages = spill(cleaned.passages, staging / "passages.parquet")

@@ -247,14 +247,30 @@ def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
     return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
 
 
+def early_checkpoint(settings: Settings, plan: IngestPlan) -> bool:
+    """Return whether the checkpoint's worker process starts before the ingest stage.
+
+    For an inbox of two ingest shards or more and up to `[runner] early_checkpoint_documents`
+    files, under the threads runner on two cores or more (`checkpoint_worker`): its
+    great-expectations import then runs at the lowest priority on the CPU the stages leave
+    idle. A larger inbox starts it after the boilerplate stage.
+    """
+    files = sum(len(shard) for shard in plan.shards)
+    return (
+        len(plan.shards) >= 2
+        and process_workers(settings.runner) >= 2
+        and files <= settings.runner.early_checkpoint_documents
+    )
+
+
 def stage_ahead(settings: Settings, checker: workers.StandingWorker, documents: int) -> bool:
     """Return whether the run's tables are written while its checkpoint runs in the worker.
 
     Only when the checkpoint has a worker process (else it has run already), and for up to
-    `[runner] stage_ahead_documents` documents: writing the tables needs memory beside the
-    worker's.
+    `[runner] early_checkpoint_documents` documents: writing the tables needs memory beside
+    the worker's.
     """
-    return checker.started and documents <= settings.runner.stage_ahead_documents
+    return checker.started and documents <= settings.runner.early_checkpoint_documents
 
 
 def sharded(

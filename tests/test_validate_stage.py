@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Sequence
+from concurrent.futures import Future
 from pathlib import Path
 
 import polars as pl
@@ -17,7 +18,6 @@ from checks.expectations import (
     CheckpointResult,
     CheckpointRunner,
     Suite,
-    import_great_expectations,
     run_checkpoint,
 )
 from checks.summary import run_summary
@@ -33,7 +33,7 @@ from flows.core.drops import KnownResult, KnownStats
 from flows.core.run import RunState
 from flows.core.schema import EXTERNAL, QUARANTINE
 from flows.core.settings import Settings
-from flows.io.workers import StandingWorker
+from flows.io.workers import StandingWorker, checkpoint_ready
 from tests.test_invariants import documents_stage
 
 S = Settings()
@@ -117,14 +117,17 @@ def test_the_checkpoint_in_a_worker_process_gives_the_same_outcomes(
     here = _validate(inputs, tmp_path / "here", _external())
     pids: list[int] = []
 
-    def in_worker(suites: Sequence[Suite], docs_dir: Path) -> CheckpointResult:
+    def in_worker(suites: Sequence[Suite], docs_dir: Path) -> Future[CheckpointResult]:
         # what the flow's validate task does with a started worker (flows/tasks.py)
         pids.append(checker.run(os.getpid))
-        return checker.run(run_checkpoint, suites, docs_dir)
+        return checker.submit(run_checkpoint, suites, docs_dir)
 
-    with StandingWorker(import_great_expectations) as checker:
+    with StandingWorker(checkpoint_ready) as checker:
         checker.start()
         there = _validate(inputs, tmp_path / "there", _external(), checkpoint=in_worker)
+        # the stage returned with the checkpoint running on, or done
+        assert isinstance(there.pending, Future)
+        assert there.checkpoint.success == here.checkpoint.success
     assert pids and pids[0] != os.getpid()
     assert there.checkpoint.outcomes == here.checkpoint.outcomes
     assert there.checkpoint.success == here.checkpoint.success
