@@ -484,7 +484,9 @@ def print_run(res: dict[str, Any], cores: int) -> dict[str, float]:
             ]
         )
     rest = s["duration_seconds"] - sum(stages.values())
-    rows.append(["(not in a stage: history, summary)", f"{rest:.2f}", "", "", "", ""])
+    rows.append(
+        ["(not in a stage: history, tables staged, summary)", f"{rest:.2f}", "", "", "", ""]
+    )
     rows.append(["flow duration_seconds", f"{s['duration_seconds']:.2f}", "", "", "", ""])
     if "cli_s" in res:
         after = res["cli_s"] - s["duration_seconds"]
