@@ -142,7 +142,7 @@ def _curate(
                 pool = runners.ShardPool(runner, staging, bars)
                 ingested = _stage(state, "ingest", runners.ingest, pool, plan, settings, history)
                 ingest_workers.close()
-                large = runners.checkpoint_worker(settings, ingested)
+                large = runners.checkpoint_worker(settings, ingested.stats.shards)
                 if not large:
                     preload_expectations()  # in a thread of this process
                 external = _stage(

@@ -237,14 +237,14 @@ def claims_workers(settings: Settings, articles: int) -> AbstractContextManager[
     return workers.worker_processes(process_workers(settings.runner), shards, claims_ready)
 
 
-def checkpoint_worker(settings: Settings, ingested: tasks.Ingested) -> bool:
+def checkpoint_worker(settings: Settings, shards: int) -> bool:
     """Return whether the validate stage's checkpoint should run in a worker process.
 
     For an inbox of two ingest shards or more, under the threads runner on two cores or
     more: great-expectations' import (about 4 s of Python) then runs beside the stages that
     leave a core idle instead of holding the flow process's GIL.
     """
-    return ingested.stats.shards >= 2 and process_workers(settings.runner) >= 2
+    return shards >= 2 and process_workers(settings.runner) >= 2
 
 
 def early_checkpoint(settings: Settings, plan: IngestPlan) -> bool:
@@ -257,8 +257,7 @@ def early_checkpoint(settings: Settings, plan: IngestPlan) -> bool:
     """
     files = sum(len(shard) for shard in plan.shards)
     return (
-        len(plan.shards) >= 2
-        and process_workers(settings.runner) >= 2
+        checkpoint_worker(settings, len(plan.shards))
         and files <= settings.runner.early_checkpoint_documents
     )
 

@@ -257,16 +257,12 @@ class Store:
         failed write raises the OSError naming its file, as a stage's staged writes do.
         """
         staged = {}
+        root = self.staging_dir(run_id) / "tables"
         for name, frame in tables.items():
-            part = self.staging_dir(run_id) / "tables" / name
+            part = root / name
             part.mkdir(parents=True, exist_ok=True)
             path = part / "part-0.parquet"
-            if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
-                rows = write_parquet_chunks(frame, frame.schema, path)
-            else:
-                write_parquet(frame, path)
-                rows = frame.height
-            staged[name] = Staged(path, rows, frame.schema)
+            staged[name] = Staged(path, _write(frame, path), frame.schema)
         return staged
 
     def publish(
@@ -371,15 +367,12 @@ class Store:
             if isinstance(frame, Staged):
                 os.replace(frame.path, path)  # both under the output folder: a rename
                 rows = frame.rows
-            elif isinstance(frame, Chunked):  # written a frame at a time, never concatenated
-                rows = write_parquet_chunks(frame, frame.schema, path)
-                if rows == 0 and earlier:
+            else:
+                rows = _write(frame, path)
+                if rows == 0 and earlier:  # a chunked table found empty once written
                     path.unlink()
                     part.rmdir()
                     continue
-            else:
-                write_parquet(frame, path)
-                rows = frame.height
             entry["tables"][name] = {
                 "rows": rows,
                 "path": f"{name}/{run_id}/part-0.parquet",
@@ -430,6 +423,14 @@ class Store:
         for old in committed[:-KEEP_VERSIONS]:
             if old != keep:
                 shutil.rmtree(old, ignore_errors=True)
+
+
+def _write(frame: pl.DataFrame | Chunked, path: Path) -> int:
+    """Write a table's rows of one run to `path`; return how many there are."""
+    if isinstance(frame, Chunked):  # written a frame at a time, never concatenated
+        return write_parquet_chunks(frame, frame.schema, path)
+    write_parquet(frame, path)
+    return frame.height
 
 
 def _rows(frame: pl.DataFrame | Staged) -> int:
